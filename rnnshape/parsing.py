@@ -1,0 +1,69 @@
+"""Reading the small languages of the command line: shapes, expectations, byte sizes.
+
+Every function raises :class:`UsageError` with a sentence a person can act on.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Larger than any tensor that can exist; refusing beyond it keeps arithmetic sane.
+MAX_DIM = 2**62
+
+
+class UsageError(ValueError):
+    """Bad input from the user: exit code 2, one clear paragraph, no traceback."""
+
+
+def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
+    """``5,3,10``, ``(5, 3, 10)``, ``[5,3,10]`` or ``5x3x10`` -> ``(5, 3, 10)``; ``()`` is 0-D."""
+    raw = text.strip()
+    inner = raw
+    if inner[:1] in "([" and inner[-1:] in ")]":
+        inner = inner[1:-1]
+    inner = inner.strip()
+    if not inner:
+        return ()
+    parts = [p.strip() for p in re.split(r"[,x×\s]+", inner) if p.strip()]
+    shape = []
+    for p in parts:
+        if not re.fullmatch(r"\d+", p):
+            hint = " (sizes cannot be negative)" if p.startswith("-") else ""
+            raise UsageError(
+                f"{what} {text!r} is not a shape: {p!r} is not a whole number{hint}. "
+                f"Write the sizes separated by commas, e.g. 5,3,10.")
+        n = int(p)
+        if n > MAX_DIM:
+            raise UsageError(f"{what} {text!r}: {n} is larger than any tensor dimension can be.")
+        shape.append(n)
+    return tuple(shape)
+
+
+def parse_expect(items: list[str], valid: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
+    """``["output=5,3,40", "h_n=4,3,20"]`` -> ``{"output": (5, 3, 40), ...}``."""
+    out: dict[str, tuple[int, ...]] = {}
+    for item in items:
+        if "=" not in item:
+            raise UsageError(
+                f"--expect {item!r} needs the form NAME=SHAPE, e.g. --expect output=5,3,40. "
+                f"Names for this layer: {', '.join(valid)}.")
+        name, shape = item.split("=", 1)
+        name = name.strip()
+        if name not in valid:
+            raise UsageError(
+                f"--expect names an unknown tensor {name!r}; this layer has {', '.join(valid)}.")
+        out[name] = parse_shape(shape, f"--expect {name}")
+    return out
+
+
+_UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "KIB": 1024, "M": 1024**2, "MB": 1024**2,
+          "MIB": 1024**2, "G": 1024**3, "GB": 1024**3, "GIB": 1024**3, "T": 1024**4,
+          "TB": 1024**4, "TIB": 1024**4}
+
+
+def parse_bytes(text: str) -> int:
+    """``1GB``, ``512MB``, ``2.5G``, ``1000`` -> bytes (binary units)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", text)
+    if not m or m.group(2).upper() not in _UNITS:
+        raise UsageError(f"--max-memory {text!r} is not a size; write e.g. 512MB or 1GB.")
+    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])

@@ -1,0 +1,223 @@
+"""``inspect`` as a library call: model, then (unless dry) torch, then one Report.
+
+The shape model answers first; the runner confirms it on a device. The Report
+is plain data that :mod:`rnnshape.render` lays out for people or as JSON.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import catalog
+from . import diagnoses as dx
+from .shapes import (
+    DTYPE_BYTES,
+    Dim,
+    Prediction,
+    Request,
+    TensorInfo,
+    estimate_bytes,
+    numel,
+    parameter_shapes,
+    predict,
+)
+from .spec import LayerSpec
+
+SEQUENCE_TENSORS = ("input", "h_0", "c_0", "output", "h_n", "c_n")
+CELL_TENSORS = ("input", "h_0", "c_0", "h_1", "c_1")
+
+
+class MemoryRefused(ValueError):
+    """The run would not fit; carries the estimate for the message."""
+
+    def __init__(self, needed: int, free: int, device: str) -> None:
+        self.needed, self.free, self.device = needed, free, device
+        super().__init__(
+            f"this run needs about {human_bytes(needed)} but {device} has "
+            f"{human_bytes(free)} free; nothing was allocated. Use --device meta (shapes "
+            f"from real torch without memory) or --dry-run (shape model only)."
+        )
+
+
+@dataclass
+class Report:
+    spec: LayerSpec
+    request: Request
+    device: str
+    engine: str
+    tensors: dict[str, TensorInfo]
+    parameters: list[tuple[str, tuple[int, ...]]]
+    diagnoses: list[dx.Diagnosis]
+    timing: dict[str, float | None] = field(default_factory=dict)
+    memory_bytes: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnoses)
+
+    @property
+    def parameter_count(self) -> int:
+        return sum(numel(s) for _, s in self.parameters)
+
+    @property
+    def parameter_bytes(self) -> int:
+        return self.parameter_count * DTYPE_BYTES.get(self.request.dtype, 4)
+
+    def to_dict(self) -> dict[str, Any]:
+        names = CELL_TENSORS if self.spec.is_cell else SEQUENCE_TENSORS
+        return {
+            "ok": self.ok,
+            "module": {**self.spec.settings(), "code": self.spec.to_code(),
+                       "dtype": self.request.dtype},
+            "device": self.device,
+            "engine": self.engine,
+            "tensors": {
+                n: {"shape": list(t.shape), "dims": [d.name for d in t.dims],
+                    "explained": [str(d) for d in t.dims], "dtype": t.dtype, "device": t.device}
+                for n in names if (t := self.tensors.get(n)) is not None
+            },
+            "parameters": [{"name": n, "shape": list(s), "count": numel(s)}
+                           for n, s in self.parameters],
+            "parameter_count": self.parameter_count,
+            "parameter_bytes": self.parameter_bytes,
+            "memory_estimate_bytes": self.memory_bytes,
+            "diagnoses": [d.to_dict() for d in self.diagnoses],
+            "timing": self.timing,
+        }
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
+                  expects: dict[str, tuple[int, ...]] | None = None,
+                  max_memory: int | None = None) -> Report:
+    """Predict, then (unless ``dry_run``) confirm on ``device``; ``device`` is already resolved."""
+    t0 = time.perf_counter()
+    pred = predict(req)
+    valid_layer = not any(d.code == "invalid-config" for d in pred.diagnoses)
+    params = parameter_shapes(req.spec) if valid_layer else []
+    memory = estimate_bytes(req, pred) if valid_layer else 0
+    timing: dict[str, float | None] = {"model_ms": (time.perf_counter() - t0) * 1000}
+    if dry_run:
+        report = Report(req.spec, req, "none", "shape model (dry run)",
+                        _with_device(pred.tensors, "none"), params, list(pred.diagnoses),
+                        timing, memory)
+    else:
+        limit = max_memory
+        if limit is None and valid_layer:
+            from .run import free_memory_bytes
+
+            limit = free_memory_bytes(device)
+        if limit is not None and valid_layer and memory > limit:
+            raise MemoryRefused(memory, limit, device)
+        from .run import run_forward
+
+        t1 = time.perf_counter()
+        result = run_forward(req, device)
+        timing["run_ms"] = (time.perf_counter() - t1) * 1000
+        timing["forward_ms"] = result.forward_ms
+        tensors = _merge_tensors(pred, result)
+        report = Report(req.spec, req, result.device, result.engine, tensors,
+                        result.parameters or params, reconcile(pred, result), timing, memory)
+        if result.parameters and valid_layer and result.parameters != params:
+            report.diagnoses.append(dx.model_disagrees(
+                detail=f"parameter shapes differ: model {params}, torch {result.parameters}."))
+    if expects:
+        report.diagnoses.extend(check_expectations(report, expects))
+    timing["total_ms"] = (time.perf_counter() - t0) * 1000
+    return report
+
+
+def _with_device(tensors: dict[str, TensorInfo], device: str) -> dict[str, TensorInfo]:
+    return {n: TensorInfo(t.name, t.dims, t.dtype, device) for n, t in tensors.items()}
+
+
+def _merge_tensors(pred: Prediction, result: Any) -> dict[str, TensorInfo]:
+    """torch's shapes, dtypes and devices, with the model's dimension names where they agree."""
+    merged: dict[str, TensorInfo] = {}
+    for name, real in result.tensors.items():
+        model = pred.tensors.get(name)
+        if model is not None and model.shape == real.shape:
+            dims = model.dims
+        else:
+            dims = tuple(Dim(s, f"dim{i}") for i, s in enumerate(real.shape))
+        merged[name] = TensorInfo(name, dims, real.dtype, real.device)
+    return merged
+
+
+def reconcile(pred: Prediction, result: Any) -> list[dx.Diagnosis]:
+    """The model's findings, checked against what torch did.
+
+    A disagreement means the model is wrong, and says so (``model-disagrees``);
+    torch's own verdict is then shown beside it.
+    """
+    found = list(pred.diagnoses)
+    predicted = pred.error
+    message = result.message
+    if result.exception is not None:
+        if predicted is None:
+            found.append(_diagnosis_from_torch(result.exception))
+            found.append(dx.model_disagrees(
+                detail=f"the model expected this call to work, but torch raised: {message}"))
+        elif not _same_error(predicted, message):
+            found.append(dx.model_disagrees(
+                detail=f"the model predicted {predicted.code} "
+                       f"({predicted.evidence.get('torch_message')!r}), torch raised: {message}"))
+        return found
+    if predicted is not None:
+        # Deliberately stricter than torch (no torch_message): keep the finding, no alarm.
+        if predicted.evidence.get("torch_message") is not None and result.device != "meta":
+            found.append(dx.model_disagrees(
+                detail=f"the model predicted {predicted.code}, but torch ran the forward."))
+        return found
+    for name, info in pred.tensors.items():
+        real = result.tensors.get(name)
+        if real is None or real.shape != info.shape:
+            found.append(dx.model_disagrees(
+                detail=f"{name}: model {info.shape}, torch "
+                       f"{None if real is None else real.shape}."))
+    return found
+
+
+def _same_error(predicted: dx.Diagnosis, message: str | None) -> bool:
+    if message is None:
+        return False
+    expected = predicted.evidence.get("torch_message")
+    if expected and (message == expected or message.startswith(expected)):
+        return True
+    return catalog.code_for(message) == predicted.code or (
+        predicted.code == "invalid-config" and expected is not None)
+
+
+def _diagnosis_from_torch(exc: BaseException) -> dx.Diagnosis:
+    message = str(exc)
+    found = catalog.match(message)
+    if found is not None:
+        return found[1]
+    return dx.torch_error(message=message, kind=type(exc).__name__)
+
+
+def expected_names(spec: LayerSpec) -> tuple[str, ...]:
+    names = CELL_TENSORS if spec.is_cell else SEQUENCE_TENSORS
+    if not spec.is_lstm:
+        names = tuple(n for n in names if not n.startswith("c_"))
+    return names
+
+
+def check_expectations(report: Report, expects: dict[str, tuple[int, ...]]) -> list[dx.Diagnosis]:
+    out = []
+    for name, shape in expects.items():
+        info = report.tensors.get(name)
+        got = info.shape if info is not None else None
+        if got != tuple(shape):
+            out.append(dx.expect_failed(name=name, expected=tuple(shape), got=got,
+                                        dims=[str(d) for d in info.dims] if info else None))
+    return out

@@ -1,0 +1,236 @@
+"""The torch runner: ground truth on a real device.
+
+Builds the module, makes the tensors, runs one forward under ``no_grad`` and
+reads back what torch produced (shapes, dtypes, devices, the exception or the
+warnings). torch is imported inside the functions, never at module level, so
+that ``--dry-run`` and ``explain`` stay fast.
+
+On the ``meta`` device torch's RNN kernels are decomposed into one small graph
+per time step (seconds for a few hundred steps, and GRU/RNN do the same under
+FakeTensorMode). Sequence length enters no rule but "larger than 0", so the
+meta engine runs a window of one time step and stretches the time axis back to
+the requested length: every check torch makes still runs on the real sizes of
+every other dimension, and the cost stays flat from 10 to 10,000,000 steps.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from .shapes import Request, TensorArg
+
+TORCH_DTYPES = ("float32", "float64", "float16", "bfloat16")
+
+
+class DeviceError(ValueError):
+    """The device asked for does not exist or is not available (a usage error)."""
+
+
+@dataclass
+class TorchTensor:
+    shape: tuple[int, ...]
+    dtype: str
+    device: str
+
+
+@dataclass
+class RunResult:
+    """What real torch did."""
+
+    device: str
+    engine: str
+    tensors: dict[str, TorchTensor] = field(default_factory=dict)
+    parameters: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)
+    exception: BaseException | None = None
+    exception_stage: str | None = None  # "construct" or "forward"
+    warnings: list[str] = field(default_factory=list)
+    forward_ms: float | None = None
+    build_ms: float | None = None
+
+    @property
+    def message(self) -> str | None:
+        return None if self.exception is None else str(self.exception)
+
+
+# --------------------------------------------------------------------------- devices
+
+
+def available_devices() -> list[str]:
+    import torch
+
+    found = ["cpu", "meta"]
+    if torch.cuda.is_available():
+        found += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found
+
+
+def resolve_device(name: str) -> str:
+    """``auto`` -> cuda, else mps, else cpu. Anything unavailable raises DeviceError."""
+    name = name.strip().lower()
+    valid = name in ("auto", "cpu", "cuda", "mps", "meta") or (
+        name.startswith("cuda:") and name[5:].isdigit())
+    if not valid:
+        raise DeviceError(
+            f"unknown device {name!r}: use auto, cpu, cuda, cuda:N, mps or meta")
+    devices = available_devices()
+    if name == "auto":
+        return next(d for d in ("cuda", "mps", "cpu") if d in devices)
+    if name not in devices:
+        raise DeviceError(
+            f"device {name!r} is not available on this machine; available: "
+            f"{', '.join(devices)}. Use --device meta to check shapes without any hardware.")
+    return name
+
+
+def free_memory_bytes(device: str) -> int | None:
+    """Free memory on ``device``, or None where it cannot be read (then no limit)."""
+    if device == "meta":
+        return None
+    if device.startswith("cuda"):
+        import torch
+
+        free, _total = torch.cuda.mem_get_info(torch.device(device))
+        return int(free)
+    if device == "mps":
+        return None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _tensor(shape: tuple[int, ...], dtype: Any, device: str) -> Any:
+    import torch
+
+    if device == "meta":
+        return torch.empty(shape, dtype=dtype, device=device)
+    if dtype.is_floating_point:
+        return torch.randn(shape, dtype=dtype, device=device)
+    return torch.zeros(shape, dtype=dtype, device=device)
+
+
+def _dtype(name: str) -> Any:
+    import torch
+
+    aliases = {"int64": torch.int64, "int32": torch.int32, "int16": torch.int16,
+               "int8": torch.int8, "uint8": torch.uint8, "bool": torch.bool}
+    return aliases.get(name) or getattr(torch, name)
+
+
+def _dtype_name(dtype: Any) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def _window(req: Request, device: str) -> tuple[tuple[int, ...], int | None]:
+    """On meta, shrink the time axis to one step; return the axis to stretch back."""
+    x = req.input.shape
+    if device != "meta" or req.spec.is_cell or len(x) not in (2, 3):
+        return x, None
+    if len(x) == 3:
+        axis = 1 if req.spec.batch_first else 0
+    else:
+        axis = 0
+    if x[axis] <= 1:
+        return x, None
+    return x[:axis] + (1,) + x[axis + 1:], axis
+
+
+def run_forward(req: Request, device: str) -> RunResult:
+    """Build ``req.spec`` on ``device`` and run one forward with dummy tensors."""
+    import torch
+
+    engine = "torch (meta device, 1-step window)" if device == "meta" else f"torch ({device})"
+    result = RunResult(device=device, engine=engine)
+    layer_dtype = _dtype(req.dtype)
+    cls = getattr(torch.nn, req.spec.class_name)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            module = cls(**req.spec.ctor_kwargs(), device=device, dtype=layer_dtype)
+        except Exception as exc:  # torch's constructor errors are the diagnosis
+            result.exception, result.exception_stage = exc, "construct"
+            result.warnings = [str(w.message) for w in caught]
+            return result
+    result.build_ms = (time.perf_counter() - t0) * 1000
+    result.warnings = [str(w.message) for w in caught]
+    module.eval()
+    result.parameters = [(n, tuple(p.shape)) for n, p in module.named_parameters()]
+
+    x_shape, stretch_axis = _window(req, device)
+
+    def make(arg: TensorArg | None) -> Any:
+        if arg is None:
+            return None
+        return _tensor(arg.shape, _dtype(arg.dtype or req.dtype), device)
+
+    x = _tensor(x_shape, _dtype(req.input.dtype or req.dtype), device)
+    h, c = make(req.hidden), make(req.cell)
+    hx: Any = None
+    if req.spec.is_lstm and h is not None and c is not None:
+        hx = (h, c)
+    elif h is not None:
+        hx = h  # an LSTM given only h gets exactly that, as it would in user code
+    result.tensors["input"] = TorchTensor(req.input.shape, _dtype_name(x.dtype), str(x.device))
+    for name, t in (("h_0", h), ("c_0", c)):
+        if t is not None:
+            result.tensors[name] = TorchTensor(tuple(t.shape), _dtype_name(t.dtype), str(t.device))
+
+    with warnings.catch_warnings(record=True) as caught, torch.no_grad():
+        warnings.simplefilter("always")
+        try:
+            _sync(device)
+            t0 = time.perf_counter()
+            out = module(x) if hx is None else module(x, hx)
+            _sync(device)
+            result.forward_ms = (time.perf_counter() - t0) * 1000
+        except Exception as exc:
+            result.exception, result.exception_stage = exc, "forward"
+            out = None
+        result.warnings += [str(w.message) for w in caught]
+    if out is not None:
+        _record_outputs(result, req, out, stretch_axis)
+    return result
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize(device)
+
+
+def _record_outputs(result: RunResult, req: Request, out: Any, stretch_axis: int | None) -> None:
+    def rec(name: str, t: Any, stretch: bool = False) -> None:
+        shape = tuple(t.shape)
+        if stretch and stretch_axis is not None:
+            shape = shape[:stretch_axis] + (req.input.shape[stretch_axis],) + shape[stretch_axis + 1:]
+        result.tensors[name] = TorchTensor(shape, _dtype_name(t.dtype), str(t.device))
+
+    if req.spec.is_cell:
+        if req.spec.is_lstm:
+            rec("h_1", out[0])
+            rec("c_1", out[1])
+        else:
+            rec("h_1", out)
+        return
+    output, state = out
+    rec("output", output, stretch=True)
+    if req.spec.is_lstm:
+        rec("h_n", state[0])
+        rec("c_n", state[1])
+    else:
+        rec("h_n", state)

@@ -1,0 +1,499 @@
+"""The shape model: PyTorch's recurrent-layer rules in pure Python.
+
+This module is the single source of truth for what shapes *should* be. It never
+imports torch; the runner (:mod:`rnnshape.run`) confirms it against real torch,
+and the differential tests in ``tests/test_differential.py`` pin it to torch's
+behaviour on thousands of generated cases.
+
+The rules, with the names the torch docs use (D = 2 if bidirectional else 1,
+H_out = proj_size if proj_size > 0 else hidden_size):
+
+========================  ==========================================  ======================
+tensor                    batched                                     unbatched
+========================  ==========================================  ======================
+input                     (L, N, H_in), or (N, L, H_in) batch_first   (L, H_in)
+h_0 / h_n                 (D * num_layers, N, H_out)  -- never         (D * num_layers, H_out)
+                          batch-first
+c_0 / c_n (LSTM)          (D * num_layers, N, hidden_size)            (D * num_layers, hidden_size)
+output                    (L, N, D * H_out), or (N, L, D * H_out)      (L, D * H_out)
+cell input                (N, H_in)                                   (H_in,)
+cell h_0/h_1, c_0/c_1     (N, hidden_size)                            (hidden_size,)
+========================  ==========================================  ======================
+
+Checks run in torch's order (``nn.RNN.forward`` then ``check_forward_args``):
+input rank, state rank, input dtype, input.size(-1), then each state's size, then
+the kernel's empty-sequence check. The first failure is the diagnosis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import diagnoses as dx
+from .spec import LayerSpec, check_config
+
+FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16")
+INT_DTYPES = ("int64", "int32", "int16", "int8", "uint8", "bool")
+DTYPE_BYTES = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8,
+               "int32": 4, "int16": 2, "int8": 1, "uint8": 1, "bool": 1}
+
+
+@dataclass(frozen=True)
+class Dim:
+    """One dimension: its size, its name, and how the number came about.
+
+    ``str(Dim(40, "D*H_out", "2 directions x hidden_size 20"))`` reads
+    ``2 directions x hidden_size 20``; a plain dimension reads ``batch 3``.
+    """
+
+    size: int
+    name: str
+    derivation: str = ""
+
+    def __str__(self) -> str:
+        return self.derivation or f"{self.name} {self.size}"
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """A tensor's shape with every dimension explained."""
+
+    name: str
+    dims: tuple[Dim, ...]
+    dtype: str = "float32"
+    device: str = "cpu"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(d.size for d in self.dims)
+
+    def describe(self) -> str:
+        """``(5, 3, 40) = (seq_len 5, batch 3, 2 directions x hidden_size 20)``."""
+        return f"{dx.fmt_shape(self.shape)} = ({', '.join(str(d) for d in self.dims)})"
+
+
+@dataclass(frozen=True)
+class TensorArg:
+    """A tensor handed to the layer: its shape, dtype and where the user said it."""
+
+    shape: tuple[int, ...]
+    dtype: str | None = None  # None: the layer's dtype
+    origin: str | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """Everything a forward call is made of."""
+
+    spec: LayerSpec
+    input: TensorArg
+    hidden: TensorArg | None = None
+    cell: TensorArg | None = None
+    dtype: str = "float32"  # the layer's parameter dtype
+
+
+@dataclass
+class Prediction:
+    """What the model says: the tensors (inputs, and outputs when the call works) and findings."""
+
+    tensors: dict[str, TensorInfo] = field(default_factory=dict)
+    diagnoses: list[dx.Diagnosis] = field(default_factory=list)
+
+    @property
+    def error(self) -> dx.Diagnosis | None:
+        return next((d for d in self.diagnoses if d.is_error), None)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def predict(req: Request) -> Prediction:
+    """Apply PyTorch's rules to one forward call. Pure; never raises for bad shapes."""
+    pred = Prediction()
+    spec = req.spec
+    error, warnings = check_config(spec)
+    pred.diagnoses.extend(warnings)
+    if error is not None:
+        pred.diagnoses.append(error)
+        return pred
+    _describe_inputs(req, pred)
+    check = _check_cell if spec.is_cell else _check_sequence
+    error = check(req)
+    if error is not None:
+        pred.diagnoses.append(error)
+        return pred
+    pred.tensors.update(_outputs(req))
+    pred.diagnoses.extend(_suspicions(req))
+    return pred
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _layer_name(spec: LayerSpec) -> str:
+    return spec.class_name
+
+
+def _dtype_error(req: Request) -> dx.Diagnosis | None:
+    got = req.input.dtype or req.dtype
+    if got == req.dtype:
+        return None
+    message = (f"RNN input dtype (torch.{got}) does not match weight dtype (torch.{req.dtype}). "
+               f"Convert input: input.to(torch.{req.dtype}), or convert model: model.to(torch.{got})")
+    if got in INT_DTYPES:
+        return dx.integer_input(dtype=got, input_size=req.spec.input_size, torch_message=message)
+    return dx.dtype_mismatch(what="input", got=got, expected=req.dtype, torch_message=message)
+
+
+def _check_sequence(req: Request) -> dx.Diagnosis | None:
+    spec, x = req.spec, req.input.shape
+    name = _layer_name(spec)
+    if len(x) not in (2, 3):
+        msg = (f"RNN: Expected input to be 2D or 3D, got {len(x)}D tensor instead" if spec.mode == "rnn"
+               else f"{name}: Expected input to be 2D or 3D, got {len(x)}D instead")
+        return dx.input_rank(layer=name, got_rank=len(x), shape=x, batch_first=spec.batch_first,
+                             origin=req.input.origin, torch_message=msg)
+    batched = len(x) == 3
+    want_rank = 3 if batched else 2
+    h, c = req.hidden, req.cell
+    if spec.is_lstm and h is not None and c is None:
+        split = _split_single_lstm_state(h)
+        if isinstance(split, dx.Diagnosis):
+            return split
+        h, c = split
+    if h is not None:
+        if spec.is_lstm:
+            hr, cr = len(h.shape), len(c.shape)  # type: ignore[union-attr]
+            if hr != want_rank or cr != want_rank:
+                which = "h_0" if hr != want_rank else "c_0"
+                got = hr if hr != want_rank else cr
+                kind = "batched 3-D" if batched else "unbatched 2-D"
+                msg = (f"For {kind} input, hx and cx should also be {want_rank}-D but got "
+                       f"({hr}-D, {cr}-D) tensors")
+                return dx.hidden_rank(name=which, got_rank=got, expected_rank=want_rank,
+                                      input_rank=len(x), layer=name,
+                                      origin=(h if which == "h_0" else c).origin,  # type: ignore[union-attr]
+                                      torch_message=msg)
+        elif len(h.shape) != want_rank:
+            kind = "batched 3-D" if batched else "unbatched 2-D"
+            msg = (f"For {kind} input, hx should also be {want_rank}-D but got "
+                   f"{len(h.shape)}-D tensor")
+            return dx.hidden_rank(name="h_0", got_rank=len(h.shape), expected_rank=want_rank,
+                                  input_rank=len(x), layer=name, origin=h.origin,
+                                  torch_message=msg)
+    error = _dtype_error(req)
+    if error is not None:
+        return error
+    if x[-1] != spec.input_size:
+        msg = (f"input.size(-1) must be equal to input_size. Expected {spec.input_size}, "
+               f"got {x[-1]}")
+        return dx.input_size_mismatch(
+            expected=spec.input_size, got=x[-1], layer=f"nn.{name}", layer_code=spec.to_code(),
+            rebuilt_code=spec.with_(input_size=x[-1]).to_code(), origin=req.input.origin,
+            torch_message=msg)
+    x3 = x if batched else ((1,) + x if spec.batch_first else (x[0], 1, x[1]))
+    batch = x3[0] if spec.batch_first else x3[1]
+    for label, state, size, is_c in (("h_0", h, spec.h_out, False), ("c_0", c, spec.hidden_size, True)):
+        if state is None:
+            continue
+        expected = (spec.state_layers, batch, size)
+        got = state.shape if batched else (state.shape[0], 1, *state.shape[1:])
+        if tuple(got) != expected:
+            template = ("Expected hidden size {}, got {}" if not spec.is_lstm
+                        else "Expected hidden[%d] size {}, got {}" % (1 if is_c else 0))
+            msg = template.format(expected, list(got))
+            return dx.hidden_shape_mismatch(
+                name=label, expected=expected, got=tuple(got), num_layers=spec.num_layers,
+                num_directions=spec.num_directions, hidden_size=spec.hidden_size,
+                proj_size=spec.proj_size if spec.mode == "lstm" else 0, is_cell_state=is_c,
+                origin=state.origin, torch_message=msg, input_dims=x3,
+                batch_first=spec.batch_first)
+    seq_len = x3[1] if spec.batch_first else x3[0]
+    if seq_len == 0:
+        return dx.empty_sequence(origin=req.input.origin,
+                                 torch_message="Expected sequence length to be larger than 0 in RNN")
+    # states given in another dtype pass the Python checks and fail in the kernel
+    for label, state in (("h_0", h), ("c_0", c)):
+        if state is not None and state.dtype not in (None, req.dtype):
+            return dx.dtype_mismatch(what=label, got=state.dtype, expected=req.dtype)
+    return None
+
+
+def _split_single_lstm_state(h: TensorArg) -> tuple[TensorArg, TensorArg] | dx.Diagnosis:
+    """An LSTM given one tensor: torch indexes it as if it were (h, c).
+
+    With a first dimension of 2 or more this silently splits the tensor, so the
+    checks then run on the halves; otherwise torch raises an IndexError.
+    """
+    if len(h.shape) == 0:
+        return dx.hidden_not_tuple(torch_message="invalid index of a 0-dim tensor. Use "
+                                   "`tensor.item()` in Python or `tensor.item<T>()` in C++ "
+                                   "to convert a 0-dim tensor to a number")
+    if h.shape[0] < 2:
+        return dx.hidden_not_tuple(torch_message=f"index {h.shape[0]} is out of bounds for "
+                                   f"dimension 0 with size {h.shape[0]}")
+    half = TensorArg(h.shape[1:], h.dtype, h.origin)
+    return half, half
+
+
+def _check_cell(req: Request) -> dx.Diagnosis | None:
+    spec, x = req.spec, req.input.shape
+    name = _layer_name(spec)
+    if len(x) not in (1, 2):
+        return dx.input_rank(layer=name, got_rank=len(x), shape=x, is_cell=True,
+                             origin=req.input.origin,
+                             torch_message=f"{name}: Expected input to be 1D or 2D, got {len(x)}D instead")
+    states: list[tuple[str, TensorArg]] = []
+    if req.hidden is not None:
+        states.append(("h_0", req.hidden))
+    if spec.is_lstm and req.cell is not None:
+        states.append(("c_0", req.cell))
+    if spec.is_lstm and len(states) == 1 and req.hidden is not None:
+        return dx.hidden_not_tuple(layer="LSTMCell", torch_message="lstm_cell(): argument 'hx' "
+                                   "(position 2) must be tuple of Tensors, not Tensor")
+    for idx, (label, state) in enumerate(states):
+        if len(state.shape) not in (1, 2):
+            which = f"hx[{idx}]" if spec.is_lstm else "hidden"
+            return dx.hidden_rank(
+                name=label, got_rank=len(state.shape), expected_rank=len(x), input_rank=len(x),
+                layer=name, origin=state.origin,
+                torch_message=f"{name}: Expected {which} to be 1D or 2D, got {len(state.shape)}D instead")
+    batched = len(x) == 2
+    x2 = x if batched else (1, *x)
+    if x2[1] != spec.input_size:
+        return dx.input_size_mismatch(
+            expected=spec.input_size, got=x2[1], layer=f"nn.{name}", layer_code=spec.to_code(),
+            rebuilt_code=spec.with_(input_size=x2[1]).to_code(), origin=req.input.origin,
+            torch_message=f"input has inconsistent input_size: got {x2[1]} expected {spec.input_size}")
+    for idx, (label, state) in enumerate(states):
+        s = state.shape if batched else (1, *state.shape)
+        expected = (x2[0], spec.hidden_size)
+        if s[0] != x2[0]:
+            msg = f"Input batch size {x2[0]} doesn't match hidden{idx} batch size {s[0]}"
+            if len(s) != 2:
+                return dx.hidden_rank(name=label, got_rank=len(state.shape), expected_rank=len(x),
+                                      input_rank=len(x), layer=name, origin=state.origin,
+                                      torch_message=msg)
+            return _cell_state_mismatch(label, expected, tuple(s), 1, state, msg)
+        if len(s) < 2:
+            return dx.hidden_rank(
+                name=label, got_rank=len(state.shape), expected_rank=len(x), input_rank=len(x),
+                layer=name, origin=state.origin,
+                torch_message="Dimension out of range (expected to be in range of [-1, 0], but got 1)")
+        if s[1] != spec.hidden_size:
+            msg = f"hidden{idx} has inconsistent hidden_size: got {s[1]}, expected {spec.hidden_size}"
+            if len(s) != 2:
+                return dx.hidden_rank(name=label, got_rank=len(state.shape), expected_rank=len(x),
+                                      input_rank=len(x), layer=name, origin=state.origin,
+                                      torch_message=msg)
+            return _cell_state_mismatch(label, expected, tuple(s), 2, state, msg)
+        if len(s) != 2:
+            # torch accepts e.g. a (hidden, hidden) state for a 1-D input and broadcasts
+            # it into a wrong result; rnnshape refuses it (docs/limitations.md).
+            return dx.hidden_rank(name=label, got_rank=len(state.shape), expected_rank=len(x),
+                                  input_rank=len(x), layer=name, origin=state.origin,
+                                  torch_message=None)
+    for label, state in [("input", req.input), *states]:
+        if state.dtype not in (None, req.dtype):
+            if label == "input" and state.dtype in INT_DTYPES:
+                return dx.integer_input(dtype=state.dtype, input_size=spec.input_size)
+            return dx.dtype_mismatch(what=label, got=state.dtype, expected=req.dtype)
+    return None
+
+
+def _cell_state_mismatch(label: str, expected: tuple[int, int], got: tuple[int, ...],
+                         which: int, state: TensorArg, msg: str) -> dx.Diagnosis:
+    """A cell's (batch, hidden_size) state, wrong in one dimension."""
+    if which == 1:
+        code, story = "hidden-batch-mismatch", (
+            f"The first dimension is the batch: the input has {expected[0]} rows, {label} "
+            f"has {got[0]}." + (" A state bigger than the batch is the classic last-batch "
+                                "problem: build the state from x.size(0) each step, or use "
+                                "DataLoader(..., drop_last=True)." if got[0] > expected[0] else ""))
+    else:
+        code, story = "hidden-size-mismatch", (
+            f"The second dimension is hidden_size: expected {expected[1]}, got {got[1]}.")
+    if label == "c_0":
+        code = "cell-shape-mismatch"
+    return dx.Diagnosis(
+        code=code, severity="error",
+        title=f"{label} has shape {dx.fmt_shape(got)}, expected {dx.fmt_shape(expected)}",
+        explanation=(f"{label}{dx._of(state.origin)} has shape {dx.fmt_shape(got)}, but the cell "
+                     f"expects (batch {expected[0]}, hidden_size {expected[1]}). {story}"),
+        fix=f"{label} = torch.zeros(x.size(0), {expected[1]}, device=x.device)",
+        evidence={"name": label, "expected": list(expected), "got": list(got),
+                  "dimension": which - 1, "origin": state.origin, "torch_message": msg})
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+def _describe_inputs(req: Request, pred: Prediction) -> None:
+    spec = req.spec
+    x = req.input.shape
+    dtype = req.input.dtype or req.dtype
+    pred.tensors["input"] = TensorInfo("input", _input_dims(spec, x), dtype)
+    lstm_single = spec.is_lstm and req.hidden is not None and req.cell is None
+    for name, arg in (("h_0", req.hidden), ("c_0", req.cell)):
+        if arg is None:
+            continue
+        dims = _state_dims(spec, arg.shape, is_c=(name == "c_0"), batched=len(x) in (3, 2) if not spec.is_cell else len(x) == 2)
+        if lstm_single:
+            dims = tuple(Dim(s, f"dim{i}") for i, s in enumerate(arg.shape))
+        pred.tensors[name] = TensorInfo(name, dims, arg.dtype or req.dtype)
+
+
+def _input_dims(spec: LayerSpec, x: tuple[int, ...]) -> tuple[Dim, ...]:
+    if spec.is_cell:
+        names = ("batch", "input_size") if len(x) == 2 else ("input_size",)
+    elif len(x) == 3:
+        names = ("batch", "seq_len", "input_size") if spec.batch_first else ("seq_len", "batch", "input_size")
+    elif len(x) == 2:
+        names = ("seq_len", "input_size")
+    else:
+        names = tuple(f"dim{i}" for i in range(len(x)))
+    if len(names) != len(x):
+        names = tuple(f"dim{i}" for i in range(len(x)))
+    return tuple(Dim(s, n) for s, n in zip(x, names))
+
+
+def _state_dims(spec: LayerSpec, shape: tuple[int, ...], *, is_c: bool, batched: bool) -> tuple[Dim, ...]:
+    if spec.is_cell:
+        names = ("batch", "hidden_size") if len(shape) == 2 else ("hidden_size",)
+    elif len(shape) == 3:
+        names = ("num_layers*num_directions", "batch", "hidden_size" if is_c or not spec.proj_size else "proj_size")
+    elif len(shape) == 2:
+        names = ("num_layers*num_directions", "hidden_size" if is_c or not spec.proj_size else "proj_size")
+    else:
+        names = ()
+    if len(names) != len(shape):
+        names = tuple(f"dim{i}" for i in range(len(shape)))
+    return tuple(Dim(s, n) for s, n in zip(shape, names))
+
+
+def _outputs(req: Request) -> dict[str, TensorInfo]:
+    spec, x = req.spec, req.input.shape
+    if spec.is_cell:
+        return _cell_outputs(req)
+    batched = len(x) == 3
+    if batched:
+        batch_i, seq_i = (0, 1) if spec.batch_first else (1, 0)
+        batch = Dim(x[batch_i], "batch")
+        seq = Dim(x[seq_i], "seq_len")
+    else:
+        batch, seq = None, Dim(x[0], "seq_len")
+    D, h_out = spec.num_directions, spec.h_out
+    size_name = "proj_size" if spec.mode == "lstm" and spec.proj_size else "hidden_size"
+    if D == 2:
+        feat = Dim(D * h_out, "num_directions*" + size_name, f"2 directions x {size_name} {h_out}")
+    else:
+        feat = Dim(h_out, size_name)
+    if batched:
+        out_dims = (batch, seq, feat) if spec.batch_first else (seq, batch, feat)
+    else:
+        out_dims = (seq, feat)
+    layers = _layers_dim(spec)
+    h_dims = (layers, batch, Dim(h_out, size_name)) if batched else (layers, Dim(h_out, size_name))
+    out = {
+        "output": TensorInfo("output", tuple(out_dims), req.dtype),
+        "h_n": TensorInfo("h_n", tuple(d for d in h_dims if d is not None), req.dtype),
+    }
+    if spec.is_lstm:
+        c_dims = (layers, batch, Dim(spec.hidden_size, "hidden_size")) if batched else (layers, Dim(spec.hidden_size, "hidden_size"))
+        out["c_n"] = TensorInfo("c_n", tuple(d for d in c_dims if d is not None), req.dtype)
+    return out
+
+
+def _layers_dim(spec: LayerSpec) -> Dim:
+    n = spec.state_layers
+    if spec.num_directions == 2:
+        return Dim(n, "num_layers*num_directions", f"num_layers {spec.num_layers} x 2 directions")
+    return Dim(n, "num_layers")
+
+
+def _cell_outputs(req: Request) -> dict[str, TensorInfo]:
+    spec, x = req.spec, req.input.shape
+    hid = Dim(spec.hidden_size, "hidden_size")
+    dims = (Dim(x[0], "batch"), hid) if len(x) == 2 else (hid,)
+    out = {"h_1": TensorInfo("h_1", dims, req.dtype)}
+    if spec.is_lstm:
+        out["c_1"] = TensorInfo("c_1", dims, req.dtype)
+    return out
+
+
+# --------------------------------------------------------------------------- warnings
+
+_TYPICAL_BATCHES = {8, 16, 32, 64, 128, 256, 512, 1024}
+
+
+def _suspicions(req: Request) -> list[dx.Diagnosis]:
+    """Shapes that work but hint at a layout mistake (warnings, never errors)."""
+    spec, x = req.spec, req.input.shape
+    if spec.is_cell or len(x) != 3 or req.hidden is not None:
+        return []
+    read_batch, read_seq = (x[0], x[1]) if spec.batch_first else (x[1], x[0])
+    # A power-of-two "sequence length" next to an odd "batch" is how (batch, seq, feature)
+    # data looks when the layer reads it as (seq, batch, feature).
+    if read_seq in _TYPICAL_BATCHES and read_batch not in _TYPICAL_BATCHES and read_batch > 1:
+        return [dx.batch_first_suspect(
+            shape=x, batch_first=spec.batch_first,
+            rebuilt_code=spec.with_(batch_first=not spec.batch_first,
+                                    given=spec.given | {"batch_first"}).to_code())]
+    return []
+
+
+# --------------------------------------------------------------------------- parameters, memory
+
+
+def parameter_shapes(spec: LayerSpec) -> list[tuple[str, tuple[int, ...]]]:
+    """Parameter names and shapes, in ``named_parameters()`` order."""
+    gates = {"rnn": 1, "lstm": 4, "gru": 3, "rnn-cell": 1, "lstm-cell": 4, "gru-cell": 3}[spec.mode]
+    g = gates * spec.hidden_size
+    if spec.is_cell:
+        params = [("weight_ih", (g, spec.input_size)), ("weight_hh", (g, spec.hidden_size))]
+        if spec.bias:
+            params += [("bias_ih", (g,)), ("bias_hh", (g,))]
+        return params
+    params = []
+    real_h = spec.h_out
+    for layer in range(spec.num_layers):
+        for direction in range(spec.num_directions):
+            sfx = f"_l{layer}" + ("_reverse" if direction else "")
+            in_size = spec.input_size if layer == 0 else real_h * spec.num_directions
+            params += [(f"weight_ih{sfx}", (g, in_size)), (f"weight_hh{sfx}", (g, real_h))]
+            if spec.bias:
+                params += [(f"bias_ih{sfx}", (g,)), (f"bias_hh{sfx}", (g,))]
+            if spec.mode == "lstm" and spec.proj_size:
+                params.append((f"weight_hr{sfx}", (spec.proj_size, spec.hidden_size)))
+    return params
+
+
+def numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def estimate_bytes(req: Request, pred: Prediction) -> int:
+    """A forward's memory: parameters, every tensor in and out, and the kernel's work space.
+
+    The work space is dominated by the per-layer gate activations the kernels keep
+    (gates x hidden_size per step, batch element and direction), so it is counted
+    once per layer: generous rather than tight, since it only guards against runs
+    that cannot fit.
+    """
+    spec = req.spec
+    item = DTYPE_BYTES.get(req.dtype, 4)
+    total = sum(numel(s) for _, s in parameter_shapes(spec)) * item
+    total += sum(numel(t.shape) * DTYPE_BYTES.get(t.dtype, 4) for t in pred.tensors.values())
+    x = req.input.shape
+    if not spec.is_cell and len(x) in (2, 3):
+        steps_by_batch = numel(x[:-1])
+        gates = {"rnn": 1, "lstm": 4, "gru": 3}[spec.mode]
+        total += steps_by_batch * spec.num_directions * spec.num_layers * gates * spec.hidden_size * item
+    return total
