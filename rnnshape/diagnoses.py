@@ -38,6 +38,25 @@ CODES: dict[str, str] = {
     "expect-failed": "a shape asserted with --expect did not hold",
     "model-disagrees": "rnnshape's shape model and real torch disagree (a bug in rnnshape)",
     "torch-error": "torch raised an error that rnnshape has no catalog entry for",
+    # ``rnnshape explain``: packing, downstream mistakes, backends.
+    "packing-unsorted": "pack_padded_sequence got lengths not sorted longest first",
+    "packing-bad-length": "a sequence length given to packing is 0 or negative",
+    "packing-lengths-batch": "len(lengths) differs from the batch size",
+    "packing-lengths-device": "the lengths tensor is not a 1-D int64 tensor on the CPU",
+    "packing-total-length": "pad_packed_sequence's total_length is shorter than the longest sequence",
+    "packing-empty": "pack_sequence or pad_sequence got an empty list",
+    "packed-as-tensor": "a PackedSequence was used where a tensor is needed",
+    "packing-batch-sizes": "a PackedSequence's batch_sizes is invalid (built by hand, or moved to the GPU)",
+    "output-tuple": "a recurrent layer's output tuple was passed on as if it were a tensor",
+    "unpack-outputs": "a recurrent layer's outputs were unpacked into the wrong number of names",
+    "gru-given-tuple": "a GRU or RNN was given an LSTM-style (h, c) tuple as its state",
+    "linear-mismatch": "the Linear layer after the recurrent layer has the wrong in_features",
+    "backward-twice": "backward through a graph already freed: the hidden state was not detached",
+    "cudnn-eval-backward": "backward through a cuDNN RNN run in eval mode",
+    "cudnn-double-backward": "double backward (gradient of a gradient) through a cuDNN RNN",
+    "cudnn-error": "cuDNN rejected the recurrent call (CUDNN_STATUS_...)",
+    "non-contiguous-weights": "the layer's weights are not one contiguous block (flatten_parameters)",
+    "backend-error": "a GPU backend (MPS, oneDNN) failed inside the recurrent layer",
 }
 
 
@@ -462,7 +481,7 @@ def invalid_config(*, message: str, fix: str = "", layer: str = "the layer",
         title=f"{layer} cannot be built: {message}",
         explanation=f"PyTorch refuses these constructor arguments: {message}.",
         fix=fix,
-        evidence={"torch_message": torch_message or message},
+        evidence={"torch_message": torch_message},
     )
 
 

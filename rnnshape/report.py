@@ -14,6 +14,7 @@ from . import catalog
 from . import diagnoses as dx
 from .shapes import (
     DTYPE_BYTES,
+    UNSAFE,
     Dim,
     Prediction,
     Request,
@@ -106,8 +107,11 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
     params = parameter_shapes(req.spec) if valid_layer else []
     memory = estimate_bytes(req, pred) if valid_layer else 0
     timing: dict[str, float | None] = {"model_ms": (time.perf_counter() - t0) * 1000}
-    if dry_run:
-        report = Report(req.spec, req, "none", "shape model (dry run)",
+    unsafe = pred.error is not None and pred.error.evidence.get(UNSAFE)
+    if dry_run or unsafe:
+        engine = ("shape model (dry run)" if dry_run else
+                  "shape model (torch not run: this call can crash torch's kernel)")
+        report = Report(req.spec, req, "none" if dry_run else device, engine,
                         _with_device(pred.tensors, "none"), params, list(pred.diagnoses),
                         timing, memory)
     else:
@@ -191,7 +195,9 @@ def _same_error(predicted: dx.Diagnosis, message: str | None) -> bool:
     if message is None:
         return False
     expected = predicted.evidence.get("torch_message")
-    if expected and (message == expected or message.startswith(expected)):
+    if expected is None:  # the model names the mistake, torch's wording varies: any error agrees
+        return True
+    if (message == expected or message.startswith(expected)):
         return True
     return catalog.code_for(message) == predicted.code or (
         predicted.code == "invalid-config" and expected is not None)

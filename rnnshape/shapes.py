@@ -27,10 +27,13 @@ the kernel's empty-sequence check. The first failure is the diagnosis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import diagnoses as dx
 from .spec import LayerSpec, check_config
+
+#: Evidence key on a diagnosis whose call must not reach torch (it can crash the process).
+UNSAFE = "unsafe_for_torch"
 
 FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16")
 INT_DTYPES = ("int64", "int32", "int16", "int8", "uint8", "bool")
@@ -253,8 +256,9 @@ def _check_cell(req: Request) -> dx.Diagnosis | None:
     if spec.is_lstm and req.cell is not None:
         states.append(("c_0", req.cell))
     if spec.is_lstm and len(states) == 1 and req.hidden is not None:
-        return dx.hidden_not_tuple(layer="LSTMCell", torch_message="lstm_cell(): argument 'hx' "
-                                   "(position 2) must be tuple of Tensors, not Tensor")
+        # torch iterates the tensor's rows as if they were (h, c): the error it then
+        # raises depends on the tensor's rank, so no single message is predicted.
+        return dx.hidden_not_tuple(layer="LSTMCell", torch_message=None)
     for idx, (label, state) in enumerate(states):
         if len(state.shape) not in (1, 2):
             which = f"hx[{idx}]" if spec.is_lstm else "hidden"
@@ -292,11 +296,13 @@ def _check_cell(req: Request) -> dx.Diagnosis | None:
                                       torch_message=msg)
             return _cell_state_mismatch(label, expected, tuple(s), 2, state, msg)
         if len(s) != 2:
-            # torch accepts e.g. a (hidden, hidden) state for a 1-D input and broadcasts
-            # it into a wrong result; rnnshape refuses it (docs/limitations.md).
-            return dx.hidden_rank(name=label, got_rank=len(state.shape), expected_rank=len(x),
-                                  input_rank=len(x), layer=name, origin=state.origin,
-                                  torch_message=None)
+            # Past torch's checks with the wrong rank: torch then broadcasts into a wrong
+            # result or, for LSTMCell, can crash the process (segmentation fault seen with
+            # torch 2.13). rnnshape refuses it and never hands it to torch.
+            found = dx.hidden_rank(name=label, got_rank=len(state.shape), expected_rank=len(x),
+                                   input_rank=len(x), layer=name, origin=state.origin,
+                                   torch_message=None)
+            return replace(found, evidence={**found.evidence, UNSAFE: True})
     for label, state in [("input", req.input), *states]:
         if state.dtype not in (None, req.dtype):
             if label == "input" and state.dtype in INT_DTYPES:
