@@ -1,83 +1,209 @@
 """The catalog: PyTorch's own error messages, matched and turned into diagnoses.
 
 Each :class:`Entry` pairs a regular expression (tolerant of the wording of
-several torch releases) with a builder that reads the numbers out of the match
-and calls the shared builders in :mod:`rnnshape.diagnoses`. The runner uses it
-to name the exception torch raised; ``rnnshape explain`` uses it on pasted text.
-No torch import here: this module must load in milliseconds.
+several torch releases, and of cuDNN, MPS and oneDNN variants) with a builder
+that reads the numbers out of the match and calls the shared builders in
+:mod:`rnnshape.diagnoses`, and with the likely causes, most likely first.
+
+The runner uses :func:`match` to name the exception torch raised;
+``rnnshape explain`` uses :func:`scan` on pasted text and passes a
+:class:`Context` (the user's line, the layer named by the traceback) so that the
+diagnosis can cite them. No torch import here: this module must load in
+milliseconds.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from . import diagnoses as dx
 
-Builder = Callable[["re.Match[str]", str], dx.Diagnosis]
+
+@dataclass(frozen=True)
+class Context:
+    """What the traceback around a message says (all optional: a bare message has none)."""
+
+    layer: str | None = None          # "LSTM", "GRUCell", ... named by the frames or the message
+    user_line: str | None = None      # the user's own line, e.g. "out, h = self.lstm(x, h0)"
+    where: str | None = None          # "train.py:42"
+    failing_line: str | None = None   # torch's own line that raised, e.g. "if hx.dim() != 3:"
+    frames_text: str = ""             # the frames of this traceback, for context-gated entries
+
+
+NO_CONTEXT = Context()
+
+Builder = Callable[["re.Match[str]", str, Context], dx.Diagnosis]
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One error pattern: its name, the code it yields, and how to explain it."""
+    """One error pattern: what it matches, the code it yields, how to explain it, and why."""
 
     name: str
     code: str
     pattern: re.Pattern[str]
     build: Builder
+    #: Likely causes, most likely first (a builder may replace them via evidence["causes"]).
+    causes: tuple[str, ...] = ()
+    #: A generic Python message (``'tuple' object has no attribute 'dim'``) is only read as
+    #: a recurrent-layer mistake when the traceback around it matches this.
+    needs: re.Pattern[str] | None = None
+    #: Other codes the builder may return, depending on the numbers or the context.
+    also: tuple[str, ...] = field(default=())
 
 
 def _ints(text: str) -> tuple[int, ...]:
     return tuple(int(t) for t in re.findall(r"-?\d+", text))
 
 
-def _input_size(m: re.Match[str], msg: str) -> dx.Diagnosis:
+def _layer(ctx: Context, default: str = "the layer") -> str:
+    return f"nn.{ctx.layer}" if ctx.layer else default
+
+
+# --------------------------------------------------------------------------- input
+
+
+def _input_size(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     exp, got = int(m["expected"]), int(m["got"])
-    return dx.input_size_mismatch(expected=exp, got=got, torch_message=msg)
+    layer = _layer(ctx)
+    rebuilt = f"nn.{ctx.layer}({got}, hidden_size, ...)" if ctx.layer else None
+    d = dx.input_size_mismatch(expected=exp, got=got, layer=layer, rebuilt_code=rebuilt,
+                               torch_message=msg)
+    causes = [f"the features per time step are {got}, but the layer was built for {exp} "
+              "(a changed embedding size, feature set or vocabulary)"]
+    if got < exp and exp % got == 0 or got > exp and got % exp == 0:
+        causes.append("the input's dimensions are in the wrong order: the features must be "
+                      "the last dimension (permute a (batch, features, seq_len) tensor)")
+    if exp == 2 * got or got == 2 * exp:
+        causes.append("a bidirectional layer before this one outputs 2 x hidden_size features")
+    causes.append("the input is 2-D (seq_len, batch) and the layer reads batch as features: "
+                  "add the feature axis with x.unsqueeze(-1)")
+    return _with_causes(d, causes)
 
 
-def _seq_input_rank(m: re.Match[str], msg: str) -> dx.Diagnosis:
-    return dx.input_rank(layer=m["layer"] or "RNN", got_rank=int(m["rank"]), torch_message=msg)
+def _seq_input_rank(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    rank = int(m["rank"])
+    d = dx.input_rank(layer=m["layer"] or ctx.layer or "RNN", got_rank=rank, torch_message=msg)
+    if rank == 4:
+        causes = ["image-like input (batch, channels, height, width) or a CNN's feature map "
+                  "fed straight in: flatten it to (batch, seq_len, features)",
+                  "an extra axis from unsqueeze or a DataLoader around pre-batched data"]
+    elif rank == 1:
+        causes = ["one univariate series: it needs a feature axis, x.unsqueeze(-1)"]
+    else:
+        causes = ["the input lacks or has an extra dimension"]
+    return _with_causes(d, causes)
 
 
-def _old_input_rank(m: re.Match[str], msg: str) -> dx.Diagnosis:
-    return dx.input_rank(layer="RNN", got_rank=int(m["rank"]), torch_message=msg)
+def _old_input_rank(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    want = int(m["want"])
+    d = dx.input_rank(layer=ctx.layer or "RNN", got_rank=int(m["rank"]), torch_message=msg)
+    if want == 2:
+        return _with_causes(d, ["a packed input's data must be 2-D (total steps, features)"])
+    return _with_causes(d, [
+        "older torch (before 1.11) only accepts 3-D input (seq_len, batch, features): "
+        "add the batch axis with x.unsqueeze(1) (or unsqueeze(0) with batch_first=True)",
+        "a 2-D (batch, features) tensor from a Linear or a pooling step"])
 
 
-def _cell_input_rank(m: re.Match[str], msg: str) -> dx.Diagnosis:
-    return dx.input_rank(layer=m["layer"], got_rank=int(m["rank"]), is_cell=True, torch_message=msg)
+def _cell_input_rank(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    d = dx.input_rank(layer=m["layer"], got_rank=int(m["rank"]), is_cell=True, torch_message=msg)
+    return _with_causes(d, ["a whole sequence given to a cell: cells take one time step; "
+                            f"loop over time, or use nn.{m['layer'].replace('Cell', '')}"])
 
 
-def _cell_hidden_rank(m: re.Match[str], msg: str) -> dx.Diagnosis:
-    return dx.hidden_rank(name="h_0", got_rank=int(m["rank"]), expected_rank=2,
-                          layer=m["layer"], torch_message=msg)
+def _cell_hidden_rank(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    name = "c_0" if m["which"] == "hx[1]" else "h_0"
+    d = dx.hidden_rank(name=name, got_rank=int(m["rank"]), expected_rank=2,
+                       layer=m["layer"], torch_message=msg)
+    return _with_causes(d, ["a state shaped for nn.LSTM/GRU (num_layers, batch, hidden) "
+                            "given to a cell, which takes (batch, hidden): h.squeeze(0)"])
 
 
-def _hx_rank(m: re.Match[str], msg: str) -> dx.Diagnosis:
+def _hx_rank(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     want = int(m["want"])
     ranks = _ints(m["got"])
     name, got = ("h_0", ranks[0]) if ranks[0] != want or len(ranks) == 1 else ("c_0", ranks[1])
-    return dx.hidden_rank(name=name, got_rank=got, expected_rank=want,
-                          input_rank=3 if want == 3 else 2, torch_message=msg)
+    d = dx.hidden_rank(name=name, got_rank=got, expected_rank=want,
+                       input_rank=3 if want == 3 else 2, layer=_layer(ctx), torch_message=msg)
+    causes = []
+    if len(ranks) == 2 and want == 3 and ranks == (2, 2):
+        causes.append("the LSTM's state was given as one tensor instead of the tuple "
+                      "(h_0, c_0): torch split its first dimension into 'h' and 'c'")
+    if got == want - 1:
+        causes.append("the state is missing the num_layers x num_directions axis: "
+                      "torch.zeros(num_layers * num_directions, batch, hidden_size)")
+    if got == want + 1:
+        causes.append("the input is unbatched (2-D) while the state is batched: give the "
+                      "input a batch axis, or drop the state's batch axis")
+    return _with_causes(d, causes)
 
 
-def _hidden_size(m: re.Match[str], msg: str) -> dx.Diagnosis:
+# --------------------------------------------------------------------------- state
+
+
+def _hidden_size(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     expected, got = _ints(m["expected"]), _ints(m["got"])
     is_c = m["idx"] == "1"
     name = "c_0" if is_c else "h_0"
     if len(expected) != 3 or len(got) != 3:
-        return dx.hidden_rank(name=name, got_rank=len(got), expected_rank=len(expected),
-                              torch_message=msg)
-    return dx.hidden_shape_mismatch(name=name, expected=expected, got=got, is_cell_state=is_c,
-                                    torch_message=msg)
+        d = dx.hidden_rank(name=name, got_rank=len(got), expected_rank=len(expected),
+                           layer=_layer(ctx), expected_shape=expected, torch_message=msg)
+        return _with_causes(d, [f"the state {dx.fmt_shape(got)} lacks the num_layers x "
+                                "num_directions axis: state.unsqueeze(0)"])
+    d = dx.hidden_shape_mismatch(name=name, expected=expected, got=got, is_cell_state=is_c,
+                                 torch_message=msg)
+    return _with_causes(d, _state_causes(d.code, expected, got))
 
 
-def _cell_batch(m: re.Match[str], msg: str) -> dx.Diagnosis:
+def _state_causes(code: str, e: tuple[int, ...], g: tuple[int, ...]) -> list[str]:
+    causes: list[str] = []
+    if code == "hidden-batch-first":
+        causes.append(f"the state was built batch-first {dx.fmt_shape(g)}; states are always "
+                      "(num_layers x num_directions, batch, size), even with batch_first=True")
+    if e[0] != g[0]:
+        if e[0] == 2 * g[0]:
+            causes.append(f"bidirectional=True forgotten in the state: {e[0]} = 2 directions "
+                          f"x {g[0]} layer(s)")
+            if g[0] == 1:
+                causes.append(f"num_layers={e[0]} forgotten in the state (a 1-layer state for "
+                              f"a {e[0]}-layer model)")
+        elif g[0] == 2 * e[0]:
+            causes.append(f"the state comes from a bidirectional layer ({g[0]} = 2 x {e[0]}): an "
+                          "encoder's h_n passed to a one-direction decoder; merge the "
+                          "directions (sum, or cat + Linear) first")
+        else:
+            causes.append(f"num_layers differs: the state holds {g[0]} layer state(s), the "
+                          f"layer needs num_layers x num_directions = {e[0]}")
+    if e[1] != g[1] and code != "hidden-batch-first":
+        if g[1] > e[1]:
+            causes.append(f"the last batch of the DataLoader is smaller ({e[1]}) than the "
+                          f"batch size the state was built for ({g[1]}): build the state from "
+                          "x's batch each call, or DataLoader(..., drop_last=True)")
+            causes.append("a state kept from training (or built in __init__) reused with a "
+                          "different batch size in evaluation")
+        else:
+            causes.append(f"the state was built for batch {g[1]} (e.g. batch 1 at inference) "
+                          f"but the input has batch {e[1]}")
+        causes.append("the input is batch-first but the layer was built without "
+                      "batch_first=True (it then reads dimension 1 as the batch)")
+    if e[2] != g[2]:
+        if g[2] == 2 * e[2]:
+            causes.append(f"the state's size {g[2]} = 2 x {e[2]}: both directions of a "
+                          "bidirectional encoder concatenated into one state")
+        causes.append(f"the state was built with another hidden_size ({g[2]}); use the "
+                      f"layer's own ({e[2]}), or proj_size for an LSTM with projections")
+    return causes
+
+
+def _cell_batch(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     return _cell_state(int(m["idx"]), (int(m["input"]), None), (int(m["hidden"]), None), 0, msg)
 
 
-def _cell_hidden(m: re.Match[str], msg: str) -> dx.Diagnosis:
+def _cell_hidden(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     return _cell_state(int(m["idx"]), (None, int(m["expected"])), (None, int(m["got"])), 1, msg)
 
 
@@ -96,63 +222,332 @@ def _cell_state(idx: int, expected: tuple, got: tuple, dim: int, msg: str) -> dx
                   "build the state from x.size(0), or use DataLoader(..., drop_last=True).")
     fix = (f"{name} = torch.zeros(x.size(0), cell.hidden_size, device=x.device)" if dim == 0
            else f"{name} = torch.zeros(batch, {e})   # hidden_size {e}")
+    causes = ([f"the last batch is smaller ({e}) than the batch the state was built for ({g})",
+               "the state was built once for a fixed batch size"] if dim == 0 and g > e else
+              [f"the state was built for batch {g}, the input has batch {e}"] if dim == 0 else
+              [f"the state was built with hidden_size {g}; the cell has {e}",
+               "an unbatched 1-D input given a batched (batch, hidden) state"])
     return dx.Diagnosis(code=code, severity="error", title=f"{name}: {what} must be {e}, got {g}",
                         explanation=story, fix=fix,
                         evidence={"name": name, "dimension": dim, "expected": e, "got": g,
-                                  "torch_message": msg})
+                                  "causes": causes, "torch_message": msg})
 
 
-def _empty(m: re.Match[str], msg: str) -> dx.Diagnosis:
-    return dx.empty_sequence(torch_message=msg)
+def _empty(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    return _with_causes(dx.empty_sequence(torch_message=msg), [
+        "a filter, a truncation or a sliding window produced 0 time steps",
+        "seq_len and batch swapped: an empty batch read as an empty sequence"])
 
 
-_INT_NAMES = {"Long": "int64", "Int": "int32", "Short": "int16", "Char": "int8", "Byte": "uint8",
-              "Bool": "bool", "Float": "float32", "Double": "float64", "Half": "float16",
-              "BFloat16": "bfloat16"}
+# --------------------------------------------------------------------------- dtypes, devices
+
+
+_DTYPE_NAMES = {"Long": "int64", "Int": "int32", "Short": "int16", "Char": "int8",
+                "Byte": "uint8", "Bool": "bool", "Float": "float32", "Double": "float64",
+                "Half": "float16", "BFloat16": "bfloat16", "float": "float32",
+                "double": "float64", "half": "float16", "long": "int64", "int": "int32"}
 
 
 def _norm_dtype(name: str) -> str:
-    name = name.replace("torch.", "")
-    return _INT_NAMES.get(name, name)
+    name = name.replace("torch.", "").strip()
+    return _DTYPE_NAMES.get(name, name)
 
 
-def _rnn_dtype(m: re.Match[str], msg: str) -> dx.Diagnosis:
-    got, weight = _norm_dtype(m["got"]), _norm_dtype(m["weight"])
-    if got.startswith(("int", "uint", "bool")):
-        return dx.integer_input(dtype=got, torch_message=msg)
-    return dx.dtype_mismatch(what="input", got=got, expected=weight, torch_message=msg)
+def _is_int(dtype: str) -> bool:
+    return dtype.startswith(("int", "uint", "bool"))
 
 
-def _mat_dtype(m: re.Match[str], msg: str) -> dx.Diagnosis:
-    a, b = _norm_dtype(m["a"]), _norm_dtype(m["b"])
-    if a.startswith(("int", "uint", "bool")):
-        return dx.integer_input(dtype=a, torch_message=msg)
-    return dx.dtype_mismatch(what="input", got=a, expected=b, torch_message=msg)
+def _dtype_pair(got: str, expected: str, msg: str, what: str = "input") -> dx.Diagnosis:
+    got, expected = _norm_dtype(got), _norm_dtype(expected)
+    if _is_int(got):
+        return _with_causes(dx.integer_input(dtype=got, torch_message=msg), [
+            "token ids fed straight into the recurrent layer: put an nn.Embedding first",
+            "numeric features loaded as integers (numpy int64): x.float()"])
+    return _with_causes(dx.dtype_mismatch(what=what, got=got, expected=expected,
+                                          torch_message=msg), [
+        f"data loaded as {got} (numpy defaults to float64): torch.from_numpy(a).float()",
+        f"a state (h_0, c_0) created with another dtype than the layer's {expected}",
+        "the model was converted (.half(), .double()) but not its input"])
 
 
-def _not_tuple(m: re.Match[str], msg: str) -> dx.Diagnosis:
-    return dx.hidden_not_tuple(torch_message=msg)
+def _rnn_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    return _dtype_pair(m["got"], m["weight"], msg)
 
 
-def _device(m: re.Match[str], msg: str) -> dx.Diagnosis:
-    devices = list(dict.fromkeys(re.findall(r"\b(cuda:\d+|cuda|cpu|mps|meta|xpu:\d+|xpu)\b", msg)))
-    return dx.device_mismatch(devices=devices, torch_message=msg)
+def _mat_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    if m["a"] is None:
+        return _with_causes(dx.dtype_mismatch(what="a tensor", got="another dtype",
+                                              expected="the weights' dtype", torch_message=msg),
+                            ["the input or state has another dtype than the layer's weights"])
+    return _dtype_pair(m["a"], m["b"], msg)
 
 
-def _config(m: re.Match[str], msg: str) -> dx.Diagnosis:
-    return dx.invalid_config(message=msg.strip().rstrip("."), torch_message=msg)
+def _scalar_type(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    # "expected scalar type Float but found Double": expected is the weights' dtype.
+    return _dtype_pair(m["found"], m["expected"], msg)
 
 
-def _dropout_warning(m: re.Match[str], msg: str) -> dx.Diagnosis:
-    return dx.dropout_single_layer(dropout=float(m["dropout"]), torch_message=msg)
+def _mkldnn_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    d = dx.dtype_mismatch(what="a state or the input", got="another dtype",
+                          expected="the layer's dtype", torch_message=msg)
+    return _with_causes(replace(d, explanation=d.explanation + (
+        " On the CPU, oneDNN (mkldnn) runs the LSTM and reports this mismatch only as "
+        "'unsupported data type'.")), [
+        "c_0 or h_0 has another dtype than the input and weights (e.g. float64 from numpy)",
+        "the input is float64 or float16 while the weights are float32"])
 
 
-def _e(name: str, code: str, pattern: str, build: Builder) -> Entry:
-    return Entry(name, code, re.compile(pattern, re.IGNORECASE | re.DOTALL), build)
+def _not_tuple(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    d = dx.hidden_not_tuple(layer=ctx.layer or "LSTM", torch_message=msg)
+    return _with_causes(d, [
+        "h_0 passed alone: an LSTM needs (h_0, c_0)",
+        "the hidden state kept from a GRU version of the model",
+        "only h_n kept from the previous call: keep the whole (h_n, c_n)"])
 
 
-#: Ordered: the first entry that matches a message wins.
+_DEVICE_RE = re.compile(r"\b(cuda:\d+|cuda|cpu|mps(?::\d+)?|meta|xpu:\d+|xpu|GPU|CPU)\b")
+
+
+def _device(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    devices = list(dict.fromkeys(
+        {"GPU": "cuda", "CPU": "cpu"}.get(d, d) for d in _DEVICE_RE.findall(msg)))
+    if "MPS" in msg and "mps" not in devices:
+        devices = ["mps", "cpu"]
+    d = dx.device_mismatch(devices=devices, torch_message=msg)
+    low = msg.lower()
+    if "hidden tensor" in low:
+        causes = ["h_0/c_0 created with torch.zeros(...) without device=x.device",
+                  "a state stored on the module as a plain tensor (model.to() moves "
+                  "parameters and buffers only)"]
+    elif "parameter tensor" in low:
+        causes = ["the model was not moved: model.to(device)",
+                  "the input was not moved: x = x.to(device)"]
+    elif "placeholder storage" in low:
+        causes = ["a tensor (input, h_0 or c_0) created on the CPU while the model is on "
+                  "mps: create it with device=x.device"]
+    else:
+        causes = ["the input or a state created on the CPU while the model is on the GPU",
+                  "a layer created after model.to(device), or kept in a plain list instead "
+                  "of nn.ModuleList, is still on the CPU"]
+    return _with_causes(d, causes)
+
+
+# --------------------------------------------------------------------------- constructor
+
+
+def _config(fix: str, causes: tuple[str, ...] = ()) -> Builder:
+    def build(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+        first = msg.strip().splitlines()[0].rstrip(".")
+        d = dx.invalid_config(message=first, fix=fix.format(**{k: v for k, v in
+                                                                m.groupdict().items() if v}),
+                              layer=_layer(ctx, "the recurrent layer"), torch_message=msg)
+        return _with_causes(d, list(causes))
+    return build
+
+
+_KNOWN_ARGS = ("input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first",
+               "dropout", "bidirectional", "proj_size", "device", "dtype")
+
+
+def _unexpected_kw(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    import difflib
+
+    arg = m["arg"]
+    close = difflib.get_close_matches(arg, _KNOWN_ARGS, n=1)
+    if arg == "nonlinearity":
+        fix, why = ("nn.RNN(input_size, hidden_size, nonlinearity='relu')   # only nn.RNN "
+                    "takes it", "only nn.RNN and nn.RNNCell take nonlinearity; LSTM and GRU "
+                    "have fixed gates")
+    elif close:
+        fix, why = f"{close[0]}=...   # not {arg}", f"a misspelt argument: {close[0]}"
+    else:
+        fix, why = "# recurrent layers take: " + ", ".join(_KNOWN_ARGS), "not an argument " \
+            "of recurrent layers"
+    d = dx.invalid_config(message=f"unexpected keyword argument {arg!r}", fix=fix,
+                          layer=_layer(ctx, "the recurrent layer"), torch_message=msg)
+    return _with_causes(d, [why])
+
+
+# --------------------------------------------------------------------------- packing
+
+
+def _simple(builder: Callable[..., dx.Diagnosis], causes: tuple[str, ...] = ()) -> Builder:
+    def build(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+        return _with_causes(builder(torch_message=msg), list(causes))
+    return build
+
+
+def _lengths_batch(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    got, batch = int(m["got"]), int(m["batch"])
+    return _with_causes(dx.packing_lengths_batch(got=got, batch=batch, torch_message=msg), [
+        "batch_first does not match the layout of x (pack_padded_sequence then reads "
+        "seq_len as the batch)",
+        "lengths from another batch, or not filtered along with the samples"])
+
+
+def _lengths_device(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    rank = int(m["rank"]) if m["rank"] else None
+    d = dx.packing_lengths_device(rank=rank, device=m["device"], dtype=m["dtype"],
+                                  torch_message=msg)
+    return _with_causes(d, ["lengths moved to the GPU along with the batch "
+                            "(batch.to(device) in the training loop)",
+                            "lengths computed from a CUDA tensor (mask.sum(1))"])
+
+
+def _total_length(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    d = dx.packing_total_length(total_length=int(m["total"]), longest=int(m["longest"]),
+                                torch_message=msg)
+    return _with_causes(d, ["total_length set to a fixed maximum smaller than the data",
+                            "total_length taken from the wrong dimension of x"])
+
+
+def _packed_attr(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    where = f".{m['attr']}" if m["attr"] else (f"{m['func']}()" if m["func"] else "")
+    return _with_causes(dx.packed_as_tensor(where=where, torch_message=msg), [
+        "the packed output of the recurrent layer used without pad_packed_sequence",
+        "a PackedSequence passed to a layer that only takes tensors (Linear, a cell, "
+        "Dropout)"])
+
+
+def _batch_sizes(detail: str) -> Builder:
+    def build(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+        return _with_causes(dx.packing_batch_sizes(detail=detail, torch_message=msg), [detail])
+    return build
+
+
+# --------------------------------------------------------------------------- downstream
+
+
+def _tuple_attr(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    attr = m["attr"]
+    failing = ctx.failing_line or ""
+    user = ctx.user_line or ""
+    if attr == "dim" and re.search(r"\bhx\b", failing):
+        d = dx.gru_given_tuple(layer=ctx.layer or "GRU", torch_message=msg)
+        return _with_causes(d, [f"(h, c) passed to {ctx.layer or 'a GRU'}: only an LSTM takes "
+                                "a state tuple", "the whole (output, h_n) tuple passed back "
+                                "as the state"])
+    if attr == "dim" and ctx.layer in ("GRU", "RNN") and not re.search(r"\binput\b", failing) \
+            and re.search(r"\(\s*[^,()]+,\s*[^)]", user):
+        d = dx.gru_given_tuple(layer=ctx.layer, torch_message=msg)
+        return _with_causes(d, ["a (h, c) tuple passed as the state",
+                                "the previous layer's output tuple passed as the input"])
+    if attr in ("detach", "detach_", "to", "cuda", "cpu", "zero_", "data") and not \
+            re.search(r"\b(out|output)s?\b", user):
+        d = dx.output_tuple(layer="nn.LSTM", where=f".{attr}()", torch_message=msg)
+        return _with_causes(replace(d, explanation=(
+            f"An LSTM's state is the tuple (h, c), and a tuple has no .{attr}(). Apply it to "
+            "each tensor of the state."), fix=f"hidden = tuple(h.{attr}() for h in hidden)"
+            if attr not in ("data",) else "hidden = tuple(h.detach() for h in hidden)"),
+            ["repackaging/detaching an LSTM's state written for a GRU (one tensor)",
+             "the whole (output, state) tuple kept instead of the state"])
+    layer = _layer(ctx, "the recurrent layer") if ctx.layer not in ("Linear",) else \
+        "the recurrent layer"
+    d = dx.output_tuple(layer=layer, where=f".{attr}" if attr != "dim" else "as an input",
+                        torch_message=msg)
+    return _with_causes(d, [
+        "the (output, state) tuple of the previous recurrent layer passed on whole, e.g. "
+        "inside nn.Sequential",
+        "x = self.lstm(x) instead of x, _ = self.lstm(x)"])
+
+
+def _tuple_arg(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    where = f"{m['func']}()" if m["func"] else "torch.cat/stack"
+    d = dx.output_tuple(layer="the recurrent layer", where=where, torch_message=msg)
+    return _with_causes(d, [
+        "x = self.lstm(x) instead of x, _ = self.lstm(x), then x fed to the next layer",
+        "nn.Sequential containing a recurrent layer: it passes the whole tuple on"])
+
+
+def _unpack(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    too_many = m["kind"].lower().startswith("too")
+    exp = int(m["expected"])
+    got = int(m["got"]) if m["got"] else None
+    d = dx.unpack_outputs(expected=exp, got=got, too_many=too_many,
+                          layer=_layer(ctx, "the recurrent layer"), torch_message=msg)
+    causes = []
+    if not too_many and exp == 3 and got == 2:
+        causes.append("out, h, c = lstm(x): write out, (h, c) = lstm(x)")
+    if not too_many and exp == 2 and got == 1:
+        causes.append("out, (h, c) = gru(x): a GRU/RNN has no cell state; write out, h = gru(x)")
+    if too_many and exp == 2:
+        causes.append("h, c = h_n: unpacking a state tensor iterates over "
+                      "num_layers x num_directions")
+        causes.append("a model's forward returns more values than the caller unpacks")
+    causes.append("the number of names on the left does not match what the call returns")
+    return _with_causes(d, causes)
+
+
+_RECURRENT_CALL = re.compile(r"_VF\.(?:lstm|gru|rnn_tanh|rnn_relu)|_cudnn_rnn|\brnn\.py\b")
+
+
+def _matmul(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    a, b, c, d_ = (int(m[k]) for k in ("a", "b", "c", "d"))
+    meta = "reduction dim" in m.group(0)
+    in_rnn = bool(ctx.failing_line and _RECURRENT_CALL.search(ctx.failing_line)) or (
+        ctx.layer is not None and ctx.layer != "Linear" and "linear.py" not in ctx.frames_text
+        and bool(_RECURRENT_CALL.search(ctx.frames_text)))
+    if in_rnn:
+        # Inside the recurrent kernel (a packed input skips the input_size check):
+        # mat2 is weight_ih transposed, (input_size x gates * hidden_size).
+        d = dx.input_size_mismatch(expected=c, got=b, layer=_layer(ctx), torch_message=msg)
+        return _with_causes(d, [f"the packed input has {b} features, the layer was built for "
+                                f"input_size={c}"])
+    d = dx.linear_mismatch(rows=a, got=b, expected=c, out_features=d_, meta=meta,
+                           torch_message=msg)
+    return d
+
+
+def _backend(backend: str, detail: str) -> Builder:
+    def build(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+        return dx.backend_error(backend=backend, detail=detail, torch_message=msg)
+    return build
+
+
+def _cudnn_status(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    status = m["status"].upper()
+    return _with_causes(dx.cudnn_error(status=status, torch_message=msg), [
+        "a non-contiguous input or state (made by transpose or permute)",
+        "states of another dtype or device than the input",
+        "an input too large for one cuDNN call (very long sequences or huge batches)",
+        "a real shape error hidden by cuDNN: run once with cuDNN disabled"])
+
+
+def _not_contiguous_state(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    d = dx.cudnn_error(status=f"{m['which']} is not contiguous", torch_message=msg)
+    return _with_causes(replace(
+        d, explanation=(f"cuDNN needs the state {m['which']} in contiguous memory; it was "
+                        "made by transpose, permute or slicing of another tensor."),
+        fix=f"{'h_0' if m['which'] == 'hx' else 'c_0'} = "
+            f"{'h_0' if m['which'] == 'hx' else 'c_0'}.contiguous()"),
+        ["a state transposed from batch-first layout without .contiguous()",
+         "a state sliced from a bigger tensor (e.g. every other layer)"])
+
+
+# --------------------------------------------------------------------------- assembly
+
+
+def _with_causes(d: dx.Diagnosis, causes: list[str]) -> dx.Diagnosis:
+    if not causes:
+        return d
+    return replace(d, evidence={**d.evidence, "causes": list(causes)})
+
+
+def _e(name: str, code: str, pattern: str, build: Builder, causes: tuple[str, ...] = (),
+       needs: str | None = None, also: tuple[str, ...] = ()) -> Entry:
+    return Entry(name, code, re.compile(pattern, re.IGNORECASE), build, causes,
+                 re.compile(needs, re.IGNORECASE) if needs else None, also)
+
+
+#: Frames that show the error came from building or running a recurrent layer.
+_RNN_CONTEXT = (r"torch[/\\]nn[/\\]modules[/\\]rnn\.py|\bnn\.(?:RNN|LSTM|GRU)(?:Cell)?\s*\("
+                r"|\b(?:RNN|LSTM|GRU)(?:Cell)?\s*\(|RNNBase")
+
+_STATE_SIZE = r"(?P<expected>\([\d, ]*\)), got (?P<got>\[[\d, ]*\]|\([\d, ]*\)|torch\.Size\(\[[\d, ]*\]\))"
+
+#: Ordered: where two entries match the same text, the earlier one wins.
 ENTRIES: tuple[Entry, ...] = (
+    # ---- input
     _e("input-size", "input-size-mismatch",
        r"input\.size\(-1\) must be equal to input_size\.?\s*Expected (?P<expected>\d+), got (?P<got>\d+)",
        _input_size),
@@ -161,57 +556,304 @@ ENTRIES: tuple[Entry, ...] = (
        _input_size),
     _e("input-rank", "input-rank",
        r"(?:(?P<layer>\w+): )?Expected input to be 2D or 3D, got (?P<rank>\d+)D", _seq_input_rank),
-    _e("input-rank-old", "input-rank", r"input must have \d dimensions, got (?P<rank>\d+)",
-       _old_input_rank),
+    _e("input-rank-old", "input-rank",
+       r"input must have (?P<want>\d) dimensions, got (?P<rank>\d+)", _old_input_rank),
     _e("cell-input-rank", "input-rank",
        r"(?P<layer>\w+): Expected input to be 1D or 2D, got (?P<rank>\d+)D", _cell_input_rank),
     _e("cell-hidden-rank", "hidden-rank",
-       r"(?P<layer>\w+): Expected (?:hidden|hx\[\d\]) to be 1D or 2D, got (?P<rank>\d+)D",
+       r"(?P<layer>\w+): Expected (?P<which>hidden|hx\[\d\]) to be 1D or 2D, got (?P<rank>\d+)D",
        _cell_hidden_rank),
     _e("hx-rank", "hidden-rank",
        r"input, hx(?: and cx)? should also be (?P<want>\d)-D but got (?P<got>\(?[\d\-D, ]+\)?)",
        _hx_rank),
+    # ---- state
     _e("hidden-size", "hidden-size-mismatch",
-       r"Expected hidden(?:\[(?P<idx>\d)\])? size (?P<expected>\([\d, ]*\)), got (?P<got>\[[\d, ]*\]|\([\d, ]*\))",
-       _hidden_size),
+       r"Expected hidden(?:\[(?P<idx>\d)\])? size " + _STATE_SIZE, _hidden_size,
+       also=("hidden-layers-mismatch", "hidden-batch-mismatch", "hidden-batch-first",
+             "cell-shape-mismatch", "hidden-rank")),
     _e("cell-batch", "hidden-batch-mismatch",
        r"Input batch size (?P<input>\d+) doesn't match hidden(?P<idx>\d) batch size (?P<hidden>\d+)",
-       _cell_batch),
+       _cell_batch, also=("cell-shape-mismatch",)),
     _e("cell-hidden-size", "hidden-size-mismatch",
        r"hidden(?P<idx>\d) has inconsistent hidden_size: got (?P<got>\d+), expected (?P<expected>\d+)",
-       _cell_hidden),
+       _cell_hidden, also=("cell-shape-mismatch",)),
     _e("empty-sequence", "empty-sequence", r"Expected sequence length to be larger than 0", _empty),
+    # ---- dtypes
     _e("rnn-dtype", "dtype-mismatch",
        r"input dtype \((?P<got>[\w.]+)\) does not match weight dtype \((?P<weight>[\w.]+)\)",
-       _rnn_dtype),
+       _rnn_dtype, also=("integer-input",)),
     _e("mat-dtype", "dtype-mismatch",
-       r"mat1 and mat2 must have the same dtype(?:, but got (?P<a>\w+) and (?P<b>\w+))?", _mat_dtype),
+       r"mat1 and mat2 must have the same dtype(?:, but got (?P<a>\w+) and (?P<b>\w+))?",
+       _mat_dtype, also=("integer-input",)),
+    _e("old-mat-dtype", "dtype-mismatch",
+       r"expected m1 and m2 to have the same dtype, but got: (?P<a>\w+) != (?P<b>\w+)",
+       _mat_dtype, also=("integer-input",)),
+    _e("scalar-type", "dtype-mismatch",
+       r"expected scalar type (?P<expected>\w+) but found (?P<found>\w+)", _scalar_type,
+       also=("integer-input",)),
+    _e("old-scalar-type", "dtype-mismatch",
+       r"Expected object of scalar type (?P<expected>\w+) but got scalar type (?P<found>\w+)",
+       _scalar_type, also=("integer-input",)),
+    _e("onednn-dtype", "dtype-mismatch", r"get_mkldnn_dtype: unsupported data type", _mkldnn_dtype),
+    # ---- the LSTM state given as one tensor
     _e("lstm-hx-tensor", "hidden-not-tuple",
        r"index 1 is out of bounds for dimension 0 with size 1|must be tuple of Tensors, not Tensor"
        r"|invalid index of a 0-dim tensor", _not_tuple),
+    # ---- devices
     _e("device", "device-mismatch",
-       r"Expected all tensors to be on the same device|not at the same device|"
-       r"Input and parameter tensors are not at the same device", _device),
+       r"Expected all tensors to be on the same device|not at the same device"
+       r"|Expected object of device type \w+ but got device type \w+"
+       r"|Placeholder storage has not been allocated on MPS device"
+       r"|is on (?:CPU|GPU), but expected (?:it|them) to be on (?:CPU|GPU)", _device),
+    # ---- warnings
     _e("dropout-warning", "dropout-single-layer",
        r"non-zero dropout expects num_layers greater than 1, but got dropout=(?P<dropout>[\d.]+)",
-       _dropout_warning),
-    _e("constructor", "invalid-config",
-       r"dropout should be a number in range|should be of type (?:bool|int)|must be greater than zero"
-       r"|proj_size (?:argument is only supported|should be a positive|has to be smaller)"
-       r"|Unknown nonlinearity|Trying to create tensor with negative dimension"
-       r"|got an unexpected keyword argument", _config),
+       lambda m, msg, ctx: _with_causes(
+           dx.dropout_single_layer(dropout=float(m["dropout"]), torch_message=msg),
+           ["dropout passed to a one-layer recurrent layer: it only acts between layers",
+            "num_layers meant to be more than 1 but left at its default"])),
+    _e("non-contiguous-weights", "non-contiguous-weights",
+       r"RNN module weights are not part of single contiguous chunk of memory",
+       _simple(dx.non_contiguous_weights, (
+           "weight dropout (WeightDrop, AWD-LSTM) replaces the weights on every forward",
+           "nn.DataParallel replicas: call flatten_parameters() at the top of forward",
+           "parameters modified or reloaded after the model was moved to the GPU"))),
+    # ---- constructor errors (ValueError, TypeError)
+    _e("ctor-dropout", "invalid-config", r"dropout should be a number in range \[0, 1\]",
+       _config("nn.LSTM(..., num_layers=2, dropout=0.2)   # a probability in [0, 1]",
+               ("dropout given as a percentage (20 instead of 0.2)",
+                "dropout and another positional argument swapped"))),
+    _e("ctor-type", "invalid-config",
+       r"(?P<arg>bias|batch_first|input_size|hidden_size) should be of type (?P<type>bool|int), got: (?P<got>\w+)",
+       _config("{arg}=...   # must be {type}; e.g. int(hidden_size) or hidden_size // 2",
+               ("a size computed with / (true division gives a float): use //",
+                "a size read from a config file or argparse as a string or float",
+                "positional arguments in the wrong order"))),
+    _e("ctor-positive", "invalid-config",
+       r"(?P<arg>input_size|hidden_size|num_layers) must be greater than zero",
+       _config("{arg}=1   # must be at least 1",
+               ("a size computed from data that came out 0 (an empty vocabulary or feature list)",
+                "num_layers=0 meant as 'no extra layers': the minimum is 1"))),
+    _e("ctor-proj-negative", "invalid-config",
+       r"proj_size should be a positive integer or zero", _config(
+           "nn.LSTM(input_size, hidden_size, proj_size=0)   # 0 disables projections")),
+    _e("ctor-proj-size", "invalid-config", r"proj_size has to be smaller than hidden_size",
+       _config("nn.LSTM(input_size, hidden_size=64, proj_size=32)   # proj_size < hidden_size",
+               ("proj_size and hidden_size swapped",
+                "proj_size meant as the output size: it must shrink h, never grow it"))),
+    _e("ctor-proj-gru", "invalid-config",
+       r"proj_size argument is only supported for LSTM", _config(
+           "nn.GRU(input_size, hidden_size)\nproj = nn.Linear(hidden_size, proj_size)  "
+           "# project the output yourself", ("proj_size exists for nn.LSTM only",))),
+    _e("ctor-nonlinearity", "invalid-config",
+       r"Unknown nonlinearity[: ]+'?(?P<got>[^'.\s]+)'?", _config(
+           "nn.RNN(input_size, hidden_size, nonlinearity='tanh')   # or 'relu'",
+           ("nn.RNN supports only 'tanh' and 'relu'; for gated units use nn.GRU or nn.LSTM",))),
+    _e("ctor-mode", "invalid-config", r"Unrecognized RNN mode: (?P<mode>\w+)", _config(
+        "nn.LSTM(...) / nn.GRU(...) / nn.RNN(...)   # not nn.RNNBase",
+        ("nn.RNNBase used directly with a mode other than LSTM, GRU, RNN_TANH, RNN_RELU",))),
+    _e("ctor-unexpected-kw", "invalid-config",
+       r"__init__\(\) got an unexpected keyword argument '(?P<arg>\w+)'", _unexpected_kw),
+    _e("ctor-too-many-args", "invalid-config",
+       r"__init__\(\) takes from \d+ to \d+ positional arguments but \d+ were given",
+       _config("nn.LSTM(input_size, hidden_size, num_layers=2, batch_first=True)   "
+               "# keywords", ("too many positional arguments: pass options by keyword",)),
+       needs=_RNN_CONTEXT),
+    _e("ctor-positional-nonlinearity", "invalid-config",
+       r"'<=' not supported between instances of '(?P<t>str|NoneType|tuple)' and 'int'",
+       _config("nn.RNN(input_size, hidden_size, nonlinearity='relu')   # by keyword",
+               ("nonlinearity passed as the third positional argument, which is num_layers",)),
+       needs=_RNN_CONTEXT),
+    _e("ctor-float-layers", "invalid-config",
+       r"'float' object cannot be interpreted as an integer",
+       _config("num_layers=int(num_layers)",
+               ("num_layers (or a size) is a float, e.g. from a config file or a division",)),
+       needs=_RNN_CONTEXT),
+    _e("ctor-float-dropout", "invalid-config",
+       r"could not convert string to float: '(?P<got>[^']*)'",
+       _config("dropout=0.2   # a number, not a string",
+               ("dropout read from a config file or argparse as a string",)),
+       needs=_RNN_CONTEXT),
+    _e("ctor-cell-size", "invalid-config",
+       r"Trying to create tensor with negative dimension (?P<dim>-\d+)"
+       r"|empty\(\): argument 'size' \(position 1\) must be tuple of ints, but found element of "
+       r"type float", _config(
+           "nn.LSTMCell(input_size, hidden_size)   # positive ints",
+           ("a negative or float size given to a cell (cells check sizes only when they "
+            "allocate their weights)", "a size computed with / instead of //"))),
+    # ---- packing
+    _e("packing-unsorted", "packing-unsorted",
+       r"`?lengths`? array must be sorted in decreasing order",
+       _simple(dx.packing_unsorted, ("the batch is not sorted by length (shuffled DataLoader)",
+                                     "lengths sorted ascending instead of descending"))),
+    _e("packing-bad-length", "packing-bad-length",
+       r"Length of all samples has to be greater than 0|found an element in 'lengths' that is <= 0",
+       _simple(dx.packing_bad_length, ("an empty sample in the dataset (empty text or "
+                                       "audio after filtering)",
+                                       "lengths computed from a padding mask that is all padding"))),
+    _e("packing-lengths-batch", "packing-lengths-batch",
+       r"Expected `?len\(lengths\)`? to be equal to batch_size, but got (?P<got>\d+) \(batch_size=(?P<batch>\d+)\)",
+       _lengths_batch),
+    _e("packing-lengths-device", "packing-lengths-device",
+       r"'lengths' argument should be a 1D CPU int64 tensor(?:, but got (?P<rank>\d+)D (?P<device>[\w:]+) (?P<dtype>\w+) tensor)?",
+       _lengths_device),
+    _e("packing-total-length", "packing-total-length",
+       r"Expected total_length to be at least the length of the longest sequence in input, but got "
+       r"total_length=(?P<total>\d+) and max sequence length being (?P<longest>\d+)", _total_length),
+    _e("packing-empty", "packing-empty", r"received an empty list of sequences",
+       _simple(dx.packing_empty, ("an empty batch after filtering",))),
+    _e("packed-as-tensor", "packed-as-tensor",
+       r"'PackedSequence' object has no attribute '(?P<attr>\w+)'"
+       r"|(?P<func>\w+)\(\): argument '\w+' \(position \d+\) must be Tensor, not PackedSequence"
+       r"|'PackedSequence' object is not subscriptable", _packed_attr),
+    _e("packing-batch-sizes-cuda", "packing-batch-sizes", r"batch_sizes should always be on CPU",
+       _batch_sizes("batch_sizes is on the GPU: the PackedSequence was built by hand or its "
+                    "batch_sizes moved with .to(device)")),
+    _e("packing-batch-sizes-empty", "packing-batch-sizes", r"batch_sizes can not be empty",
+       _batch_sizes("batch_sizes is empty: the PackedSequence holds no time steps")),
+    _e("pad-packed-tensor", "packing-batch-sizes",
+       r"'Tensor' object has no attribute 'batch_sizes'",
+       _batch_sizes("pad_packed_sequence was given a plain tensor: the recurrent layer only "
+                    "returns a PackedSequence when its input was packed"), needs=_RNN_CONTEXT
+       + r"|pad_packed_sequence"),
+    # ---- downstream mistakes
+    _e("tuple-attribute", "output-tuple",
+       r"'tuple' object has no attribute '(?P<attr>\w+)'", _tuple_attr, also=("gru-given-tuple",)),
+    _e("tuple-argument", "output-tuple",
+       r"(?P<func>\w+)\(\): argument '\w+' \(position \d+\) must be Tensor, not tuple"
+       r"|expected Tensor as element \d+ in argument \d+, but got tuple", _tuple_arg),
+    _e("unpack", "unpack-outputs",
+       r"(?P<kind>not enough|too many) values to unpack \(expected (?P<expected>\d+)(?:, got (?P<got>\d+))?\)",
+       _unpack),
+    _e("matmul-shapes", "linear-mismatch",
+       r"mat1 and mat2 shapes cannot be multiplied \((?P<a>\d+)x(?P<b>\d+) and (?P<c>\d+)x(?P<d>\d+)\)"
+       r"|a and b must have same reduction dim, but got \[(?P<a2>\d+), (?P<b2>\d+)\] X \[(?P<c2>\d+), (?P<d2>\d+)\]"
+       r"|size mismatch, m1: \[(?P<a3>\d+) x (?P<b3>\d+)\], m2: \[(?P<c3>\d+) x (?P<d3>\d+)\]",
+       lambda m, msg, ctx: _matmul(_Merged(m), msg, ctx), also=("input-size-mismatch",)),
+    # ---- autograd and backends
+    _e("backward-twice", "backward-twice",
+       r"Trying to backward through the graph a second time",
+       _simple(dx.backward_twice, (
+           "the hidden state carried from the previous batch without .detach()",
+           "a state stored on the model (self.hidden) reused across batches",
+           "backward called twice on the same loss"))),
+    _e("cudnn-eval-backward", "cudnn-eval-backward",
+       r"cudnn RNN backward can only be called in training mode"
+       r"|backward_input can only be called in training mode",
+       _simple(dx.cudnn_eval_backward, (
+           "model.eval() before a forward whose gradient you need",
+           "a helper (sampling, validation) switched the model to eval and never back"))),
+    _e("cudnn-double-backward", "cudnn-double-backward",
+       r"Double backwards is not supported for CuDNN RNNs"
+       r"|derivative for '?_cudnn_rnn_backward'? is not implemented",
+       _simple(dx.cudnn_double_backward, (
+           "a second-order method (create_graph=True) through a recurrent layer on CUDA",))),
+    _e("cudnn-state-contiguous", "cudnn-error",
+       r"rnn: (?P<which>hx|cx) is not contiguous", _not_contiguous_state),
+    _e("cudnn-status", "cudnn-error",
+       r"(?:cuDNN error: )?(?P<status>CUDNN_STATUS_[A-Z_]+)", _cudnn_status),
+    _e("mps-lstm", "backend-error",
+       r"total derivative last state.{0,400}?not broadcast compatible",
+       _backend("MPS", "The MPS LSTM backward failed to broadcast its states (a known bug of "
+                       "torch 1.12-1.13 with batch_first=True or a smaller last batch).")),
 )
 
 
-def match(message: str) -> tuple[Entry, dx.Diagnosis] | None:
+class _Merged:
+    """One view over the alternative groups of ``matmul-shapes`` (a/a2/a3, ...)."""
+
+    def __init__(self, m: re.Match[str]) -> None:
+        self._m = m
+
+    def __getitem__(self, key: str) -> str:
+        for k in (key, key + "2", key + "3"):
+            v = self._m.group(k)
+            if v is not None:
+                return v
+        raise KeyError(key)
+
+    def group(self, i: int = 0) -> str:
+        return self._m.group(i)
+
+
+def _numbers(m: re.Match[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in m.groupdict().items():
+        if v is None:
+            continue
+        k = k.rstrip("23") if k[-1:] in "23" and len(k) == 2 else k
+        try:
+            out[k] = int(v)
+        except ValueError:
+            try:
+                out[k] = float(v)
+            except ValueError:
+                out[k] = v
+    return out
+
+
+def build(entry: Entry, m: re.Match[str], message: str,
+          context: Context = NO_CONTEXT) -> dx.Diagnosis:
+    """The entry's diagnosis for this match, with its numbers, causes and context."""
+    d = entry.build(m, message, context)
+    causes = list(d.evidence.get("causes") or entry.causes)
+    evidence = {**d.evidence, "catalog_entry": entry.name, "numbers": _numbers(m),
+                "causes": causes}
+    extra = []
+    if context.layer:
+        evidence["layer"] = context.layer
+    if context.user_line:
+        evidence["user_line"] = context.user_line
+        evidence["where"] = context.where
+        at = f" ({context.where})" if context.where else ""
+        inside = f", inside nn.{context.layer}" if context.layer and context.layer not in \
+            context.user_line else ""
+        extra.append(f"It was raised by your line `{context.user_line}`{at}{inside}.")
+    elif context.layer and context.layer not in d.explanation:
+        extra.append(f"The traceback shows it inside nn.{context.layer}.")
+    if causes:
+        extra.append("Likely causes, most likely first:\n" + "\n".join(
+            f"  {i}. {c}" for i, c in enumerate(causes, 1)))
+    explanation = d.explanation + ("\n" + "\n".join(extra) if extra else "")
+    return replace(d, explanation=explanation, evidence=evidence)
+
+
+def applies(entry: Entry, context: Context) -> bool:
+    """Context-gated entries only fire when the traceback shows a recurrent layer."""
+    if entry.needs is None:
+        return True
+    text = "\n".join(t for t in (context.frames_text, context.user_line or "") if t)
+    return bool(entry.needs.search(text))
+
+
+def match(message: str, context: Context | None = None) -> tuple[Entry, dx.Diagnosis] | None:
     """The first entry matching ``message``, and its diagnosis; ``None`` if none does."""
+    ctx = context or NO_CONTEXT
     for entry in ENTRIES:
         m = entry.pattern.search(message)
-        if m:
-            return entry, entry.build(m, message)
+        if m and applies(entry, ctx):
+            return entry, build(entry, m, message, ctx)
     return None
 
 
 def code_for(message: str) -> str | None:
     found = match(message)
     return found[1].code if found else None
+
+
+def scan(text: str) -> list[tuple[int, int, Entry, re.Match[str]]]:
+    """Every non-overlapping entry match in ``text``, in order; earlier entries win overlaps."""
+    found: list[tuple[int, int, int, Entry, re.Match[str]]] = []
+    for rank, entry in enumerate(ENTRIES):
+        for m in entry.pattern.finditer(text):
+            found.append((m.start(), m.end(), rank, entry, m))
+    found.sort(key=lambda f: (f[2], f[0]))
+    taken: list[tuple[int, int]] = []
+    kept = []
+    for start, end, _rank, entry, m in found:
+        if any(start < e and s < end for s, e in taken):
+            continue
+        taken.append((start, end))
+        kept.append((start, end, entry, m))
+    kept.sort(key=lambda f: f[0])
+    return kept

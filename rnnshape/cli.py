@@ -7,7 +7,7 @@ pay for it.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -47,7 +47,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version,
+    version: Annotated[bool | None, typer.Option("--version", callback=_version,
                                                     is_eager=True, help="Show the version.")] = None,
 ) -> None:
     """Shape inspector and error explainer for PyTorch recurrent layers."""
@@ -144,34 +144,34 @@ def _default_input(spec: LayerSpec, seq_len: int | None, batch: int | None,
 
 @app.command()
 def inspect(
-    layer: Annotated[Optional[str], typer.Argument(
+    layer: Annotated[str | None, typer.Argument(
         help="Mode (rnn, lstm, gru, rnn-cell, lstm-cell, gru-cell) or a pasted constructor "
              "such as \"nn.LSTM(10, 20, num_layers=2, batch_first=True)\".")] = None,
-    input_size_pos: Annotated[Optional[int], typer.Argument(metavar="[INPUT_SIZE]",
+    input_size_pos: Annotated[int | None, typer.Argument(metavar="[INPUT_SIZE]",
                                                             show_default=False)] = None,
-    hidden_size_pos: Annotated[Optional[int], typer.Argument(metavar="[HIDDEN_SIZE]",
+    hidden_size_pos: Annotated[int | None, typer.Argument(metavar="[HIDDEN_SIZE]",
                                                              show_default=False)] = None,
-    mode: Annotated[Optional[str], typer.Option(help="rnn, lstm, gru, rnn-cell, lstm-cell, gru-cell.")] = None,
-    input_size: Annotated[Optional[int], typer.Option(help="Features per time step (default 10).")] = None,
-    hidden_size: Annotated[Optional[int], typer.Option(help="Size of h (default 20).")] = None,
-    num_layers: Annotated[Optional[int], typer.Option(help="Stacked layers (default 1).")] = None,
+    mode: Annotated[str | None, typer.Option(help="rnn, lstm, gru, rnn-cell, lstm-cell, gru-cell.")] = None,
+    input_size: Annotated[int | None, typer.Option(help="Features per time step (default 10).")] = None,
+    hidden_size: Annotated[int | None, typer.Option(help="Size of h (default 20).")] = None,
+    num_layers: Annotated[int | None, typer.Option(help="Stacked layers (default 1).")] = None,
     bidirectional: Annotated[bool, typer.Option("--bidirectional", help="Two directions.")] = False,
     batch_first: Annotated[bool, typer.Option("--batch-first", help="Input/output are (batch, seq, feature).")] = False,
-    proj_size: Annotated[Optional[int], typer.Option(help="LSTM projection size.")] = None,
-    nonlinearity: Annotated[Optional[str], typer.Option(help="tanh or relu (RNN only).")] = None,
+    proj_size: Annotated[int | None, typer.Option(help="LSTM projection size.")] = None,
+    nonlinearity: Annotated[str | None, typer.Option(help="tanh or relu (RNN only).")] = None,
     no_bias: Annotated[bool, typer.Option("--no-bias", help="Build with bias=False.")] = False,
-    dropout: Annotated[Optional[float], typer.Option(help="Dropout between stacked layers.")] = None,
-    seq_len: Annotated[Optional[int], typer.Option(help="Sequence length of the dummy input (default 5).")] = None,
-    batch: Annotated[Optional[int], typer.Option(help="Batch size of the dummy input (default 1).")] = None,
+    dropout: Annotated[float | None, typer.Option(help="Dropout between stacked layers.")] = None,
+    seq_len: Annotated[int | None, typer.Option(help="Sequence length of the dummy input (default 5).")] = None,
+    batch: Annotated[int | None, typer.Option(help="Batch size of the dummy input (default 1).")] = None,
     unbatched: Annotated[bool, typer.Option("--unbatched", help="Feed one unbatched sequence.")] = False,
-    input_shape: Annotated[Optional[str], typer.Option(help="The input's exact shape, e.g. 5,3,10 (any rank).")] = None,
-    hidden_shape: Annotated[Optional[str], typer.Option(help="Pass an initial h_0 of this shape.")] = None,
-    cell_shape: Annotated[Optional[str], typer.Option(help="Pass an initial c_0 of this shape (LSTM).")] = None,
+    input_shape: Annotated[str | None, typer.Option(help="The input's exact shape, e.g. 5,3,10 (any rank).")] = None,
+    hidden_shape: Annotated[str | None, typer.Option(help="Pass an initial h_0 of this shape.")] = None,
+    cell_shape: Annotated[str | None, typer.Option(help="Pass an initial c_0 of this shape (LSTM).")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N, mps or meta.")] = "auto",
     dtype: Annotated[str, typer.Option(help="float32, float64, float16 or bfloat16.")] = "float32",
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Answer from the shape model alone; does not import torch.")] = False,
-    expect: Annotated[Optional[list[str]], typer.Option(help="Assert a shape, e.g. output=5,3,40 (repeatable).")] = None,
-    max_memory: Annotated[Optional[str], typer.Option(help="Refuse runs estimated above this, e.g. 1GB.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Shape model only; no torch import.")] = False,
+    expect: Annotated[list[str] | None, typer.Option(help="Assert a shape, e.g. output=5,3,40 (repeatable).")] = None,
+    max_memory: Annotated[str | None, typer.Option(help="Refuse runs estimated above this, e.g. 1GB.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Build a recurrent layer, run tensors through it, and explain every shape."""

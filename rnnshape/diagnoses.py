@@ -352,7 +352,7 @@ def classify_state_mismatch(
     the cause, not only the symptom.
     """
     expected, got = tuple(expected), tuple(got)
-    dim = next((i for i, (e, g) in enumerate(zip(expected, got)) if e != g), 0)
+    dim = next((i for i, (e, g) in enumerate(zip(expected, got, strict=False)) if e != g), 0)
     if is_cell_state:
         return "cell-shape-mismatch", dim
     if len(got) == 3 and (got[1], got[0], got[2]) == expected:
@@ -574,3 +574,314 @@ def torch_error(*, message: str, kind: str = "RuntimeError") -> Diagnosis:
         fix="",
         evidence={"torch_message": message, "kind": kind},
     )
+
+
+# --------------------------------------------------------------------------- explain: packing
+
+
+def _d(code: str, title: str, explanation: str, fix: str, evidence: dict[str, Any],
+       severity: Severity = "error") -> Diagnosis:
+    return Diagnosis(code=code, severity=severity, title=title, explanation=explanation,
+                     fix=fix, evidence=evidence)
+
+
+def packing_unsorted(*, torch_message: str | None = None) -> Diagnosis:
+    return _d(
+        "packing-unsorted", "lengths must be sorted longest first (enforce_sorted=True)",
+        "pack_padded_sequence and pack_sequence default to enforce_sorted=True: the batch "
+        "must already be ordered by decreasing length, the longest sequence first. Your "
+        "lengths are not. Pass enforce_sorted=False and torch sorts (and unsorts the "
+        "outputs) for you; sort yourself only if you export to ONNX.",
+        "packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)",
+        {"torch_message": torch_message})
+
+
+def packing_bad_length(*, torch_message: str | None = None) -> Diagnosis:
+    return _d(
+        "packing-bad-length", "a sequence length is 0 or negative",
+        "Every entry of lengths must be at least 1: a packed batch cannot hold an empty "
+        "sequence. A 0 usually comes from an empty sample (an empty line, a filtered-out "
+        "utterance) or from padding counted as length 0. Drop empty samples in the dataset, "
+        "or clamp and mask them.",
+        "keep = lengths > 0\nx, lengths = x[keep], lengths[keep]   # or filter empty samples "
+        "in the Dataset",
+        {"torch_message": torch_message})
+
+
+def packing_lengths_batch(*, got: int, batch: int, torch_message: str | None = None) -> Diagnosis:
+    return _d(
+        "packing-lengths-batch", f"{got} lengths for a batch of {batch}",
+        f"pack_padded_sequence needs one length per sequence: the batch holds {batch} "
+        f"sequences but lengths has {got} entries. Either lengths belongs to another batch, "
+        "or the batch dimension is not where pack_padded_sequence looks: with "
+        "batch_first=False it reads dimension 1 as the batch, with batch_first=True "
+        "dimension 0.",
+        "# x: (batch, seq_len, features) -> batch_first=True\n"
+        "packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)\n"
+        "assert len(lengths) == x.size(0)",
+        {"got": got, "batch": batch, "torch_message": torch_message})
+
+
+def packing_lengths_device(*, rank: int | None = None, device: str | None = None,
+                           dtype: str | None = None,
+                           torch_message: str | None = None) -> Diagnosis:
+    problems = []
+    if device and not device.startswith("cpu"):
+        problems.append(f"it is on {device}")
+    if rank is not None and rank != 1:
+        problems.append(f"it is {rank}-D")
+    if dtype and dtype.lower() not in ("long", "int64"):
+        problems.append(f"its dtype is {dtype}")
+    what = ", ".join(problems) if problems else "it is not a 1-D int64 CPU tensor"
+    return _d(
+        "packing-lengths-device", f"lengths must be a 1-D int64 CPU tensor ({what})",
+        "pack_padded_sequence reads lengths on the host to plan the packing, so lengths "
+        f"must be a 1-D CPU tensor of int64 (or a Python list), even when the data is on the "
+        f"GPU. Here {what}. Since torch 1.7 a CUDA lengths tensor is refused.",
+        "packed = pack_padded_sequence(x, lengths.cpu().long().flatten(), batch_first=True,\n"
+        "                              enforce_sorted=False)",
+        {"rank": rank, "device": device, "dtype": dtype, "torch_message": torch_message})
+
+
+def packing_total_length(*, total_length: int, longest: int,
+                         torch_message: str | None = None) -> Diagnosis:
+    return _d(
+        "packing-total-length",
+        f"total_length={total_length} is shorter than the longest sequence ({longest})",
+        f"pad_packed_sequence pads back to total_length time steps, but the longest "
+        f"sequence in the packed batch has {longest}: it cannot be cut to {total_length}. "
+        "total_length is meant to be the padded length of the input (x.size(1) with "
+        "batch_first=True), so that DataParallel replicas return equal shapes.",
+        f"out, lengths = pad_packed_sequence(packed_out, batch_first=True,\n"
+        f"                                   total_length=x.size(1))   # >= {longest}",
+        {"total_length": total_length, "longest": longest, "torch_message": torch_message})
+
+
+def packing_empty(*, torch_message: str | None = None) -> Diagnosis:
+    return _d(
+        "packing-empty", "an empty list of sequences",
+        "pack_sequence and pad_sequence need at least one sequence; the list is empty. This "
+        "usually means an empty batch: a filter removed every sample, or the last batch of "
+        "a sampler is empty.",
+        "if not sequences:\n    continue   # skip the empty batch\n"
+        "packed = pack_sequence(sequences, enforce_sorted=False)",
+        {"torch_message": torch_message})
+
+
+def packed_as_tensor(*, where: str = "", torch_message: str | None = None) -> Diagnosis:
+    at = f" ({where})" if where else ""
+    return _d(
+        "packed-as-tensor", f"a PackedSequence used as a tensor{at}",
+        "A recurrent layer fed a PackedSequence returns its output packed too. A "
+        "PackedSequence has no .size(), .view() or .shape and cannot go into nn.Linear or "
+        "other layers: unpack it first with pad_packed_sequence (or use h_n, which is "
+        "always a plain tensor).",
+        "packed_out, (h_n, c_n) = lstm(packed)\n"
+        "out, lengths = pad_packed_sequence(packed_out, batch_first=True)\n"
+        "logits = fc(out)            # or fc(h_n[-1]) for one vector per sequence",
+        {"where": where, "torch_message": torch_message})
+
+
+def packing_batch_sizes(*, detail: str, torch_message: str | None = None) -> Diagnosis:
+    return _d(
+        "packing-batch-sizes", f"invalid PackedSequence batch_sizes: {detail}",
+        "batch_sizes is the number of sequences still running at each time step. It must "
+        "stay on the CPU and be built by pack_padded_sequence or pack_sequence, never by "
+        "hand; moving a PackedSequence to the GPU moves its data only. " + detail[:1].upper()
+        + detail[1:] + ".",
+        "packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)\n"
+        "# never PackedSequence(data, batch_sizes) by hand",
+        {"detail": detail, "torch_message": torch_message})
+
+
+# --------------------------------------------------------------------------- explain: downstream
+
+
+def output_tuple(*, layer: str = "the recurrent layer", where: str = "",
+                 torch_message: str | None = None) -> Diagnosis:
+    at = f" ({where})" if where else ""
+    lstm = "LSTM" in layer
+    shape = "(output, (h_n, c_n))" if lstm else "(output, h_n)"
+    return _d(
+        "output-tuple", f"{layer}'s output tuple used as a tensor{at}",
+        f"{layer} returns a tuple {shape}, not a tensor. The tuple was passed on as if it "
+        "were the output tensor, for example into nn.Linear, another recurrent layer, "
+        "nn.Sequential, or a .size()/.view() call. Unpack it first: keep output for the "
+        "per-step features, or h_n for one vector per sequence.",
+        ("out, (h_n, c_n) = self.lstm(x)\n" if lstm or layer == "the recurrent layer"
+         else "out, h_n = self.rnn(x)\n")
+        + "y = self.fc(out)        # every time step\n"
+        "# or: y = self.fc(h_n[-1])   # last layer's final state, one per sequence\n"
+        "# in nn.Sequential, wrap the layer in a module that returns only `out`",
+        {"layer": layer, "where": where, "torch_message": torch_message})
+
+
+def unpack_outputs(*, expected: int | None, got: int | None, too_many: bool,
+                   layer: str = "the recurrent layer",
+                   torch_message: str | None = None) -> Diagnosis:
+    if too_many:
+        title = f"too many values to unpack (expected {expected}" + (
+            f", got {got})" if got is not None else ")")
+    else:
+        title = f"not enough values to unpack (expected {expected}, got {got})"
+    lines = [
+        "nn.LSTM returns 2 values, (output, (h_n, c_n)); nn.GRU and nn.RNN return 2 "
+        "values, (output, h_n). The line that failed unpacked "
+        + (f"into {expected} names" if expected else "into the wrong number of names")
+        + (f" but got {got}." if got is not None else ".")
+    ]
+    if not too_many and expected == 3 and got == 2:
+        lines.append("Writing out, h, c = lstm(x) expects 3 values: the LSTM's two states "
+                     "come back nested in one tuple.")
+    elif not too_many and expected == 2 and got == 1:
+        lines.append("A GRU's or RNN's h_n is a single tensor; unpacking it as (h, c) "
+                     "iterates over its first dimension, which has size 1 "
+                     "(num_layers x num_directions).")
+    elif too_many and expected == 2:
+        lines.append("Unpacking a tensor iterates over its first dimension: a state "
+                     "(num_layers x num_directions, batch, hidden) unpacked as (h, c) fails "
+                     "when that dimension is not 2, and silently splits layers when it is.")
+    return _d(
+        "unpack-outputs", title, " ".join(lines),
+        "out, (h_n, c_n) = lstm(x, (h_0, c_0))   # LSTM\n"
+        "out, h_n = gru(x, h_0)                  # GRU and RNN",
+        {"expected": expected, "got": got, "layer": layer, "torch_message": torch_message})
+
+
+def gru_given_tuple(*, layer: str = "GRU", torch_message: str | None = None) -> Diagnosis:
+    return _d(
+        "gru-given-tuple", f"{layer} was given a tuple as its state",
+        f"{layer} has one state, h, and takes it as a single tensor (num_layers x "
+        "num_directions, batch, hidden_size). Only an LSTM takes the tuple (h_0, c_0). A "
+        "tuple here usually comes from code written for an LSTM, or from passing the whole "
+        "(output, h_n) tuple back in as the state.",
+        "out, h_n = gru(x, h_0)          # h_0: a tensor, not (h_0, c_0)\n"
+        "# carrying state across calls: out, h = gru(x, h)",
+        {"layer": layer, "torch_message": torch_message})
+
+
+def linear_mismatch(*, rows: int, got: int, expected: int, out_features: int | None = None,
+                    meta: bool = False, torch_message: str | None = None) -> Diagnosis:
+    """``mat1 and mat2 shapes cannot be multiplied (rows x got and expected x out)``."""
+    out = out_features if out_features is not None else "out_features"
+    story = [
+        f"A Linear layer built with in_features={expected} received features of size {got} "
+        f"(the input, flattened to rows, is {rows} x {got}; the weight, transposed, is "
+        f"{expected} x {out})."
+    ]
+    causes = []
+    if got == 2 * expected:
+        story.append(
+            f"{got} = 2 x {expected}: a bidirectional recurrent layer concatenates both "
+            f"directions, so its output has 2 x hidden_size = {got} features.")
+        causes.append(f"bidirectional=True doubles the output features to {got}; build "
+                      f"nn.Linear({got}, {out})")
+    if expected and got % expected == 0 and got // expected > 1:
+        k = got // expected
+        story.append(
+            f"{got} = {k} x {expected}: the output was flattened over time (seq_len {k} x "
+            f"hidden {expected}), e.g. out.view(batch, -1) or out.reshape(batch, -1).")
+        causes.append(f"the output was flattened over {k} time steps; take one step "
+                      "(out[:, -1]) or apply the Linear per step")
+    if expected == 2 * got:
+        story.append(
+            f"{expected} = 2 x {got}: the Linear expects both directions, but the layer "
+            "(or the slice you took, such as h_n[-1]) has one.")
+        causes.append("the Linear was built for a bidirectional layer; the input holds one "
+                      "direction (h_n[-1] is the last direction only)")
+    causes.append(f"the Linear's in_features does not match the feature size {got}")
+    fix = (f"self.fc = nn.Linear({got}, {out})   # in_features = the size you actually feed\n"
+           f"# bidirectional: in_features = 2 * hidden_size;  last step only: out[:, -1, :]")
+    return _d(
+        "linear-mismatch", f"Linear expects {expected} features, got {got}", " ".join(story),
+        fix, {"rows": rows, "got": got, "expected": expected, "out_features": out_features,
+              "meta": meta, "causes": causes, "torch_message": torch_message})
+
+
+# --------------------------------------------------------------------------- explain: autograd, backends
+
+
+def backward_twice(*, torch_message: str | None = None) -> Diagnosis:
+    return _d(
+        "backward-twice", "backward through a graph that was already freed",
+        "Each batch's backward frees the graph it walked. When the hidden state from the "
+        "previous batch is fed into the next one without detaching it, the new loss still "
+        "reaches back into the freed graph of the previous batch. Detach the state between "
+        "batches (truncated backpropagation through time). retain_graph=True silences the "
+        "error but keeps every past batch in memory and backpropagates through all of them.",
+        "out, hidden = model(x, hidden)\n"
+        "hidden = hidden.detach()                          # GRU / RNN\n"
+        "# LSTM: hidden = tuple(h.detach() for h in hidden)",
+        {"torch_message": torch_message})
+
+
+def cudnn_eval_backward(*, torch_message: str | None = None) -> Diagnosis:
+    return _d(
+        "cudnn-eval-backward", "cuDNN RNN backward needs training mode",
+        "cuDNN can only backpropagate through an RNN that ran its forward in training mode; "
+        "this forward ran after model.eval(). It is common in evaluation code that still "
+        "calls backward (gradient-based attribution such as Captum, adversarial examples, "
+        "dynamic evaluation) or when a helper switched the model to eval and never back.",
+        "model.train()   # before the forward whose backward you need\n"
+        "# or keep eval() behaviour and use the native kernel for this forward:\n"
+        "with torch.backends.cudnn.flags(enabled=False):\n    out = model(x)",
+        {"torch_message": torch_message})
+
+
+def cudnn_double_backward(*, torch_message: str | None = None) -> Diagnosis:
+    return _d(
+        "cudnn-double-backward", "double backward is not supported by cuDNN RNNs",
+        "A second-order gradient (create_graph=True: gradient penalties, MAML, TRPO/CPO, "
+        "Hessian-vector products) went through a cuDNN RNN, whose backward is not itself "
+        "differentiable. Run that RNN's forward with cuDNN disabled; it is slower but "
+        "differentiable twice.",
+        "with torch.backends.cudnn.flags(enabled=False):\n    output = model(inputs)",
+        {"torch_message": torch_message})
+
+
+def cudnn_error(*, status: str, torch_message: str | None = None) -> Diagnosis:
+    hints = {
+        "CUDNN_STATUS_BAD_PARAM": "cuDNN got a size or layout it rejects: most often a "
+        "non-contiguous input or state, a state from another dtype or device, or a "
+        "sequence or batch too large for one call",
+        "CUDNN_STATUS_NOT_SUPPORTED": "this combination (dtype, sizes, non-contiguous "
+        "input) has no cuDNN kernel",
+        "CUDNN_STATUS_EXECUTION_FAILED": "the kernel failed on the GPU, often out of memory "
+        "or an earlier asynchronous error surfacing here",
+        "CUDNN_STATUS_INTERNAL_ERROR": "cuDNN failed internally, often out of GPU memory",
+        "CUDNN_STATUS_MAPPING_ERROR": "an earlier asynchronous CUDA error surfaced here",
+    }
+    hint = hints.get(status, "cuDNN rejected the call")
+    return _d(
+        "cudnn-error", f"cuDNN error {status} in a recurrent layer",
+        f"{status}: {hint}. cuDNN's statuses do not say which argument is wrong; run the same "
+        "call with cuDNN disabled (or on the CPU) to get PyTorch's own shape and dtype "
+        "checks, and make the input and states contiguous.",
+        "x = x.contiguous(); h_0 = h_0.contiguous()\n"
+        "with torch.backends.cudnn.flags(enabled=False):   # clearer errors, to debug\n"
+        "    out, h = rnn(x, h_0)\n"
+        "# asynchronous errors: rerun with CUDA_LAUNCH_BLOCKING=1",
+        {"status": status, "torch_message": torch_message})
+
+
+def non_contiguous_weights(*, torch_message: str | None = None) -> Diagnosis:
+    return _d(
+        "non-contiguous-weights", "RNN weights are not one contiguous block",
+        "cuDNN wants all of a recurrent layer's weights in one flat buffer. After the "
+        "weights were replaced or moved piecemeal (weight dropout / WeightDrop, "
+        "DataParallel replicas, loading a state dict, .to() on parts of the model) they no "
+        "longer are, so every call copies them into a fresh buffer: slower and more memory. "
+        "Call flatten_parameters() after the change, in forward if the change happens there.",
+        "def forward(self, x, h=None):\n    self.lstm.flatten_parameters()\n"
+        "    out, h = self.lstm(x, h)",
+        {"torch_message": torch_message}, severity="warning")
+
+
+def backend_error(*, backend: str, detail: str, torch_message: str | None = None) -> Diagnosis:
+    return _d(
+        "backend-error", f"the {backend} backend failed inside a recurrent layer",
+        f"{detail} This is a limitation or bug of the {backend} backend rather than a shape "
+        "mistake in your code when the same call works on the CPU; upgrade torch, or run "
+        "the recurrent layer on the CPU.",
+        "# check the same call on the CPU first:\nout, h = rnn.cpu()(x.cpu())",
+        {"backend": backend, "torch_message": torch_message})

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from . import diagnoses as dx
-from .spec import LayerSpec, check_config
+from .spec import LayerSpec, cell_nonlinearity_error, check_config
 
 #: Evidence key on a diagnosis whose call must not reach torch (it can crash the process).
 UNSAFE = "unsafe_for_torch"
@@ -207,7 +207,7 @@ def _check_sequence(req: Request) -> dx.Diagnosis | None:
         got = state.shape if batched else (state.shape[0], 1, *state.shape[1:])
         if tuple(got) != expected:
             template = ("Expected hidden size {}, got {}" if not spec.is_lstm
-                        else "Expected hidden[%d] size {}, got {}" % (1 if is_c else 0))
+                        else f"Expected hidden[{1 if is_c else 0}] size {{}}, got {{}}")
             msg = template.format(expected, list(got))
             return dx.hidden_shape_mismatch(
                 name=label, expected=expected, got=tuple(got), num_layers=spec.num_layers,
@@ -266,6 +266,9 @@ def _check_cell(req: Request) -> dx.Diagnosis | None:
                 name=label, got_rank=len(state.shape), expected_rank=len(x), input_rank=len(x),
                 layer=name, origin=state.origin,
                 torch_message=f"{name}: Expected {which} to be 1D or 2D, got {len(state.shape)}D instead")
+    error = cell_nonlinearity_error(spec)
+    if error is not None:
+        return error
     batched = len(x) == 2
     x2 = x if batched else (1, *x)
     if x2[1] != spec.input_size:
@@ -347,7 +350,7 @@ def _describe_inputs(req: Request, pred: Prediction) -> None:
     for name, arg in (("h_0", req.hidden), ("c_0", req.cell)):
         if arg is None:
             continue
-        dims = _state_dims(spec, arg.shape, is_c=(name == "c_0"), batched=len(x) in (3, 2) if not spec.is_cell else len(x) == 2)
+        dims = _state_dims(spec, arg.shape, is_c=(name == "c_0"))
         if lstm_single:
             dims = tuple(Dim(s, f"dim{i}") for i, s in enumerate(arg.shape))
         pred.tensors[name] = TensorInfo(name, dims, arg.dtype or req.dtype)
@@ -364,10 +367,10 @@ def _input_dims(spec: LayerSpec, x: tuple[int, ...]) -> tuple[Dim, ...]:
         names = tuple(f"dim{i}" for i in range(len(x)))
     if len(names) != len(x):
         names = tuple(f"dim{i}" for i in range(len(x)))
-    return tuple(Dim(s, n) for s, n in zip(x, names))
+    return tuple(Dim(s, n) for s, n in zip(x, names, strict=True))
 
 
-def _state_dims(spec: LayerSpec, shape: tuple[int, ...], *, is_c: bool, batched: bool) -> tuple[Dim, ...]:
+def _state_dims(spec: LayerSpec, shape: tuple[int, ...], *, is_c: bool) -> tuple[Dim, ...]:
     if spec.is_cell:
         names = ("batch", "hidden_size") if len(shape) == 2 else ("hidden_size",)
     elif len(shape) == 3:
@@ -378,7 +381,7 @@ def _state_dims(spec: LayerSpec, shape: tuple[int, ...], *, is_c: bool, batched:
         names = ()
     if len(names) != len(shape):
         names = tuple(f"dim{i}" for i in range(len(shape)))
-    return tuple(Dim(s, n) for s, n in zip(shape, names))
+    return tuple(Dim(s, n) for s, n in zip(shape, names, strict=True))
 
 
 def _outputs(req: Request) -> dict[str, TensorInfo]:
@@ -409,7 +412,8 @@ def _outputs(req: Request) -> dict[str, TensorInfo]:
         "h_n": TensorInfo("h_n", tuple(d for d in h_dims if d is not None), req.dtype),
     }
     if spec.is_lstm:
-        c_dims = (layers, batch, Dim(spec.hidden_size, "hidden_size")) if batched else (layers, Dim(spec.hidden_size, "hidden_size"))
+        c_size = Dim(spec.hidden_size, "hidden_size")
+        c_dims = (layers, batch, c_size) if batched else (layers, c_size)
         out["c_n"] = TensorInfo("c_n", tuple(d for d in c_dims if d is not None), req.dtype)
     return out
 

@@ -179,7 +179,7 @@ def parse_constructor(text: str) -> LayerSpec:
         raise SpecError("*args and **kwargs cannot be read without running code; write the values out")
     if len(call.args) > len(positional):
         raise SpecError(f"{cls} takes at most {len(positional)} positional arguments, got {len(call.args)}")
-    for pname, node in zip(positional, call.args):
+    for pname, node in zip(positional, call.args, strict=False):
         values[pname] = _literal(node, pname)
     for kw in call.keywords:
         if kw.arg in values:
@@ -257,6 +257,9 @@ def _check_sequence_config(spec: LayerSpec) -> tuple[dx.Diagnosis | None, list[d
         return _bad(spec, f"Unknown nonlinearity '{spec.nonlinearity}'. Select from 'tanh' or 'relu'.",
                     spec.with_(nonlinearity="tanh").to_code()), warnings
     d = spec.dropout
+    float_error = _float_error(d)  # RNNBase stores float(dropout) before validating it
+    if float_error:
+        return _bad(spec, float_error, spec.with_(dropout=0.2).to_code()), warnings
     if not isinstance(d, numbers.Number) or isinstance(d, bool) or not 0 <= d <= 1:
         return _bad(spec, "dropout should be a number in range [0, 1] representing the "
                     "probability of an element being zeroed",
@@ -266,7 +269,8 @@ def _check_sequence_config(spec: LayerSpec) -> tuple[dx.Diagnosis | None, list[d
                    f"dropout expects num_layers greater than 1, but got dropout={d} and "
                    f"num_layers={spec.num_layers}")
         warnings.append(dx.dropout_single_layer(
-            dropout=d, rebuilt_code=spec.with_(dropout=0.0).to_code(), torch_message=message))
+            dropout=d, rebuilt_code=spec.with_(dropout=0.0, given=spec.given - {"dropout"}).to_code(),
+            torch_message=message))
     for flag in ("bias", "batch_first"):
         value = getattr(spec, flag)
         if not isinstance(value, bool):
@@ -296,12 +300,29 @@ def _check_sequence_config(spec: LayerSpec) -> tuple[dx.Diagnosis | None, list[d
                     spec.with_(num_layers=int(nl)).to_code()), warnings
     if not isinstance(p, int) and p > 0:
         return _bad(spec, "proj_size must be an int", exact=False), warnings
+    bools = [n for n in ("input_size", "hidden_size") if isinstance(getattr(spec, n), bool)]
+    if spec.mode == "lstm" and p is True:
+        bools.append("proj_size")
+    if bools:  # bool passes isinstance(int) but torch.empty() refuses it as a size
+        return _bad(spec, f"{bools[0]} must be an int, not a bool", exact=False), warnings
     # torch builds the module but its forward rejects a non-bool bidirectional
     # (the C++ signature wants a bool); report it where the mistake is written.
     if not isinstance(spec.bidirectional, bool):
         return _bad(spec, f"bidirectional must be True or False, got {spec.bidirectional!r}",
                     spec.with_(bidirectional=bool(spec.bidirectional)).to_code(), exact=False), warnings
     return None, warnings
+
+
+def _float_error(value: Any) -> str | None:
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return f"could not convert string to float: {value!r}"
+        return None
+    if value is None or not isinstance(value, (numbers.Real, bool)):
+        return f"float() argument must be a string or a real number, not '{type(value).__name__}'"
+    return None
 
 
 def _num_layers_is(spec: LayerSpec, n: int) -> bool:
@@ -312,15 +333,19 @@ def _check_cell_config(spec: LayerSpec) -> dx.Diagnosis | None:
     # Cells validate nothing themselves: torch.empty() rejects what cannot be a size.
     for size in ("input_size", "hidden_size"):
         value = getattr(spec, size)
-        if not isinstance(value, int):
+        if not isinstance(value, int) or isinstance(value, bool):
             return _bad(spec, f"{size} must be an int, got {type(value).__name__}", exact=False)
     for size in ("hidden_size", "input_size"):
         value = getattr(spec, size)
         if value < 0:
             return _bad(spec, f"{size} cannot be negative (torch: \"Trying to create tensor with "
                         f"negative dimension\"), got {value}", exact=False)
+    return None
+
+
+def cell_nonlinearity_error(spec: LayerSpec) -> dx.Diagnosis | None:
+    """RNNCell accepts any nonlinearity when built; its forward refuses it after the rank checks."""
     if spec.mode == "rnn-cell" and spec.nonlinearity not in ("tanh", "relu"):
-        # accepted by the constructor, refused by the first forward
         return _bad(spec, f"Unknown nonlinearity: {spec.nonlinearity}",
                     spec.with_(nonlinearity="tanh").to_code())
     return None

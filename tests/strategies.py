@@ -80,7 +80,8 @@ def requests(draw, valid_only: bool = False) -> Request:
     else:
         nl = spec.num_layers if isinstance(spec.num_layers, int) and spec.num_layers > 0 else 1
         d = 2 if spec.bidirectional else 1
-        h_out = spec.proj_size if spec.mode == "lstm" and isinstance(spec.proj_size, int) and 0 < spec.proj_size else hid
+        projecting = spec.mode == "lstm" and isinstance(spec.proj_size, int) and spec.proj_size > 0
+        h_out = spec.proj_size if projecting else hid
         if batched:
             x = (batch, seq, feat) if spec.batch_first else (seq, batch, feat)
             h_right, c_right = (nl * d, batch, h_out), (nl * d, batch, hid)

@@ -1,0 +1,118 @@
+"""The runner and report: devices (with mocks where there is no GPU), memory guard, reconcile."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rnnshape import report as report_mod
+from rnnshape import run
+from rnnshape.report import MemoryRefused, inspect_layer
+from rnnshape.shapes import Request, TensorArg
+from rnnshape.spec import LayerSpec, parse_constructor
+
+
+def _req(text: str, shape: tuple[int, ...], hidden=None, cell=None) -> Request:
+    return Request(parse_constructor(text), TensorArg(shape),
+                   TensorArg(hidden) if hidden else None, TensorArg(cell) if cell else None)
+
+
+def test_auto_is_cpu_without_accelerators(monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert run.resolve_device("auto") == "cpu"
+    assert run.available_devices() == ["cpu", "meta"]
+
+
+def test_auto_prefers_cuda_then_mps(monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert run.resolve_device("auto") == "cuda"
+    assert run.resolve_device("cuda:1") == "cuda:1"
+    with pytest.raises(run.DeviceError, match="cuda:2.*available: cpu, meta, cuda, cuda:0, cuda:1, mps"):
+        run.resolve_device("cuda:2")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert run.resolve_device("auto") == "mps"
+
+
+@pytest.mark.parametrize("name", ["gpu", "cuda:x", "tpu", "", "cuda:-1"])
+def test_unknown_device_names_are_usage_errors(name: str) -> None:
+    with pytest.raises(run.DeviceError, match="unknown device"):
+        run.resolve_device(name)
+
+
+def test_unavailable_device_lists_the_available_ones(monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(run.DeviceError, match="available: cpu, meta.*--device meta"):
+        run.resolve_device("cuda")
+
+
+def test_cuda_free_memory_is_read_from_the_driver(monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (123, 456))
+    assert run.free_memory_bytes("cuda:0") == 123
+    assert run.free_memory_bytes("meta") is None
+
+
+def test_a_run_above_max_memory_is_refused_before_any_allocation(monkeypatch) -> None:
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("torch was called although the run was refused")
+
+    monkeypatch.setattr(run, "run_forward", must_not_run)
+    req = _req("nn.LSTM(1000, 1000)", (1000, 64, 1000))
+    with pytest.raises(MemoryRefused) as info:
+        inspect_layer(req, device="cpu", max_memory=10 * 1024**2)
+    assert "--device meta" in str(info.value) and "nothing was allocated" in str(info.value)
+
+
+def test_absurd_sizes_work_on_meta_and_dry_run() -> None:
+    req = _req("nn.GRU(10, 20)", (10_000_000, 64, 10))
+    meta = inspect_layer(req, device="meta")
+    dry = inspect_layer(req, dry_run=True)
+    expected = tuple(torch.nn.GRU(10, 20, device="meta")(torch.empty(3, 64, 10, device="meta"))[0].shape)
+    assert meta.tensors["output"].shape == (10_000_000,) + expected[1:]
+    assert dry.tensors["output"].shape == meta.tensors["output"].shape
+    assert meta.ok and dry.ok
+
+
+def test_memory_estimate_covers_parameters_and_tensors() -> None:
+    req = _req("nn.LSTM(10, 20)", (5, 3, 10))
+    rep = inspect_layer(req, device="cpu")
+    module = torch.nn.LSTM(10, 20)
+    params = sum(p.numel() for p in module.parameters()) * 4
+    out, (h, c) = module(torch.randn(5, 3, 10))
+    tensors = (5 * 3 * 10 + out.numel() + h.numel() + c.numel()) * 4
+    assert rep.memory_bytes >= params + tensors
+
+
+def test_reconcile_flags_a_model_that_disagrees_with_torch(monkeypatch) -> None:
+    """If the model were wrong, the report must say so rather than trust it."""
+    real_predict = report_mod.predict
+
+    def wrong_predict(req):
+        pred = real_predict(req)
+        from rnnshape.shapes import Dim, TensorInfo
+
+        pred.tensors["output"] = TensorInfo("output", (Dim(99, "seq_len"),))
+        return pred
+
+    monkeypatch.setattr(report_mod, "predict", wrong_predict)
+    rep = inspect_layer(_req("nn.RNN(10, 20)", (5, 1, 10)), device="cpu")
+    assert [d.code for d in rep.diagnoses] == ["model-disagrees"]
+    assert rep.tensors["output"].shape == (5, 1, 20)  # torch's shape is what is shown
+
+
+def test_torch_warnings_and_parameters_come_from_the_real_module() -> None:
+    req = _req("nn.LSTM(10, 20, num_layers=2, proj_size=5, bidirectional=True)", (4, 2, 10))
+    rep = inspect_layer(req, device="cpu")
+    module = torch.nn.LSTM(10, 20, num_layers=2, proj_size=5, bidirectional=True)
+    assert rep.parameters == [(n, tuple(p.shape)) for n, p in module.named_parameters()]
+    assert rep.parameter_count == sum(p.numel() for p in module.parameters())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_dtypes_are_reported_from_torch(dtype: str) -> None:
+    spec = LayerSpec(mode="gru", input_size=4, hidden_size=3, given=frozenset({"input_size", "hidden_size"}))
+    rep = inspect_layer(Request(spec, TensorArg((2, 1, 4)), dtype=dtype), device="cpu")
+    assert rep.ok
+    assert {t.dtype for t in rep.tensors.values()} == {dtype}
