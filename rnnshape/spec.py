@@ -303,6 +303,8 @@ def _check_sequence_config(spec: LayerSpec) -> tuple[dx.Diagnosis | None, list[d
     bools = [n for n in ("input_size", "hidden_size") if isinstance(getattr(spec, n), bool)]
     if spec.mode == "lstm" and p is True:
         bools.append("proj_size")
+    if isinstance(nl, bool):  # builds, then the forward's C++ signature refuses it
+        bools.append("num_layers")
     if bools:  # bool passes isinstance(int) but torch.empty() refuses it as a size
         return _bad(spec, f"{bools[0]} must be an int, not a bool", exact=False), warnings
     # torch builds the module but its forward rejects a non-bool bidirectional
