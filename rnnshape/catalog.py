@@ -69,7 +69,8 @@ def _layer(ctx: Context, default: str = "the layer") -> str:
 def _input_size(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     exp, got = int(m["expected"]), int(m["got"])
     layer = _layer(ctx)
-    rebuilt = f"nn.{ctx.layer}({got}, hidden_size, ...)" if ctx.layer else None
+    rebuilt = (f"nn.{ctx.layer}({got}, hidden_size, ...)" if ctx.layer
+               else f"nn.LSTM({got}, hidden_size, ...)   # or nn.GRU / nn.RNN, input_size={got}")
     d = dx.input_size_mismatch(expected=exp, got=got, layer=layer, rebuilt_code=rebuilt,
                                torch_message=msg)
     causes = [f"the features per time step are {got}, but the layer was built for {exp} "
@@ -583,7 +584,7 @@ ENTRIES: tuple[Entry, ...] = (
        r"input dtype \((?P<got>[\w.]+)\) does not match weight dtype \((?P<weight>[\w.]+)\)",
        _rnn_dtype, also=("integer-input",)),
     _e("mat-dtype", "dtype-mismatch",
-       r"mat1 and mat2 must have the same dtype(?:, but got (?P<a>\w+) and (?P<b>\w+))?",
+       r"(?:mat1|self) and mat2 must have the same dtype(?:, but got (?P<a>\w+) and (?P<b>\w+))?",
        _mat_dtype, also=("integer-input",)),
     _e("old-mat-dtype", "dtype-mismatch",
        r"expected m1 and m2 to have the same dtype, but got: (?P<a>\w+) != (?P<b>\w+)",
@@ -594,6 +595,14 @@ ENTRIES: tuple[Entry, ...] = (
     _e("old-scalar-type", "dtype-mismatch",
        r"Expected object of scalar type (?P<expected>\w+) but got scalar type (?P<found>\w+)",
        _scalar_type, also=("integer-input",)),
+    _e("embedding-indices", "dtype-mismatch",
+       r"Expected tensor for argument #1 'indices' to have (?:one of the following )?scalar "
+       r"types?:? [\w, ]+; but got (?:torch\.(?:cuda\.)?)?(?P<got>\w+?)(?:Tensor)? instead",
+       lambda m, msg, ctx: _with_causes(
+           dx.dtype_mismatch(what="the nn.Embedding's input", got=_norm_dtype(m["got"]),
+                             expected="int64", torch_message=msg),
+           ["token ids stored as floats (from numpy or a float collate): x.long()",
+            "features that are already vectors fed to nn.Embedding: skip the Embedding"])),
     _e("onednn-dtype", "dtype-mismatch", r"get_mkldnn_dtype: unsupported data type", _mkldnn_dtype),
     # ---- the LSTM state given as one tensor
     _e("lstm-hx-tensor", "hidden-not-tuple",

@@ -7,7 +7,7 @@ pay for it.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, Optional
 
 import typer
 
@@ -229,10 +229,10 @@ def _emit(report, as_json: bool) -> None:
 
 @app.command()
 def explain(
-    text: Annotated[Optional[str], typer.Argument(
+    text: Annotated[str | None, typer.Argument(
         help="The error message or traceback PyTorch printed. Omit it (or give '-') to read "
              "stdin: python train.py 2>&1 | rnnshape explain", show_default=False)] = None,
-    file: Annotated[Optional[str], typer.Option(
+    file: Annotated[str | None, typer.Option(
         "--file", "-f", help="Read the traceback from this file.", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:

@@ -776,13 +776,16 @@ def linear_mismatch(*, rows: int, got: int, expected: int, out_features: int | N
             f"directions, so its output has 2 x hidden_size = {got} features.")
         causes.append(f"bidirectional=True doubles the output features to {got}; build "
                       f"nn.Linear({got}, {out})")
-    if expected and got % expected == 0 and got // expected > 1:
+    if expected and got % expected == 0 and got // expected > 2:
         k = got // expected
         story.append(
             f"{got} = {k} x {expected}: the output was flattened over time (seq_len {k} x "
             f"hidden {expected}), e.g. out.view(batch, -1) or out.reshape(batch, -1).")
         causes.append(f"the output was flattened over {k} time steps; take one step "
                       "(out[:, -1]) or apply the Linear per step")
+    elif got == 2 * expected:
+        causes.append("the output was flattened over 2 time steps (out.view(batch, -1)); take "
+                      "one step (out[:, -1]) or apply the Linear per step")
     if expected == 2 * got:
         story.append(
             f"{expected} = 2 x {got}: the Linear expects both directions, but the layer "
