@@ -369,7 +369,7 @@ def _input_dims(spec: LayerSpec, x: tuple[int, ...]) -> tuple[Dim, ...]:
         names = tuple(f"dim{i}" for i in range(len(x)))
     dims = [Dim(s, n) for s, n in zip(x, names, strict=True)]
     want = spec.input_size
-    if names[-1] == "input_size" and isinstance(want, int) and x[-1] != want:
+    if names and names[-1] == "input_size" and isinstance(want, int) and x[-1] != want:
         dims[-1] = Dim(x[-1], "features", f"features {x[-1]} ≠ input_size {want}")
     return tuple(dims)
 
