@@ -446,6 +446,11 @@ def _tuple_attr(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
         "the recurrent layer"
     d = dx.output_tuple(layer=layer, where=f".{attr}" if attr != "dim" else "as an input",
                         torch_message=msg)
+    if attr == "dim" and not ctx.frames_text:
+        return _with_causes(d, [
+            "the (output, state) tuple of the previous recurrent layer passed on as the input",
+            "an LSTM-style (h, c) tuple passed as the state of a GRU or RNN, which takes one "
+            "tensor (paste the traceback to tell these apart)"])
     return _with_causes(d, [
         "the (output, state) tuple of the previous recurrent layer passed on whole, e.g. "
         "inside nn.Sequential",
@@ -645,7 +650,8 @@ ENTRIES: tuple[Entry, ...] = (
                 "num_layers=0 meant as 'no extra layers': the minimum is 1"))),
     _e("ctor-proj-negative", "invalid-config",
        r"proj_size should be a positive integer or zero", _config(
-           "nn.LSTM(input_size, hidden_size, proj_size=0)   # 0 disables projections")),
+           "nn.LSTM(input_size, hidden_size, proj_size=0)   # 0 disables projections",
+           ("a negative proj_size, e.g. computed as a difference of sizes",))),
     _e("ctor-proj-size", "invalid-config", r"proj_size has to be smaller than hidden_size",
        _config("nn.LSTM(input_size, hidden_size=64, proj_size=32)   # proj_size < hidden_size",
                ("proj_size and hidden_size swapped",

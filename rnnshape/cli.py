@@ -175,7 +175,7 @@ def inspect(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Build a recurrent layer, run tensors through it, and explain every shape."""
-    from .report import MemoryRefused, expected_names, inspect_layer
+    from .report import MemoryRefused, TooLarge, expected_names, inspect_layer
     from .shapes import FLOAT_DTYPES
 
     flags = {
@@ -203,7 +203,7 @@ def inspect(
         resolved = "none" if dry_run else _resolve(device)
         report = inspect_layer(req, device=resolved, dry_run=dry_run, expects=expects,
                                max_memory=limit)
-    except (UsageError, MemoryRefused) as exc:
+    except (UsageError, MemoryRefused, TooLarge) as exc:
         _fail_usage(str(exc), as_json)
     _emit(report, as_json)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_DIAGNOSED)

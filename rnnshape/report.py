@@ -14,12 +14,14 @@ from . import catalog
 from . import diagnoses as dx
 from .shapes import (
     DTYPE_BYTES,
+    MAX_TENSOR_BYTES,
     UNSAFE,
     Dim,
     Prediction,
     Request,
     TensorInfo,
     estimate_bytes,
+    largest_tensor_bytes,
     numel,
     parameter_shapes,
     predict,
@@ -40,6 +42,10 @@ class MemoryRefused(ValueError):
             f"{human_bytes(free)} free; nothing was allocated. Use --device meta (shapes "
             f"from real torch without memory) or --dry-run (shape model only)."
         )
+
+
+class TooLarge(ValueError):
+    """A tensor of the call cannot exist in torch at all, on any device."""
 
 
 @dataclass
@@ -106,6 +112,12 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
     valid_layer = not any(d.code == "invalid-config" for d in pred.diagnoses)
     params = parameter_shapes(req.spec) if valid_layer else []
     memory = estimate_bytes(req, pred) if valid_layer else 0
+    if valid_layer:
+        name, size = largest_tensor_bytes(req, pred)
+        if size > MAX_TENSOR_BYTES:
+            raise TooLarge(
+                f"{name} would need {human_bytes(size)}, beyond the 2^63 bytes torch can address "
+                f"in one tensor on any device (meta included); check the sizes.")
     timing: dict[str, float | None] = {"model_ms": (time.perf_counter() - t0) * 1000}
     unsafe = pred.error is not None and pred.error.evidence.get(UNSAFE)
     if dry_run or unsafe:

@@ -493,6 +493,18 @@ def numel(shape: tuple[int, ...]) -> int:
     return n
 
 
+#: torch computes a storage's size in bytes as a signed 64-bit integer.
+MAX_TENSOR_BYTES = 2**63 - 1
+
+
+def largest_tensor_bytes(req: Request, pred: Prediction) -> tuple[str, int]:
+    """The biggest single tensor of the call (parameter, input, state or output), in bytes."""
+    item = DTYPE_BYTES.get(req.dtype, 4)
+    sizes = [(name, numel(shape) * item) for name, shape in parameter_shapes(req.spec)]
+    sizes += [(name, numel(t.shape) * DTYPE_BYTES.get(t.dtype, 4)) for name, t in pred.tensors.items()]
+    return max(sizes, key=lambda pair: pair[1], default=("", 0))
+
+
 def estimate_bytes(req: Request, pred: Prediction) -> int:
     """A forward's memory: parameters, every tensor in and out, and the kernel's work space.
 

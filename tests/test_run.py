@@ -116,3 +116,18 @@ def test_dtypes_are_reported_from_torch(dtype: str) -> None:
     rep = inspect_layer(Request(spec, TensorArg((2, 1, 4)), dtype=dtype), device="cpu")
     assert rep.ok
     assert {t.dtype for t in rep.tensors.values()} == {dtype}
+
+
+@pytest.mark.parametrize("text, shape", [
+    ("nn.LSTM(10, 100_000_000_000)", (5, 1, 10)),
+    ("nn.GRU(10, 20)", (99_999_999_999_999, 99_999_999_999, 10)),
+])
+@pytest.mark.parametrize("device", ["meta", "dry"])
+def test_tensors_torch_cannot_address_are_refused_everywhere(text, shape, device) -> None:
+    """torch itself refuses these on every device ("Storage size calculation overflowed")."""
+    spec = parse_constructor(text)
+    with pytest.raises(RuntimeError, match="overflow"):
+        module = getattr(torch.nn, spec.class_name)(**spec.ctor_kwargs(), device="meta")
+        module(torch.empty(shape, device="meta"))
+    with pytest.raises(report_mod.TooLarge, match="2\\^63 bytes"):
+        inspect_layer(_req(text, shape), device="meta", dry_run=device == "dry")
