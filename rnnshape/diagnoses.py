@@ -57,6 +57,7 @@ CODES: dict[str, str] = {
     "cudnn-error": "cuDNN rejected the recurrent call (CUDNN_STATUS_...)",
     "non-contiguous-weights": "the layer's weights are not one contiguous block (flatten_parameters)",
     "backend-error": "a GPU backend (MPS, oneDNN) failed inside the recurrent layer",
+    "packing-lengths-too-long": "a length exceeds the padded sequence (torch does not check this)",
 }
 
 
@@ -888,3 +889,18 @@ def backend_error(*, backend: str, detail: str, torch_message: str | None = None
         "the recurrent layer on the CPU.",
         "# check the same call on the CPU first:\nout, h = rnn.cpu()(x.cpu())",
         {"backend": backend, "torch_message": torch_message})
+
+
+# --------------------------------------------------------------------------- packing (inspect)
+
+
+def packing_lengths_too_long(*, longest: int, seq_len: int) -> Diagnosis:
+    return _d(
+        "packing-lengths-too-long", f"a length of {longest} in a sequence of {seq_len} steps",
+        f"The longest entry of lengths is {longest}, but the padded input has only {seq_len} "
+        "time steps. torch does not check this: pack_padded_sequence reads past the end of "
+        "the input and builds a PackedSequence whose batch_sizes do not match its data "
+        "(garbage, or a crash). Usually lengths were counted before truncation, or count "
+        "tokens the tensor does not hold (e.g. <bos>/<eos>).",
+        f"lengths = lengths.clamp(max={seq_len})   # or recompute lengths after truncating",
+        {"longest": longest, "seq_len": seq_len, "torch_message": None})

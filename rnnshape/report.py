@@ -6,8 +6,11 @@ is plain data that :mod:`rnnshape.render` lays out for people or as JSON.
 
 from __future__ import annotations
 
+import statistics
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import catalog
@@ -23,12 +26,15 @@ from .shapes import (
     estimate_bytes,
     largest_tensor_bytes,
     numel,
+    packed_layout,
     parameter_shapes,
     predict,
 )
 from .spec import LayerSpec
 
 SEQUENCE_TENSORS = ("input", "h_0", "c_0", "output", "h_n", "c_n")
+#: With --lengths: the PackedSequence's data going in and coming out.
+PACKED_TENSORS = ("input_packed", "output_packed")
 CELL_TENSORS = ("input", "h_0", "c_0", "h_1", "c_1")
 
 
@@ -59,6 +65,8 @@ class Report:
     diagnoses: list[dx.Diagnosis]
     timing: dict[str, float | None] = field(default_factory=dict)
     memory_bytes: int = 0
+    packed: dict[str, Any] | None = None  # lengths, batch_sizes, enforce_sorted
+    sources: dict[str, str] = field(default_factory=dict)  # tensor name -> file it came from
 
     @property
     def ok(self) -> bool:
@@ -73,7 +81,7 @@ class Report:
         return self.parameter_count * DTYPE_BYTES.get(self.request.dtype, 4)
 
     def to_dict(self) -> dict[str, Any]:
-        names = CELL_TENSORS if self.spec.is_cell else SEQUENCE_TENSORS
+        names = (CELL_TENSORS if self.spec.is_cell else SEQUENCE_TENSORS) + PACKED_TENSORS
         return {
             "ok": self.ok,
             "module": {**self.spec.settings(), "code": self.spec.to_code(),
@@ -90,6 +98,8 @@ class Report:
             "parameter_count": self.parameter_count,
             "parameter_bytes": self.parameter_bytes,
             "memory_estimate_bytes": self.memory_bytes,
+            "packed": self.packed,
+            "sources": self.sources,
             "diagnoses": [d.to_dict() for d in self.diagnoses],
             "timing": self.timing,
         }
@@ -105,9 +115,17 @@ def human_bytes(n: float) -> str:
 
 def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
                   expects: dict[str, tuple[int, ...]] | None = None,
-                  max_memory: int | None = None) -> Report:
-    """Predict, then (unless ``dry_run``) confirm on ``device``; ``device`` is already resolved."""
+                  max_memory: int | None = None, tensors: dict[str, Any] | None = None,
+                  repeat: int = 0, progress: Callable[[], AbstractContextManager] | None = None,
+                  sources: dict[str, str] | None = None) -> Report:
+    """Predict, then (unless ``dry_run``) confirm on ``device``; ``device`` is already resolved.
+
+    ``tensors``: the user's own tensors by name (their shapes, dtypes and devices must
+    already be in ``req``). ``progress``: a context manager shown around the forward.
+    """
     t0 = time.perf_counter()
+    if not dry_run and req.device is None:
+        req = replace(req, device=device)
     pred = predict(req)
     valid_layer = not any(d.code == "invalid-config" for d in pred.diagnoses)
     params = parameter_shapes(req.spec) if valid_layer else []
@@ -125,7 +143,7 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
                   "shape model (torch not run: this call can crash torch's kernel)")
         report = Report(req.spec, req, "none" if dry_run else device, engine,
                         _with_device(pred.tensors, "none"), params, list(pred.diagnoses),
-                        timing, memory)
+                        timing, memory, _packed_info(req), dict(sources or {}))
     else:
         limit = max_memory
         if limit is None and valid_layer:
@@ -137,12 +155,21 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
         from .run import run_forward
 
         t1 = time.perf_counter()
-        result = run_forward(req, device)
+        with progress() if progress else nullcontext():
+            result = run_forward(req, device, tensors, repeat)
         timing["run_ms"] = (time.perf_counter() - t1) * 1000
         timing["forward_ms"] = result.forward_ms
-        tensors = _merge_tensors(pred, result)
-        report = Report(req.spec, req, result.device, result.engine, tensors,
-                        result.parameters or params, reconcile(pred, result), timing, memory)
+        if result.repeat_ms:
+            timing.update(_spread(result.repeat_ms))
+        if result.ran:
+            merged = _merge_tensors(pred, result)
+            diagnoses = reconcile(pred, result)
+        else:  # torch cannot run this here (packed input on meta): the model answers
+            merged = _with_device(pred.tensors, device)
+            diagnoses = list(pred.diagnoses)
+        report = Report(req.spec, req, result.device, result.engine, merged,
+                        result.parameters or params, diagnoses, timing, memory,
+                        _packed_info(req), dict(sources or {}))
         if result.parameters and valid_layer and result.parameters != params:
             report.diagnoses.append(dx.model_disagrees(
                 detail=f"parameter shapes differ: model {params}, torch {result.parameters}."))
@@ -150,6 +177,21 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
         report.diagnoses.extend(check_expectations(report, expects))
     timing["total_ms"] = (time.perf_counter() - t0) * 1000
     return report
+
+
+def _packed_info(req: Request) -> dict[str, Any] | None:
+    if not req.packed:
+        return None
+    data, batch_sizes = packed_layout(req)
+    return {"lengths": list(req.lengths or ()), "enforce_sorted": req.enforce_sorted,
+            "batch_sizes": list(batch_sizes), "data_rows": data[0] if data else 0}
+
+
+def _spread(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"repeat": len(ordered), "median_ms": statistics.median(ordered),
+            "min_ms": ordered[0], "max_ms": ordered[-1],
+            "stdev_ms": statistics.stdev(ordered) if len(ordered) > 1 else 0.0}
 
 
 def _with_device(tensors: dict[str, TensorInfo], device: str) -> dict[str, TensorInfo]:
@@ -195,6 +237,8 @@ def reconcile(pred: Prediction, result: Any) -> list[dx.Diagnosis]:
                 detail=f"the model predicted {predicted.code}, but torch ran the forward."))
         return found
     for name, info in pred.tensors.items():
+        if name in ("input", "h_0", "c_0"):
+            continue  # given, not predicted
         real = result.tensors.get(name)
         if real is None or real.shape != info.shape:
             found.append(dx.model_disagrees(

@@ -49,6 +49,8 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     forward_ms: float | None = None
     build_ms: float | None = None
+    repeat_ms: list[float] = field(default_factory=list)
+    ran: bool = True  # False: torch could not run this call here; the model answered
 
     @property
     def message(self) -> str | None:
@@ -148,11 +150,20 @@ def _window(req: Request, device: str) -> tuple[tuple[int, ...], int | None]:
     return x[:axis] + (1,) + x[axis + 1:], axis
 
 
-def run_forward(req: Request, device: str) -> RunResult:
-    """Build ``req.spec`` on ``device`` and run one forward with dummy tensors."""
+def run_forward(req: Request, device: str, tensors: dict[str, Any] | None = None,
+                repeat: int = 0) -> RunResult:
+    """Build ``req.spec`` on ``device`` and run one forward.
+
+    ``tensors`` holds the user's own tensors by name (``input``, ``h_0``, ``c_0``);
+    the others are dummies of the requested shape. ``repeat`` times that many more
+    forwards after the first (the warm-up).
+    """
     import torch
 
+    tensors = tensors or {}
     engine = "torch (meta device, 1-step window)" if device == "meta" else f"torch ({device})"
+    if req.packed and device == "meta":
+        engine = "shape model (packed sequences cannot run on meta: torch copies their data)"
     result = RunResult(device=device, engine=engine)
     layer_dtype = _dtype(req.dtype)
     cls = getattr(torch.nn, req.spec.class_name)
@@ -170,15 +181,22 @@ def run_forward(req: Request, device: str) -> RunResult:
     module.eval()
     result.parameters = [(n, tuple(p.shape)) for n, p in module.named_parameters()]
 
-    x_shape, stretch_axis = _window(req, device)
+    if req.packed and device == "meta":
+        result.ran = False
+        return result
+    x_shape, stretch_axis = _window(req, device) if "input" not in tensors else (req.input.shape, None)
 
-    def make(arg: TensorArg | None) -> Any:
+    def make(name: str, arg: TensorArg | None) -> Any:
+        if name in tensors:
+            return tensors[name]
         if arg is None:
             return None
-        return _tensor(arg.shape, _dtype(arg.dtype or req.dtype), device)
+        return _tensor(arg.shape, _dtype(arg.dtype or req.dtype), arg.device or device)
 
-    x = _tensor(x_shape, _dtype(req.input.dtype or req.dtype), device)
-    h, c = make(req.hidden), make(req.cell)
+    x = tensors.get("input")
+    if x is None:
+        x = _tensor(x_shape, _dtype(req.input.dtype or req.dtype), req.input.device or device)
+    h, c = make("h_0", req.hidden), make("c_0", req.cell)
     hx: Any = None
     if req.spec.is_lstm and h is not None and c is not None:
         hx = (h, c)
@@ -191,19 +209,40 @@ def run_forward(req: Request, device: str) -> RunResult:
 
     with warnings.catch_warnings(record=True) as caught, torch.no_grad():
         warnings.simplefilter("always")
+        stage = "pack"
         try:
+            feed = _pack(req, x) if req.packed else x
+            if req.packed:
+                result.tensors["input_packed"] = TorchTensor(tuple(feed.data.shape),
+                                                             _dtype_name(feed.data.dtype), str(feed.data.device))
+            stage = "forward"
+            call = (lambda: module(feed)) if hx is None else (lambda: module(feed, hx))
             _sync(device)
             t0 = time.perf_counter()
-            out = module(x) if hx is None else module(x, hx)
+            out = call()
             _sync(device)
             result.forward_ms = (time.perf_counter() - t0) * 1000
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                call()
+                _sync(device)
+                result.repeat_ms.append((time.perf_counter() - t0) * 1000)
         except Exception as exc:
-            result.exception, result.exception_stage = exc, "forward"
+            result.exception, result.exception_stage = exc, stage
             out = None
         result.warnings += [str(w.message) for w in caught]
     if out is not None:
         _record_outputs(result, req, out, stretch_axis)
     return result
+
+
+def _pack(req: Request, x: Any) -> Any:
+    import torch
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    lengths = torch.as_tensor(req.lengths, dtype=torch.int64, device="cpu")
+    return pack_padded_sequence(x, lengths, batch_first=req.spec.batch_first,
+                                enforce_sorted=req.enforce_sorted)
 
 
 def _sync(device: str) -> None:
@@ -228,6 +267,11 @@ def _record_outputs(result: RunResult, req: Request, out: Any, stretch_axis: int
             rec("h_1", out)
         return
     output, state = out
+    if req.packed:
+        from torch.nn.utils.rnn import pad_packed_sequence
+
+        rec("output_packed", output.data)
+        output = pad_packed_sequence(output, batch_first=req.spec.batch_first)[0]
     rec("output", output, stretch=True)
     if req.spec.is_lstm:
         rec("h_n", state[0])

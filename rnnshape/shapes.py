@@ -82,6 +82,7 @@ class TensorArg:
     shape: tuple[int, ...]
     dtype: str | None = None  # None: the layer's dtype
     origin: str | None = None
+    device: str | None = None  # None: the layer's device
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,13 @@ class Request:
     hidden: TensorArg | None = None
     cell: TensorArg | None = None
     dtype: str = "float32"  # the layer's parameter dtype
+    device: str | None = None  # the layer's device; None: not checked
+    lengths: tuple[int, ...] | None = None  # pack_padded_sequence the input with these
+    enforce_sorted: bool = True
+
+    @property
+    def packed(self) -> bool:
+        return self.lengths is not None and not self.spec.is_cell
 
 
 @dataclass
@@ -160,6 +168,8 @@ def _check_sequence(req: Request) -> dx.Diagnosis | None:
                else f"{name}: Expected input to be 2D or 3D, got {len(x)}D instead")
         return dx.input_rank(layer=name, got_rank=len(x), shape=x, batch_first=spec.batch_first,
                              origin=req.input.origin, torch_message=msg)
+    if req.packed:
+        return _check_packed(req)
     batched = len(x) == 3
     want_rank = 3 if batched else 2
     h, c = req.hidden, req.cell
@@ -219,11 +229,142 @@ def _check_sequence(req: Request) -> dx.Diagnosis | None:
     if seq_len == 0:
         return dx.empty_sequence(origin=req.input.origin,
                                  torch_message="Expected sequence length to be larger than 0 in RNN")
+    return _kernel_checks(req, h, c)
+
+
+def _kernel_checks(req: Request, h: TensorArg | None, c: TensorArg | None) -> dx.Diagnosis | None:
+    """What the C++ kernel refuses after the Python checks: devices, then state dtypes."""
+    devices = {"input": req.input.device, "h_0": h.device if h else None, "c_0": c.device if c else None}
+    layer = req.device
+    if layer is not None:
+        x_dev = devices["input"] or layer
+        if x_dev != layer:
+            msg = (f"Input and parameter tensors are not at the same device, found input tensor at "
+                   f"{x_dev} and parameter tensor at {layer}")
+            return dx.device_mismatch(devices=[x_dev, layer], torch_message=msg)
+        for label in ("h_0", "c_0"):
+            dev = devices[label]
+            if dev is not None and dev != x_dev:
+                msg = (f"Input and hidden tensors are not at the same device, found input tensor at "
+                       f"{x_dev} and hidden tensor at {dev}")
+                return dx.device_mismatch(devices=[x_dev, dev], torch_message=msg)
     # states given in another dtype pass the Python checks and fail in the kernel
     for label, state in (("h_0", h), ("c_0", c)):
         if state is not None and state.dtype not in (None, req.dtype):
             return dx.dtype_mismatch(what=label, got=state.dtype, expected=req.dtype)
     return None
+
+
+def packed_layout(req: Request) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """What pack_padded_sequence makes of the input: (data shape, batch_sizes)."""
+    lengths = req.lengths or ()
+    x = req.input.shape
+    longest = max(lengths, default=0)
+    batch_sizes = tuple(sum(1 for n in lengths if n > t) for t in range(longest))
+    return (sum(lengths), *x[2:]), batch_sizes
+
+
+def _check_packed(req: Request) -> dx.Diagnosis | None:
+    """pack_padded_sequence's checks, then the layer's checks on the PackedSequence.
+
+    torch's LSTM runs no Python shape checks on packed input (its kernel raises, or
+    worse); RNN and GRU still run ``check_forward_args`` on the packed data.
+    """
+    spec, x, lengths = req.spec, req.input.shape, req.lengths or ()
+    origin = req.input.origin
+    if len(x) < 2:
+        return dx.input_rank(layer=spec.class_name, got_rank=len(x), shape=x, origin=origin,
+                             torch_message=None)
+    batch = x[0] if spec.batch_first else x[1]
+    seq_len = x[1] if spec.batch_first else x[0]
+    if numel(x) == 0:
+        return dx.packing_empty(torch_message="Cannot pack empty tensors.")
+    if len(lengths) != batch:
+        return dx.packing_lengths_batch(
+            got=len(lengths), batch=batch,
+            torch_message=f"Expected `len(lengths)` to be equal to batch_size, but got {len(lengths)} "
+                          f"(batch_size={batch})")
+    order = sorted(lengths, reverse=True)
+    if req.enforce_sorted and list(lengths) != order and lengths[-1] > 0:
+        return dx.packing_unsorted(torch_message=_UNSORTED)
+    if min(lengths) <= 0:
+        return dx.packing_bad_length(torch_message="Length of all samples has to be greater than 0, "
+                                     "but found an element in 'lengths' that is <= 0")
+    if req.enforce_sorted and list(lengths) != order:
+        return dx.packing_unsorted(torch_message=_UNSORTED)
+    if max(lengths) > seq_len:
+        found = dx.packing_lengths_too_long(longest=max(lengths), seq_len=seq_len)
+        return replace(found, evidence={**found.evidence, UNSAFE: True})
+    data, _ = packed_layout(req)
+    h, c = req.hidden, req.cell
+    if spec.is_lstm:
+        return _check_packed_lstm(req, data, batch, h, c)
+    if h is not None and not req.enforce_sorted and (len(h.shape) < 2 or h.shape[1] < batch):
+        # permute_hidden's index_select fails first, in words that vary
+        return dx.hidden_rank(name="h_0", got_rank=len(h.shape), expected_rank=3, input_rank=3,
+                              layer=spec.class_name, origin=h.origin, torch_message=None)
+    error = _dtype_error(req)
+    if error is not None:
+        return error
+    if len(data) != 2:
+        return dx.input_rank(layer=spec.class_name, got_rank=len(x), shape=x, origin=origin,
+                             torch_message=f"input must have 2 dimensions, got {len(data)}")
+    if data[-1] != spec.input_size:
+        return dx.input_size_mismatch(
+            expected=spec.input_size, got=data[-1], layer=f"nn.{spec.class_name}",
+            layer_code=spec.to_code(), rebuilt_code=spec.with_(input_size=data[-1]).to_code(),
+            origin=origin, torch_message=f"input.size(-1) must be equal to input_size. Expected "
+                                         f"{spec.input_size}, got {data[-1]}")
+    if h is not None:
+        expected = (spec.state_layers, batch, spec.h_out)
+        if tuple(h.shape) != expected:
+            return dx.hidden_shape_mismatch(
+                name="h_0", expected=expected, got=tuple(h.shape) + (0,) * (3 - len(h.shape)),
+                num_layers=spec.num_layers, num_directions=spec.num_directions,
+                hidden_size=spec.hidden_size, origin=h.origin,
+                torch_message=f"Expected hidden size {expected}, got {list(h.shape)}")
+    return _kernel_checks(req, h, None)
+
+
+_UNSORTED = ("`lengths` array must be sorted in decreasing order when `enforce_sorted` is True. You can "
+             "pass `enforce_sorted=False` to pack_padded_sequence and/or pack_sequence to sidestep this "
+             "requirement if you do not need ONNX exportability.")
+
+
+def _check_packed_lstm(req: Request, data: tuple[int, ...], batch: int,
+                       h: TensorArg | None, c: TensorArg | None) -> dx.Diagnosis | None:
+    spec = req.spec
+    error = _dtype_error(req)
+    if error is not None:
+        return replace(error, evidence={**error.evidence, "torch_message": None})
+    if len(data) != 2 or data[-1] != spec.input_size:
+        if len(data) != 2:
+            return dx.input_rank(layer="LSTM", got_rank=len(data) + 1, shape=req.input.shape,
+                                 origin=req.input.origin, torch_message=None)
+        return dx.input_size_mismatch(
+            expected=spec.input_size, got=data[-1], layer="nn.LSTM", layer_code=spec.to_code(),
+            rebuilt_code=spec.with_(input_size=data[-1]).to_code(), origin=req.input.origin,
+            torch_message=None)
+    if h is not None and c is None:
+        found = dx.hidden_not_tuple(torch_message=None)
+        return replace(found, evidence={**found.evidence, UNSAFE: True})
+    for label, state, size, is_c in (("h_0", h, spec.h_out, False), ("c_0", c, spec.hidden_size, True)):
+        if state is None:
+            continue
+        expected = (spec.state_layers, batch, size)
+        if tuple(state.shape) != expected:
+            if len(state.shape) != 3:
+                found = dx.hidden_rank(name=label, got_rank=len(state.shape), expected_rank=3,
+                                       input_rank=3, layer="LSTM", origin=state.origin)
+            else:
+                found = dx.hidden_shape_mismatch(
+                    name=label, expected=expected, got=tuple(state.shape), num_layers=spec.num_layers,
+                    num_directions=spec.num_directions, hidden_size=spec.hidden_size,
+                    proj_size=spec.proj_size, is_cell_state=is_c, origin=state.origin)
+            # torch 2.13's LSTM skips its shape checks on packed input and its kernel then
+            # fails in unrelated words (or reads out of bounds): never hand it over.
+            return replace(found, evidence={**found.evidence, UNSAFE: True})
+    return _kernel_checks(req, h, c)
 
 
 def _split_single_lstm_state(h: TensorArg) -> tuple[TensorArg, TensorArg] | dx.Diagnosis:
@@ -397,6 +538,8 @@ def _outputs(req: Request) -> dict[str, TensorInfo]:
         batch_i, seq_i = (0, 1) if spec.batch_first else (1, 0)
         batch = Dim(x[batch_i], "batch")
         seq = Dim(x[seq_i], "seq_len")
+        if req.packed:  # pad_packed_sequence pads to the longest length, not to seq_len
+            seq = Dim(max(req.lengths or (0,)), "max_length", f"longest length {max(req.lengths or (0,))}")
     else:
         batch, seq = None, Dim(x[0], "seq_len")
     D, h_out = spec.num_directions, spec.h_out
@@ -419,6 +562,12 @@ def _outputs(req: Request) -> dict[str, TensorInfo]:
         c_size = Dim(spec.hidden_size, "hidden_size")
         c_dims = (layers, batch, c_size) if batched else (layers, c_size)
         out["c_n"] = TensorInfo("c_n", tuple(d for d in c_dims if d is not None), req.dtype)
+    if req.packed:
+        data, _ = packed_layout(req)
+        total = Dim(data[0], "sum(lengths)", f"sum of lengths {data[0]}")
+        out["input_packed"] = TensorInfo("input_packed", (total, Dim(x[-1], "input_size")),
+                                         req.input.dtype or req.dtype)
+        out["output_packed"] = TensorInfo("output_packed", (total, feat), req.dtype)
     return out
 
 
