@@ -12,8 +12,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from . import __version__
-from .parsing import UsageError, parse_bytes, parse_expect, parse_shape
-from .spec import MODES, LayerSpec, SpecError, looks_like_constructor, parse_constructor
+from .parsing import UsageError, parse_bytes, parse_expect
 
 app = typer.Typer(
     add_completion=False,
@@ -26,8 +25,6 @@ app = typer.Typer(
 
 EXIT_OK, EXIT_DIAGNOSED, EXIT_USAGE = 0, 1, 2
 
-#: Layer flags and which modes accept them (torch's constructors differ).
-_SEQUENCE_ONLY = ("num_layers", "bidirectional", "batch_first", "dropout")
 
 
 def _fail_usage(message: str, as_json: bool) -> NoReturn:
@@ -51,95 +48,6 @@ def _root(
                                                     is_eager=True, help="Show the version.")] = None,
 ) -> None:
     """Shape inspector and error explainer for PyTorch recurrent layers."""
-
-
-def build_spec(layer: str | None, mode: str | None, input_size: int | None,
-               hidden_size: int | None, flags: dict[str, object]) -> LayerSpec:
-    """The layer from the positional LAYER (mode or pasted constructor) and the flags."""
-    given_flags = {k: v for k, v in flags.items() if v is not None}
-    if layer is not None and looks_like_constructor(layer):
-        extra = [k for k in ("mode", "input_size", "hidden_size") if
-                 {"mode": mode, "input_size": input_size, "hidden_size": hidden_size}[k] is not None]
-        if extra or given_flags:
-            names = ", ".join("--" + k.replace("_", "-") for k in [*extra, *given_flags])
-            raise UsageError(
-                f"a pasted constructor already sets the layer; drop {names} or put the values "
-                f"inside the constructor.")
-        try:
-            return parse_constructor(layer)
-        except SpecError as exc:
-            raise UsageError(str(exc)) from None
-    if layer is not None and mode is not None and layer != mode:
-        raise UsageError(f"the mode is given twice ({layer!r} and --mode {mode!r}); keep one.")
-    chosen = (mode or layer or "rnn").lower().replace("_", "-")
-    if chosen not in MODES:
-        raise UsageError(
-            f"{chosen!r} is not a layer: use one of {', '.join(MODES)}, or paste a constructor "
-            f"such as \"nn.LSTM(10, 20, num_layers=2)\".")
-    is_cell = chosen.endswith("-cell")
-    for name in given_flags:
-        if is_cell and name in (*_SEQUENCE_ONLY, "proj_size"):
-            raise UsageError(f"--{name.replace('_', '-')} does not apply to {MODES[chosen]}: "
-                             f"cells take one time step and have no {name}.")
-        if name == "nonlinearity" and chosen not in ("rnn", "rnn-cell"):
-            raise UsageError(f"--nonlinearity applies to rnn and rnn-cell only; "
-                             f"{MODES[chosen]} has fixed gates.")
-    return LayerSpec(
-        mode=chosen,
-        input_size=10 if input_size is None else input_size,
-        hidden_size=20 if hidden_size is None else hidden_size,
-        given=frozenset({"input_size", "hidden_size", *given_flags}),
-        **given_flags,  # type: ignore[arg-type]
-    )
-
-
-def build_request(spec: LayerSpec, *, seq_len: int | None, batch: int | None, unbatched: bool,
-                  input_shape: str | None, hidden_shape: str | None, cell_shape: str | None,
-                  dtype: str):
-    from .shapes import Request, TensorArg
-
-    if input_shape is not None:
-        if seq_len is not None or batch is not None or unbatched:
-            raise UsageError("--input-shape gives the whole input; drop --seq-len, --batch "
-                             "and --unbatched.")
-        x = TensorArg(parse_shape(input_shape, "--input-shape"), None,
-                      f"--input-shape {input_shape}")
-    else:
-        x = TensorArg(*_default_input(spec, seq_len, batch, unbatched))
-    hidden = (TensorArg(parse_shape(hidden_shape, "--hidden-shape"), None,
-                        f"--hidden-shape {hidden_shape}") if hidden_shape is not None else None)
-    cell = None
-    if cell_shape is not None:
-        if not spec.is_lstm:
-            raise UsageError(f"--cell-shape is for LSTM and LSTMCell; {spec.class_name} has "
-                             f"no cell state.")
-        if hidden is None:
-            raise UsageError("--cell-shape needs --hidden-shape too: the LSTM state is the "
-                             "pair (h_0, c_0).")
-        cell = TensorArg(parse_shape(cell_shape, "--cell-shape"), None, f"--cell-shape {cell_shape}")
-    return Request(spec, x, hidden, cell, dtype)
-
-
-def _default_input(spec: LayerSpec, seq_len: int | None, batch: int | None,
-                   unbatched: bool) -> tuple[tuple[int, ...], None, str]:
-    seq = 5 if seq_len is None else seq_len
-    n = 1 if batch is None else batch
-    feat = spec.input_size if isinstance(spec.input_size, int) else 1
-    if unbatched and batch is not None:
-        raise UsageError("--unbatched and --batch contradict each other; keep one.")
-    if spec.is_cell:
-        if seq_len is not None:
-            raise UsageError("cells take one time step: --seq-len does not apply.")
-        shape = (feat,) if unbatched else (n, feat)
-        return shape, None, ("--unbatched and input_size" if unbatched else
-                             f"--batch {n} and input_size {feat}")
-    if unbatched:
-        shape = (seq, feat)
-    elif spec.batch_first:
-        shape = (n, seq, feat)
-    else:
-        shape = (seq, n, feat)
-    return shape, None, f"--seq-len {seq}, --batch {n} and input_size {feat}"
 
 
 @app.command()
@@ -167,6 +75,17 @@ def inspect(
     input_shape: Annotated[str | None, typer.Option(help="The input's exact shape, e.g. 5,3,10 (any rank).")] = None,
     hidden_shape: Annotated[str | None, typer.Option(help="Pass an initial h_0 of this shape.")] = None,
     cell_shape: Annotated[str | None, typer.Option(help="Pass an initial c_0 of this shape (LSTM).")] = None,
+    input: Annotated[str | None, typer.Option(
+        "--input", help="Your input tensor: PATH[:KEY] of a .pt/.pth, .npy, .npz or .safetensors file.")] = None,
+    hidden: Annotated[str | None, typer.Option("--hidden", help="Your h_0 tensor: PATH[:KEY].")] = None,
+    cell: Annotated[str | None, typer.Option("--cell", help="Your c_0 tensor (LSTM): PATH[:KEY].")] = None,
+    lengths: Annotated[str | None, typer.Option(
+        help="Pack the input with pack_padded_sequence: 5,3,2 or PATH[:KEY].")] = None,
+    enforce_sorted: Annotated[bool, typer.Option(
+        "--enforce-sorted/--no-enforce-sorted", help="As pack_padded_sequence (default: sorted).")] = True,
+    keep_device: Annotated[bool, typer.Option(
+        "--keep-device", help="Keep loaded tensors on the device they were saved on.")] = False,
+    repeat: Annotated[int, typer.Option(help="Time N more forwards after a warm-up.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N, mps or meta.")] = "auto",
     dtype: Annotated[str, typer.Option(help="float32, float64, float16 or bfloat16.")] = "float32",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Shape model only; no torch import.")] = False,
@@ -175,6 +94,8 @@ def inspect(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Build a recurrent layer, run tensors through it, and explain every shape."""
+    from .inputs import UserTensors, build_request, build_spec, load_user_tensors, looks_like_file
+    from .parsing import parse_shape
     from .report import MemoryRefused, TooLarge, expected_names, inspect_layer
     from .shapes import FLOAT_DTYPES
 
@@ -184,6 +105,8 @@ def inspect(
         "nonlinearity": nonlinearity, "bias": False if no_bias else None, "dropout": dropout,
     }
     try:
+        if repeat < 0:
+            raise UsageError(f"--repeat {repeat}: give a count of 0 or more.")
         if input_size is not None and input_size_pos is not None:
             raise UsageError("input_size is given twice (positional and --input-size); keep one.")
         if hidden_size is not None and hidden_size_pos is not None:
@@ -195,18 +118,38 @@ def inspect(
                 raise UsageError(f"{name} {value}: sizes cannot be negative.")
         spec = build_spec(layer, mode, input_size if input_size is not None else input_size_pos,
                           hidden_size if hidden_size is not None else hidden_size_pos, flags)
+        files = (input, hidden, cell)
+        if dry_run and any(f is not None for f in files):
+            raise UsageError("--dry-run does not load tensors (that needs torch); give their shapes "
+                             "with --input-shape/--hidden-shape/--cell-shape instead.")
+        resolved = "none" if dry_run else _resolve(device)
+        needs_torch = any(f is not None for f in files) or (lengths is not None and looks_like_file(lengths))
+        user = (load_user_tensors(input=input, hidden=hidden, cell=cell, lengths=lengths,
+                                  device=resolved, keep_device=keep_device)
+                if needs_torch else UserTensors(lengths=parse_shape(lengths, "--lengths") if lengths else None))
         req = build_request(spec, seq_len=seq_len, batch=batch, unbatched=unbatched,
                             input_shape=input_shape, hidden_shape=hidden_shape,
-                            cell_shape=cell_shape, dtype=dtype)
+                            cell_shape=cell_shape, dtype=dtype, user=user,
+                            enforce_sorted=enforce_sorted)
         expects = parse_expect(expect or [], expected_names(spec))
         limit = parse_bytes(max_memory) if max_memory is not None else None
-        resolved = "none" if dry_run else _resolve(device)
         report = inspect_layer(req, device=resolved, dry_run=dry_run, expects=expects,
-                               max_memory=limit)
+                               max_memory=limit, tensors=user.tensors, repeat=repeat,
+                               progress=None if as_json else _progress(resolved),
+                               sources=user.sources)
     except (UsageError, MemoryRefused, TooLarge) as exc:
         _fail_usage(str(exc), as_json)
     _emit(report, as_json)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_DIAGNOSED)
+
+
+def _progress(device: str):
+    """A spinner around the forward, on a terminal only (never when piped or with --json)."""
+    if not sys.stdout.isatty():
+        return None
+    from rich.console import Console
+
+    return lambda: Console(stderr=True).status(f"running the forward on {device}…")
 
 
 def _resolve(device: str) -> str:

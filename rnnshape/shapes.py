@@ -83,6 +83,7 @@ class TensorArg:
     dtype: str | None = None  # None: the layer's dtype
     origin: str | None = None
     device: str | None = None  # None: the layer's device
+    largest: int | None = None  # the largest value, for integer data (token ids)
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,9 @@ def _dtype_error(req: Request) -> dx.Diagnosis | None:
     message = (f"RNN input dtype (torch.{got}) does not match weight dtype (torch.{req.dtype}). "
                f"Convert input: input.to(torch.{req.dtype}), or convert model: model.to(torch.{got})")
     if got in INT_DTYPES:
-        return dx.integer_input(dtype=got, input_size=req.spec.input_size, torch_message=message)
+        vocab = None if req.input.largest is None else req.input.largest + 1
+        return dx.integer_input(dtype=got, input_size=req.spec.input_size, vocab_size=vocab,
+                                torch_message=message)
     return dx.dtype_mismatch(what="input", got=got, expected=req.dtype, torch_message=message)
 
 
