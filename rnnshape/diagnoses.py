@@ -58,6 +58,7 @@ CODES: dict[str, str] = {
     "non-contiguous-weights": "the layer's weights are not one contiguous block (flatten_parameters)",
     "backend-error": "a GPU backend (MPS, oneDNN) failed inside the recurrent layer",
     "packing-lengths-too-long": "a length exceeds the padded sequence (torch does not check this)",
+    "dtype-unsupported": "the device has no kernel for this dtype (e.g. float16 on some CPUs)",
 }
 
 
@@ -904,3 +905,14 @@ def packing_lengths_too_long(*, longest: int, seq_len: int) -> Diagnosis:
         "tokens the tensor does not hold (e.g. <bos>/<eos>).",
         f"lengths = lengths.clamp(max={seq_len})   # or recompute lengths after truncating",
         {"longest": longest, "seq_len": seq_len, "torch_message": None})
+
+
+def dtype_unsupported(*, dtype: str, device: str, torch_message: str | None = None) -> Diagnosis:
+    return _d(
+        "dtype-unsupported", f"{dtype} recurrent layers do not run on {device} here",
+        f"The shapes are fine, but this torch build has no {dtype} kernel for this layer on "
+        f"{device}. Half precision is mostly a GPU feature: run in float32 on {device}, or "
+        f"use a device that supports {dtype} (usually cuda).",
+        f"model = model.float(); x = x.float()   # or: rnnshape inspect ... --dtype float32\n"
+        f"# or on a GPU: model.to('cuda', dtype=torch.{dtype})",
+        {"dtype": dtype, "device": device, "torch_message": torch_message})

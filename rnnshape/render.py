@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .diagnoses import Diagnosis
-from .report import CELL_TENSORS, SEQUENCE_TENSORS, Report, human_bytes
+from .report import CELL_TENSORS, PACKED_TENSORS, SEQUENCE_TENSORS, Report, human_bytes
 
 _SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "blue"}
 
@@ -56,13 +56,28 @@ def tensor_table(report: Report) -> Table:
     table.add_column("tensor", style="bold")
     table.add_column("shape = (each dimension and where it comes from)")
     table.add_column("dtype", style="dim")
-    order = CELL_TENSORS if report.spec.is_cell else SEQUENCE_TENSORS
+    if report.sources:
+        table.add_column("from", style="dim")
+    order = (CELL_TENSORS if report.spec.is_cell else SEQUENCE_TENSORS) + PACKED_TENSORS
     for name in order:
         info = report.tensors.get(name)
         if info is None:
             continue
-        table.add_row(name, info.describe(), info.dtype)
+        row = [name, info.describe(), info.dtype]
+        if report.sources:
+            row.append(report.sources.get(name, ""))
+        table.add_row(*row)
     return table
+
+
+def packed_line(report: Report) -> Text:
+    if not report.packed:
+        return Text("")
+    p = report.packed
+    return Text(
+        f"packed with lengths {p['lengths']} (enforce_sorted={p['enforce_sorted']}): "
+        f"batch_sizes {p['batch_sizes']}, {p['data_rows']} rows of data; output is shown "
+        f"after pad_packed_sequence, padded to the longest length.", style="dim")
 
 
 def parameter_table(report: Report) -> RenderableType:
@@ -89,6 +104,10 @@ def run_line(report: Report) -> Text:
     fwd = report.timing.get("forward_ms")
     if fwd is not None:
         bits.append(f"forward {fwd:.2f} ms")
+    if report.timing.get("repeat"):
+        t = report.timing
+        bits.append(f"{t['repeat']:.0f} more forwards: median {t['median_ms']:.2f} ms "
+                    f"(min {t['min_ms']:.2f}, max {t['max_ms']:.2f}, sd {t['stdev_ms']:.2f})")
     if report.memory_bytes:
         bits.append(f"memory estimate {human_bytes(report.memory_bytes)}")
     return Text(" · ".join(bits), style="dim")
@@ -113,6 +132,7 @@ def report_renderable(report: Report) -> Group:
         run_line(report),
         Text(""),
         tensor_table(report),
+        packed_line(report),
         Text(""),
         parameter_table(report),
     ]

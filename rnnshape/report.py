@@ -6,6 +6,7 @@ is plain data that :mod:`rnnshape.render` lays out for people or as JSON.
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -221,7 +222,12 @@ def reconcile(pred: Prediction, result: Any) -> list[dx.Diagnosis]:
     predicted = pred.error
     message = result.message
     if result.exception is not None:
-        if predicted is None:
+        unsupported = _unsupported_dtype(message or "")
+        if predicted is None and unsupported:
+            # the device, not the shapes: nothing the model could have known
+            found.append(dx.dtype_unsupported(dtype=unsupported, device=result.device,
+                                              torch_message=message))
+        elif predicted is None:
             found.append(_diagnosis_from_torch(result.exception))
             found.append(dx.model_disagrees(
                 detail=f"the model expected this call to work, but torch raised: {message}"))
@@ -245,6 +251,17 @@ def reconcile(pred: Prediction, result: Any) -> list[dx.Diagnosis]:
                 detail=f"{name}: model {info.shape}, torch "
                        f"{None if real is None else real.shape}."))
     return found
+
+
+_UNSUPPORTED = re.compile(r"not implemented for '(Half|BFloat16)'|(?:Half|BFloat16|float16|bfloat16)"
+                          r"[^\n]*(?:not supported|unsupported)", re.IGNORECASE)
+
+
+def _unsupported_dtype(message: str) -> str | None:
+    m = _UNSUPPORTED.search(message)
+    if not m:
+        return None
+    return "bfloat16" if "bf" in m.group(0).lower() else "float16"
 
 
 def _same_error(predicted: dx.Diagnosis, message: str | None) -> bool:

@@ -163,7 +163,9 @@ def run_forward(req: Request, device: str, tensors: dict[str, Any] | None = None
     tensors = tensors or {}
     engine = "torch (meta device, 1-step window)" if device == "meta" else f"torch ({device})"
     if req.packed and device == "meta":
-        engine = "shape model (packed sequences cannot run on meta: torch copies their data)"
+        # torch cannot unsort a packed batch on meta, and its per-step meta kernels grow
+        # with the length: the model answers (measured with torch 2.13).
+        engine = "shape model (packed input on meta: torch cannot unpack it there)"
     result = RunResult(device=device, engine=engine)
     layer_dtype = _dtype(req.dtype)
     cls = getattr(torch.nn, req.spec.class_name)

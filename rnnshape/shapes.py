@@ -283,10 +283,11 @@ def _check_packed(req: Request) -> dx.Diagnosis | None:
     if numel(x) == 0:
         return dx.packing_empty(torch_message="Cannot pack empty tensors.")
     if len(lengths) != batch:
-        return dx.packing_lengths_batch(
-            got=len(lengths), batch=batch,
-            torch_message=f"Expected `len(lengths)` to be equal to batch_size, but got {len(lengths)} "
-                          f"(batch_size={batch})")
+        # With enforce_sorted=False torch first reorders the batch by index_select: fewer
+        # lengths than sequences then silently drop the rest, more raise an IndexError.
+        message = (f"Expected `len(lengths)` to be equal to batch_size, but got {len(lengths)} "
+                   f"(batch_size={batch})") if req.enforce_sorted else None
+        return dx.packing_lengths_batch(got=len(lengths), batch=batch, torch_message=message)
     order = sorted(lengths, reverse=True)
     if req.enforce_sorted and list(lengths) != order and lengths[-1] > 0:
         return dx.packing_unsorted(torch_message=_UNSORTED)
@@ -320,12 +321,17 @@ def _check_packed(req: Request) -> dx.Diagnosis | None:
                                          f"{spec.input_size}, got {data[-1]}")
     if h is not None:
         expected = (spec.state_layers, batch, spec.h_out)
-        if tuple(h.shape) != expected:
+        seen = tuple(h.shape)
+        if not req.enforce_sorted:  # torch reorders the state's batch rows: extra rows vanish
+            seen = (seen[0], batch, *seen[2:])
+        if seen != expected or tuple(h.shape) != expected:
+            padded = tuple(h.shape) + (0,) * (3 - len(h.shape))
             return dx.hidden_shape_mismatch(
-                name="h_0", expected=expected, got=tuple(h.shape) + (0,) * (3 - len(h.shape)),
+                name="h_0", expected=expected, got=padded[:3] if len(padded) >= 3 else padded,
                 num_layers=spec.num_layers, num_directions=spec.num_directions,
                 hidden_size=spec.hidden_size, origin=h.origin,
-                torch_message=f"Expected hidden size {expected}, got {list(h.shape)}")
+                torch_message=(f"Expected hidden size {expected}, got {list(seen)}"
+                               if seen != expected else None))
     return _kernel_checks(req, h, None)
 
 
@@ -336,38 +342,45 @@ _UNSORTED = ("`lengths` array must be sorted in decreasing order when `enforce_s
 
 def _check_packed_lstm(req: Request, data: tuple[int, ...], batch: int,
                        h: TensorArg | None, c: TensorArg | None) -> dx.Diagnosis | None:
+    """torch 2.13's LSTM runs none of its shape checks on packed input: its kernel then
+    fails in unrelated words, reads out of bounds, or crashes the process (a segmentation
+    fault with a wrong input size and a wrong state together). Every finding here is
+    therefore marked unsafe: rnnshape reports it and never hands the call to torch."""
+    found = _packed_lstm_finding(req, data, batch, h, c)
+    if found is None:
+        return _kernel_checks(req, h, c)
+    return replace(found, evidence={**found.evidence, "torch_message": None, UNSAFE: True})
+
+
+def _packed_lstm_finding(req: Request, data: tuple[int, ...], batch: int,
+                         h: TensorArg | None, c: TensorArg | None) -> dx.Diagnosis | None:
     spec = req.spec
     error = _dtype_error(req)
     if error is not None:
-        return replace(error, evidence={**error.evidence, "torch_message": None})
-    if len(data) != 2 or data[-1] != spec.input_size:
-        if len(data) != 2:
-            return dx.input_rank(layer="LSTM", got_rank=len(data) + 1, shape=req.input.shape,
-                                 origin=req.input.origin, torch_message=None)
+        return error
+    if len(data) != 2:
+        return dx.input_rank(layer="LSTM", got_rank=len(data) + 1, shape=req.input.shape,
+                             origin=req.input.origin)
+    if data[-1] != spec.input_size:
         return dx.input_size_mismatch(
             expected=spec.input_size, got=data[-1], layer="nn.LSTM", layer_code=spec.to_code(),
-            rebuilt_code=spec.with_(input_size=data[-1]).to_code(), origin=req.input.origin,
-            torch_message=None)
+            rebuilt_code=spec.with_(input_size=data[-1]).to_code(), origin=req.input.origin)
     if h is not None and c is None:
-        found = dx.hidden_not_tuple(torch_message=None)
-        return replace(found, evidence={**found.evidence, UNSAFE: True})
+        return dx.hidden_not_tuple()
     for label, state, size, is_c in (("h_0", h, spec.h_out, False), ("c_0", c, spec.hidden_size, True)):
         if state is None:
             continue
         expected = (spec.state_layers, batch, size)
-        if tuple(state.shape) != expected:
-            if len(state.shape) != 3:
-                found = dx.hidden_rank(name=label, got_rank=len(state.shape), expected_rank=3,
-                                       input_rank=3, layer="LSTM", origin=state.origin)
-            else:
-                found = dx.hidden_shape_mismatch(
-                    name=label, expected=expected, got=tuple(state.shape), num_layers=spec.num_layers,
-                    num_directions=spec.num_directions, hidden_size=spec.hidden_size,
-                    proj_size=spec.proj_size, is_cell_state=is_c, origin=state.origin)
-            # torch 2.13's LSTM skips its shape checks on packed input and its kernel then
-            # fails in unrelated words (or reads out of bounds): never hand it over.
-            return replace(found, evidence={**found.evidence, UNSAFE: True})
-    return _kernel_checks(req, h, c)
+        if tuple(state.shape) == expected:
+            continue
+        if len(state.shape) != 3:
+            return dx.hidden_rank(name=label, got_rank=len(state.shape), expected_rank=3,
+                                  input_rank=3, layer="LSTM", origin=state.origin)
+        return dx.hidden_shape_mismatch(
+            name=label, expected=expected, got=tuple(state.shape), num_layers=spec.num_layers,
+            num_directions=spec.num_directions, hidden_size=spec.hidden_size,
+            proj_size=spec.proj_size, is_cell_state=is_c, origin=state.origin)
+    return None
 
 
 def _split_single_lstm_state(h: TensorArg) -> tuple[TensorArg, TensorArg] | dx.Diagnosis:

@@ -131,3 +131,21 @@ def test_tensors_torch_cannot_address_are_refused_everywhere(text, shape, device
         module(torch.empty(shape, device="meta"))
     with pytest.raises(report_mod.TooLarge, match="2\\^63 bytes"):
         inspect_layer(_req(text, shape), device="meta", dry_run=device == "dry")
+
+
+@pytest.mark.parametrize("message, dtype", [
+    ("\"addmm_impl_cpu_\" not implemented for 'Half'", "float16"),
+    ("\"LSTM\" not implemented for 'BFloat16'", "bfloat16"),
+])
+def test_a_device_without_half_kernels_is_a_clear_diagnosis(monkeypatch, message, dtype) -> None:
+    """Older CPU builds had no float16 RNN kernels: say so, do not blame the shapes or crash."""
+    def no_half(req, device, tensors=None, repeat=0):
+        result = run.RunResult(device=device, engine="torch (cpu)")
+        result.exception, result.exception_stage = RuntimeError(message), "forward"
+        return result
+
+    monkeypatch.setattr(run, "run_forward", no_half)
+    spec = LayerSpec(mode="lstm", input_size=4, hidden_size=3, given=frozenset({"input_size", "hidden_size"}))
+    rep = inspect_layer(Request(spec, TensorArg((2, 1, 4)), dtype=dtype), device="cpu")
+    assert [d.code for d in rep.diagnoses] == ["dtype-unsupported"]
+    assert "--dtype float32" in rep.diagnoses[0].fix

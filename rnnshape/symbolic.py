@@ -1,0 +1,345 @@
+"""Symbolic sizes for ``rnnshape diagnose``: integers that the code does not pin down.
+
+A size the snippet cannot tell (``hidden_size`` passed to ``__init__``, ``x.size(0)`` of an
+unknown batch, the ``B`` of ``--shape x=B,T,300``) is a :class:`Sym`: a polynomial with integer
+coefficients over named symbols. Arithmetic on it is kept exactly (``2 * hidden_size`` stays
+``2*hidden_size``), so equalities and mismatches are decided symbolically, not guessed.
+
+**Deciding an equality** (:func:`compare`). Sizes are >= 1, so ``a - b`` is surely non-zero
+when all its coefficients share one sign (``2*h - h = h``), or when it is a constant, or when it
+is linear in one symbol whose solution is not a positive integer (``2*h = 7``). Otherwise it
+can be made to hold by *binding* one symbol (``F := 300``): the follower records that as an
+assumption, says so, and carries on, as a type checker unifies. Anything else (``a*b = c``) is
+undecidable and reported as such, never guessed.
+
+**Using the shape model with symbols** (:class:`Placeholders`). ``shapes.predict`` takes ints.
+Each free symbol gets a large distinct prime as a placeholder (:data:`PRIMES`); the model runs
+on those numbers, and its numbers are read back into symbols through a table of every
+expression in play (``k * s`` and ``s + k`` for small ``k`` included), and any diagnosis text it
+wrote is rewritten the same way (``expected 100003`` becomes ``expected hidden_size``). Two
+different polynomials of low degree and small coefficients cannot take the same value at these
+points except by a coincidence the caller confirms on a second assignment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Monomial = tuple[str, ...]  # sorted symbol names, repeated for powers; () is the constant
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A polynomial over named symbols with integer coefficients (immutable, hashable)."""
+
+    terms: tuple[tuple[Monomial, int], ...]
+
+    # ---- construction
+    @staticmethod
+    def const(n: int) -> Sym:
+        return Sym((((), int(n)),)) if n else ZERO
+
+    @staticmethod
+    def var(name: str) -> Sym:
+        return Sym((((name,), 1),))
+
+    @staticmethod
+    def _from(d: Mapping[Monomial, int]) -> Sym:
+        return Sym(tuple(sorted((m, c) for m, c in d.items() if c)))
+
+    def _dict(self) -> dict[Monomial, int]:
+        return dict(self.terms)
+
+    # ---- queries
+    @property
+    def is_const(self) -> bool:
+        return all(not m for m, _ in self.terms)
+
+    @property
+    def value(self) -> int | None:
+        """The integer, when the expression is a constant."""
+        if not self.terms:
+            return 0
+        if self.is_const:
+            return self.terms[0][1]
+        return None
+
+    @property
+    def symbols(self) -> frozenset[str]:
+        return frozenset(s for m, _ in self.terms for s in m)
+
+    def evaluate(self, values: Mapping[str, int]) -> int:
+        total = 0
+        for mono, coeff in self.terms:
+            term = coeff
+            for s in mono:
+                term *= values[s]
+            total += term
+        return total
+
+    def substitute(self, bindings: Mapping[str, Sym]) -> Sym:
+        if not bindings or not (self.symbols & bindings.keys()):
+            return self
+        out = ZERO
+        for mono, coeff in self.terms:
+            term = Sym.const(coeff)
+            for s in mono:
+                term = term * (bindings[s] if s in bindings else Sym.var(s))
+            out = out + term
+        return out
+
+    # ---- arithmetic
+    def __add__(self, other: Sym | int) -> Sym:
+        o = as_sym(other)
+        d = self._dict()
+        for m, c in o.terms:
+            d[m] = d.get(m, 0) + c
+        return Sym._from(d)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> Sym:
+        return Sym(tuple((m, -c) for m, c in self.terms))
+
+    def __sub__(self, other: Sym | int) -> Sym:
+        return self + (-as_sym(other))
+
+    def __rsub__(self, other: Sym | int) -> Sym:
+        return as_sym(other) - self
+
+    def __mul__(self, other: Sym | int) -> Sym:
+        o = as_sym(other)
+        d: dict[Monomial, int] = {}
+        for m1, c1 in self.terms:
+            for m2, c2 in o.terms:
+                m = tuple(sorted(m1 + m2))
+                d[m] = d.get(m, 0) + c1 * c2
+        return Sym._from(d)
+
+    __rmul__ = __mul__
+
+    def exact_div(self, other: Sym | int) -> Sym | None:
+        """``self / other`` when it divides exactly (by a constant or a single monomial)."""
+        o = as_sym(other)
+        if o == ZERO:
+            return None
+        if o.is_const:
+            k = o.value or 0
+            if all(c % k == 0 for _, c in self.terms):
+                return Sym._from({m: c // k for m, c in self.terms})
+            return None
+        if len(o.terms) == 1:
+            mono, k = o.terms[0]
+            d: dict[Monomial, int] = {}
+            for m, c in self.terms:
+                rest = list(m)
+                for s in mono:
+                    if s not in rest:
+                        return None
+                    rest.remove(s)
+                if c % k:
+                    return None
+                d[tuple(rest)] = c // k
+            return Sym._from(d)
+        # a common factor of a sum: try each of self's monomials' ratio
+        if self == o:
+            return ONE
+        for k in range(2, 9):
+            if self == o * k:
+                return Sym.const(k)
+        return None
+
+    # ---- display
+    def __str__(self) -> str:
+        if not self.terms:
+            return "0"
+        parts = []
+        for mono, coeff in sorted(self.terms, key=lambda t: (-len(t[0]), t[0])):
+            name = "*".join(_wrap(s) for s in mono)
+            if not mono:
+                body = str(abs(coeff))
+            elif abs(coeff) == 1:
+                body = name
+            else:
+                body = f"{abs(coeff)}*{name}"
+            parts.append(("-" if coeff < 0 else "+", body))
+        text = ("-" if parts[0][0] == "-" else "") + parts[0][1]
+        for sign, body in parts[1:]:
+            text += f" {sign} {body}"
+        return text
+
+    def __repr__(self) -> str:
+        return f"Sym({self})"
+
+
+def _wrap(name: str) -> str:
+    return name if re.fullmatch(r"[\w.\[\]()]+", name) and "+" not in name else f"({name})"
+
+
+ZERO = Sym(())
+ONE = Sym((((), 1),))
+
+
+def as_sym(value: Sym | int) -> Sym:
+    if isinstance(value, Sym):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"not a size: {value!r}")
+    return Sym.const(value)
+
+
+def fmt(value: Sym | int | None) -> str:
+    if value is None:
+        return "?"
+    return str(value)
+
+
+def fmt_dims(dims: Iterable[Sym | None]) -> str:
+    items = [fmt(d) for d in dims]
+    if len(items) == 1:
+        return f"({items[0]},)"
+    return "(" + ", ".join(items) + ")"
+
+
+# --------------------------------------------------------------------------- deciding equalities
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answer to "is a == b?": ``equal``, ``differ`` (for every size), ``bind`` or ``unknown``."""
+
+    kind: str
+    symbol: str | None = None
+    value: Sym | None = None
+
+    @property
+    def equal(self) -> bool:
+        return self.kind == "equal"
+
+    @property
+    def differ(self) -> bool:
+        return self.kind == "differ"
+
+
+def surely_nonzero(p: Sym) -> bool:
+    """True when ``p`` cannot be 0 for any sizes >= 1 (all coefficients one sign)."""
+    if not p.terms:
+        return False
+    signs = {c > 0 for _, c in p.terms}
+    return len(signs) == 1
+
+
+def compare(a: Sym | int, b: Sym | int, *, prefer: Iterable[str] = ()) -> Verdict:
+    """Decide ``a == b`` for sizes; see the module docstring. ``prefer``: symbols to bind first."""
+    diff = as_sym(a) - as_sym(b)
+    if diff == ZERO:
+        return Verdict("equal")
+    if diff.is_const or surely_nonzero(diff):
+        return Verdict("differ")
+    order = list(dict.fromkeys([*prefer, *sorted(diff.symbols)]))
+    for s in order:
+        if s not in diff.symbols:
+            continue
+        linear = [(m, c) for m, c in diff.terms if s in m]
+        if len(linear) != 1 or linear[0][0] != (s,):
+            continue
+        coeff = linear[0][1]
+        rest = Sym._from({m: c for m, c in diff.terms if m != (s,)})
+        solution = (-rest).exact_div(coeff)
+        if solution is None:
+            if rest.is_const:
+                return Verdict("differ")  # e.g. 2*h = 7 has no integer solution
+            continue
+        if solution.is_const and (solution.value or 0) < 1:
+            return Verdict("differ")  # a size cannot be 0 or negative
+        return Verdict("bind", s, solution)
+    return Verdict("unknown")
+
+
+# --------------------------------------------------------------------------- placeholders
+
+
+def _primes(n: int, start: int) -> list[int]:
+    out, k = [], start
+    while len(out) < n:
+        if all(k % p for p in range(2, int(k**0.5) + 1)):
+            out.append(k)
+        k += 1
+    return out
+
+
+#: Placeholder values for free symbols: large, distinct, prime (no one is a multiple of another).
+PRIMES: tuple[int, ...] = tuple(_primes(48, 100_003))
+PLACEHOLDER_MIN = 100_000
+_BIG_NUMBER = re.compile(r"(?<![\w.])-?\d{6,}(?![\w.])")
+
+
+class Placeholders:
+    """Gives every free symbol a placeholder int and reads the model's numbers back as symbols."""
+
+    def __init__(self, exprs: Iterable[Sym], *, shift: int = 0) -> None:
+        self.values: dict[str, int] = {}
+        self.exprs: list[Sym] = []
+        for e in exprs:
+            self.add(e)
+        self._shift = shift
+        self._assign()
+
+    def add(self, e: Sym) -> None:
+        if e not in self.exprs:
+            self.exprs.append(e)
+
+    def _assign(self) -> None:
+        names = sorted({s for e in self.exprs for s in e.symbols})
+        for i, name in enumerate(names):
+            self.values[name] = PRIMES[(i + self._shift) % len(PRIMES)] + (
+                (i + self._shift) // len(PRIMES)) * 1_000_003
+
+    def ints(self, e: Sym | int) -> int:
+        e = as_sym(e)
+        if not e.symbols <= self.values.keys():
+            self.add(e)
+            self._assign()
+        return e.evaluate(self.values)
+
+    def table(self) -> dict[int, Sym]:
+        """value -> expression, for every expression in play and its small multiples."""
+        table: dict[int, Sym] = {}
+        for e in self.exprs:
+            if e.is_const:
+                continue
+            for k in (1, 2, 3, 4, 6, 8):
+                table.setdefault(self.ints(e * k), e * k)
+            for k in (1, 2):
+                table.setdefault(self.ints(e + k), e + k)
+                table.setdefault(self.ints(e - k), e - k)
+        for name in self.values:
+            table.setdefault(self.values[name], Sym.var(name))
+        return table
+
+    def back(self, n: int) -> Sym | None:
+        """A number the model produced, as an expression; None when it is no known expression."""
+        if abs(n) < PLACEHOLDER_MIN:
+            return Sym.const(n)
+        return self.table().get(n)
+
+    def rewrite(self, value: Any) -> Any:
+        """Placeholders in text, numbers and containers, written back as their expressions."""
+        if not self.values:
+            return value
+        table = self.table()
+        if isinstance(value, str):
+            return _BIG_NUMBER.sub(lambda m: str(table.get(int(m.group(0)), m.group(0))), value)
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int):
+            sym = table.get(value)
+            return str(sym) if sym is not None else value
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.rewrite(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.rewrite(v) for k, v in value.items()}
+        return value
