@@ -219,3 +219,32 @@ def test_loading_keeps_torch_out_of_paths_that_do_not_need_it() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ})
     assert out.stdout.strip() == "False"
+
+
+def test_repeat_reports_median_and_spread() -> None:
+    code, out = inspect_json("gru", "4", "6", "--device", "cpu", "--repeat", "3")
+    assert code == 0
+    t = out["timing"]
+    assert t["repeat"] == 3 and t["min_ms"] <= t["median_ms"] <= t["max_ms"]
+    assert runner.invoke(app, ["inspect", "--repeat", "-1"]).exit_code == 2
+
+
+def test_progress_spinner_only_on_a_terminal(monkeypatch) -> None:
+    from rnnshape import cli
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    assert cli._progress("cpu") is None
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    factory = cli._progress("cpu")
+    with factory():  # a Rich status spinner on stderr
+        pass
+
+
+def test_memory_estimate_is_in_the_json() -> None:
+    code, out = inspect_json("lstm", "10", "20", "--device", "meta", "--seq-len", "1000", "--batch", "64")
+    assert code == 0
+    x_bytes = 1000 * 64 * 10 * 4
+    assert out["memory_estimate_bytes"] > x_bytes
+    code, out = inspect_json("lstm", "10", "20", "--device", "cpu", "--seq-len", "1000", "--batch", "64",
+                             "--max-memory", "1MB")
+    assert code == 2 and "--device meta" in out["error"]

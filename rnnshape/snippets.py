@@ -1,0 +1,444 @@
+"""Pasted code as it really arrives: cleaning, partial parsing, and the opt-in real run.
+
+A paste is a forum question, a notebook cell or a REPL session: code mixed with ``>>>``
+prompts, ``%magics``, printed output and a traceback. :func:`clean` sorts every line into one
+of those kinds and keeps the code **at its own line number** (everything else becomes a blank
+line), so that a line number from the follower, from Python or from the pasted traceback all
+name the same line of the paste. :func:`parse_partial` parses what parses and says which lines
+it skipped. Nothing here imports torch; :func:`run_snippet` (``--run`` only) runs the code in
+a separate Python process.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+#: A paste above this is refused (exit 2): no snippet someone asks about is that large.
+MAX_BYTES = 2 * 1024 * 1024
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_PROMPT = re.compile(r"^(>>>|\.\.\.)(?: |$)")
+_IPY_IN = re.compile(r"^In \[\d*\]: ?")
+_IPY_CONT = re.compile(r"^\s+\.{3,}: ?")
+_IPY_OUT = re.compile(r"^Out\[\d+\]: ?")
+_MAGIC = re.compile(r"^\s*(%|!)")
+_TB_START = re.compile(r"Traceback \(most recent call last\)")
+_TB_RULE = re.compile(r"^-{20,}\s*$")
+_ERROR_LINE = re.compile(
+    r"^(?:(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Warning|Interrupt))(?::\s?.*)?$")
+_FRAME = re.compile(r'^\s*File "[^"]+", line \d+|^\s*File \S.*:\d+|^\s*(?:Cell )?In ?\[[^\]]*\], line \d+')
+_PRINTED = re.compile(r"^\s*(torch\.Size\(|tensor\(|\[?tensor\(|Output|Input|Hidden|shape:|\w[\w ]*:\s*"
+                      r"torch\.Size)")
+
+
+class PasteError(ValueError):
+    """The paste cannot be read at all (empty, binary, too large): a usage error, exit 2."""
+
+
+@dataclass
+class Paste:
+    """A paste sorted into kinds, with its code at the paste's own line numbers (1-based)."""
+
+    lines: list[str]                 # the paste, as given (ANSI colours removed)
+    code_lines: list[str]            # same length: the code, "" where the line is not code
+    kinds: list[str]                 # per line: code, blank, prompt-output, magic, traceback, output
+    traceback: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        return "\n".join(self.code_lines)
+
+    def lines_of(self, kind: str) -> list[int]:
+        return [i + 1 for i, k in enumerate(self.kinds) if k == kind]
+
+
+@dataclass
+class Parsed:
+    tree: ast.Module
+    skipped: list[tuple[int, int, str]]   # (first line, last line, why), 1-based, inclusive
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def decode(data: bytes, *, source: str) -> str:
+    if not data.strip():
+        raise PasteError(f"nothing to diagnose: {source} is empty. Paste the code (and its "
+                         "traceback, if it has one).")
+    if len(data) > MAX_BYTES:
+        raise PasteError(f"{source} is {len(data) / 1048576:.1f} MB; rnnshape diagnose reads at "
+                         f"most {MAX_BYTES // 1048576} MB. Paste the model and the lines that call "
+                         "it, not the whole project.")
+    if b"\x00" in data[:65536]:
+        raise PasteError(f"{source} looks binary (it contains NUL bytes), not Python code.")
+    text = data.decode("utf-8", errors="replace")
+    if text[:65536].count("\ufffd") > 0.1 * min(len(text), 65536):
+        raise PasteError(f"{source} is not UTF-8 text (it looks binary), not Python code.")
+    return text
+
+
+def read_source(path: str | None, stdin: Any) -> tuple[str, str]:
+    """(text, name): a file, or stdin for ``None`` / ``-``."""
+    if path is None or path == "-":
+        buf = getattr(stdin, "buffer", None)
+        data = buf.read(MAX_BYTES + 1) if buf is not None else stdin.read(MAX_BYTES + 1)
+        if isinstance(data, str):
+            data = data.encode("utf-8", errors="replace")
+        return decode(data, source="stdin"), "<stdin>"
+    if os.path.isdir(path):
+        raise PasteError(f"{path} is a directory; give the file with the code.")
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_BYTES:
+            raise PasteError(f"{path} is {size / 1048576:.1f} MB; rnnshape diagnose reads at most "
+                             f"{MAX_BYTES // 1048576} MB. Give the file with the model and the "
+                             "lines that call it.")
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise PasteError(f"cannot read {path}: {exc.strerror or exc}.") from None
+    return decode(data, source=path), path
+
+
+# --------------------------------------------------------------------------- cleaning
+
+
+def clean(text: str) -> Paste:
+    """Sort the paste's lines into code, prompts' output, magics, traceback and printed output."""
+    text = _ANSI.sub("", text).replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    lines = text.split("\n")
+    n = len(lines)
+    code = [""] * n
+    kinds = ["blank"] * n
+    repl = any(_PROMPT.match(ln) for ln in lines[:5000]) and any(ln.startswith(">>>") for ln in lines[:5000])
+    ipython = any(_IPY_IN.match(ln) for ln in lines[:5000])
+    notes: list[str] = []
+    tb: list[str] = []
+    i = 0
+    in_ipy_out = False
+    while i < n:
+        line = lines[i]
+        stripped = line.strip()
+        # a traceback: from its header (or IPython's rule) to the error line and its message
+        if _TB_START.search(line) or (_TB_RULE.match(line) and i + 1 < n and _TB_START.search(lines[i + 1])):
+            j = i
+            while j < n:
+                kinds[j] = "traceback"
+                tb.append(lines[j])
+                if j > i and _ERROR_LINE.match(lines[j]) and not lines[j].startswith(" "):
+                    j += 1
+                    while j < n and lines[j].strip() and not _looks_like_code_start(lines[j], repl, ipython):
+                        kinds[j] = "traceback"
+                        tb.append(lines[j])
+                        j += 1
+                    break
+                j += 1
+            tb.append("")
+            i = j
+            continue
+        if _ERROR_LINE.match(line) and not line.startswith(" ") and ":" in line and not repl_code(line):
+            kinds[i] = "traceback"
+            tb.append(line)
+            i += 1
+            while i < n and lines[i].strip() and not _looks_like_code_start(lines[i], repl, ipython) \
+                    and not _parses(lines[i]):
+                kinds[i] = "traceback"
+                tb.append(lines[i])
+                i += 1
+            tb.append("")
+            continue
+        if repl:
+            m = _PROMPT.match(line)
+            if m:
+                body = line[m.end():]
+                if _MAGIC.match(body):
+                    kinds[i] = "magic"
+                else:
+                    code[i], kinds[i] = body, "code" if body.strip() else "blank"
+            elif stripped:
+                kinds[i] = "output"
+            i += 1
+            continue
+        if ipython:
+            m = _IPY_IN.match(line) or _IPY_CONT.match(line)
+            if m:
+                in_ipy_out = False
+                body = line[m.end():]
+                if _MAGIC.match(body):
+                    kinds[i] = "magic"
+                else:
+                    code[i], kinds[i] = body, "code" if body.strip() else "blank"
+            elif _IPY_OUT.match(line) or in_ipy_out:
+                in_ipy_out = bool(stripped) or in_ipy_out
+                kinds[i] = "output" if stripped else "blank"
+            elif stripped:
+                kinds[i] = "output"
+            i += 1
+            continue
+        if _MAGIC.match(line):
+            kinds[i] = "magic"
+        elif stripped:
+            code[i], kinds[i] = line, "code"
+        i += 1
+    _dedent(code)
+    if repl:
+        notes.append("read as a Python REPL session: the >>> and ... prompts were removed, "
+                     "their printed output set aside")
+    if ipython:
+        notes.append("read as an IPython session: the In [n]: prompts were removed, Out[n] set aside")
+    magics = [k for k in kinds if k == "magic"]
+    if magics:
+        notes.append(f"{len(magics)} notebook magic line{'s' if len(magics) > 1 else ''} (% or !) "
+                     "not followed")
+    if tb:
+        notes.append("a traceback in the paste was read with rnnshape explain")
+    return Paste(lines=lines, code_lines=code, kinds=kinds, traceback="\n".join(tb).strip(),
+                 notes=notes)
+
+
+def repl_code(line: str) -> bool:
+    """``ValueError: ...`` can also be code (a dict literal, an annotation): parse to tell."""
+    return bool(re.match(r"^[A-Za-z_][\w.]*\s*:\s*[\w.\[\], ]+\s*=", line))
+
+
+def _parses(line: str) -> bool:
+    try:
+        ast.parse(line.strip())
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return bool(line.strip()) and not line.strip()[0].isupper()
+
+
+def _looks_like_code_start(line: str, repl: bool, ipython: bool) -> bool:
+    return (repl and line.startswith(">>>")) or (ipython and bool(_IPY_IN.match(line)))
+
+
+def _dedent(code: list[str]) -> None:
+    """A paste cut from inside a function keeps its indentation: remove what all lines share."""
+    indents = [len(ln) - len(ln.lstrip(" ")) for ln in code if ln.strip()]
+    cut = min(indents, default=0)
+    if cut:
+        for i, ln in enumerate(code):
+            code[i] = ln[cut:] if ln.strip() else ""
+
+
+# --------------------------------------------------------------------------- partial parsing
+
+_CONTINUES = re.compile(r"^(else|elif|except|finally|case)\b|^[)\]}]")
+_PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError)
+_MAX_REPAIRS = 40
+
+
+def parse_partial(code_lines: list[str]) -> Parsed:
+    """Parse what parses: whole, else block by block, repairing or skipping what does not."""
+    source = "\n".join(code_lines)
+    try:
+        return Parsed(ast.parse(source), [])
+    except _PARSE_ERRORS:
+        pass
+    body: list[ast.stmt] = []
+    skipped: list[tuple[int, int, str]] = []
+    for start, end in _blocks(code_lines):
+        block = list(code_lines[start:end])
+        tree, replaced, why = _parse_block(block)
+        if tree is None:
+            skipped.append((start + 1, end, why))
+            continue
+        ast.increment_lineno(tree, start)
+        body.extend(tree.body)
+        for rel, reason in replaced:
+            skipped.append((start + rel + 1, start + rel + 1, reason))
+    skipped = [s for s in skipped if any(code_lines[i].strip() for i in range(s[0] - 1, s[1]))]
+    skipped = [(a, b, why) for a, b, why in skipped if _trim(code_lines, a, b)]
+    skipped = [(*_trim(code_lines, a, b), why) for a, b, why in skipped]  # type: ignore[misc]
+    return Parsed(ast.Module(body=body, type_ignores=[]), sorted(skipped))
+
+
+def _trim(code_lines: list[str], a: int, b: int) -> tuple[int, int] | None:
+    while a <= b and not code_lines[a - 1].strip():
+        a += 1
+    while b >= a and not code_lines[b - 1].strip():
+        b -= 1
+    return (a, b) if a <= b else None
+
+
+def _blocks(code_lines: list[str]) -> list[tuple[int, int]]:
+    """Top-level statements: a new one starts at each unindented line that continues nothing."""
+    starts: list[int] = []
+    prev = ""
+    for i, line in enumerate(code_lines):
+        if not line.strip():
+            continue
+        if not line[0].isspace() and not _CONTINUES.match(line) and not prev.startswith("@") \
+                and not prev.rstrip().endswith(("\\", ",", "(", "[", "{")):
+            starts.append(i)
+        prev = line
+    if not starts:
+        return []
+    return list(zip(starts, starts[1:] + [len(code_lines)], strict=True))
+
+
+def _parse_block(block: list[str]) -> tuple[ast.Module | None, list[tuple[int, str]], str]:
+    replaced: list[tuple[int, str]] = []
+    tried: dict[int, int] = {}
+    why = "does not parse as Python"
+    for _ in range(_MAX_REPAIRS):
+        try:
+            return ast.parse("\n".join(block)), replaced, ""
+        except RecursionError:
+            return None, replaced, "too deeply nested to parse"
+        except MemoryError:
+            return None, replaced, "too deeply nested to parse"
+        except (SyntaxError, ValueError, OverflowError) as exc:
+            line = getattr(exc, "lineno", None)
+            msg = getattr(exc, "msg", str(exc))
+            why = f"does not parse as Python ({msg})"
+            if "nested" in msg or "indentation" in msg and "levels" in msg:
+                return None, replaced, f"too deeply nested to parse ({msg})"
+            if not line or not 1 <= line <= len(block):
+                return None, replaced, why
+            k = line - 1
+            attempt = tried.get(k, 0)
+            if attempt == 0 and block[k].strip():
+                block[k] = ""
+            elif attempt <= 1:
+                indent = len(block[k]) - len(block[k].lstrip(" ")) if block[k].strip() else \
+                    _indent_near(block, k)
+                block[k] = " " * indent + "pass"
+            else:
+                return None, replaced, why
+            tried[k] = attempt + 1
+            if attempt == 0:
+                replaced.append((k, why))
+    return None, replaced, why
+
+
+def _indent_near(block: list[str], k: int) -> int:
+    for j in range(k - 1, -1, -1):
+        if block[j].strip():
+            ind = len(block[j]) - len(block[j].lstrip(" "))
+            return ind + 4 if block[j].rstrip().endswith(":") else ind
+    return 0
+
+
+# --------------------------------------------------------------------------- the opt-in real run
+
+_BOOTSTRAP = r'''
+import json, sys, time, traceback
+path, out_path = sys.argv[1], sys.argv[2]
+source = open(path, encoding="utf-8").read()
+records = []
+result = {"ran": True, "records": records, "error": None}
+def dump():
+    with open(out_path, "w") as fh:
+        json.dump(result, fh)
+try:
+    import torch
+    import torch.nn as nn
+    from torch.nn.utils.rnn import PackedSequence
+except Exception as exc:
+    result["ran"] = False
+    result["error"] = {"kind": type(exc).__name__, "message": "cannot import torch: " + str(exc), "line": None,
+                       "traceback": ""}
+    dump(); sys.exit(0)
+WATCH = (nn.RNNBase, nn.RNNCellBase, nn.Linear, nn.Embedding)
+def shape(v):
+    if isinstance(v, PackedSequence):
+        return {"packed": list(v.data.shape)}
+    if isinstance(v, torch.Tensor):
+        return list(v.shape)
+    if isinstance(v, (tuple, list)):
+        return [shape(x) for x in v]
+    return None
+def line():
+    f = sys._getframe(1)
+    while f is not None and f.f_code.co_filename != path:
+        f = f.f_back
+    return f.f_lineno if f is not None else None
+def pre(mod, args):
+    if isinstance(mod, WATCH):
+        records.append({"line": line(), "layer": type(mod).__name__, "repr": repr(mod)[:200],
+                        "inputs": [shape(a) for a in args], "outputs": None})
+def post(mod, args, out):
+    if isinstance(mod, WATCH):
+        for r in reversed(records):
+            if r["layer"] == type(mod).__name__ and r["outputs"] is None:
+                r["outputs"] = shape(out)
+                break
+torch.nn.modules.module.register_module_forward_pre_hook(pre)
+torch.nn.modules.module.register_module_forward_hook(post)
+torch.manual_seed(0)
+t0 = time.perf_counter()
+try:
+    exec(compile(source, path, "exec"), {"__name__": "__main__"})
+except BaseException as exc:
+    tb = exc.__traceback__
+    where = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == path:
+            where = tb.tb_lineno
+        tb = tb.tb_next
+    result["error"] = {"kind": type(exc).__name__, "message": str(exc), "line": where,
+                       "traceback": "".join(traceback.format_exception(exc))[-20000:]}
+result["seconds"] = time.perf_counter() - t0
+dump()
+'''
+
+
+@dataclass
+class RunResult:
+    """What the real run did: the shapes at each watched layer call, and the exception if any."""
+
+    ran: bool
+    seconds: float
+    records: list[dict[str, Any]]
+    error: dict[str, Any] | None
+    timed_out: bool = False
+    stdout: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ran": self.ran, "seconds": round(self.seconds, 3), "timed_out": self.timed_out,
+                "records": self.records, "error": self.error, "stdout": self.stdout[-2000:]}
+
+
+def run_snippet(code: str, *, timeout: float = 60.0) -> RunResult:
+    """Run ``code`` in a separate Python process (``sys.executable``), hooks on every layer."""
+    with tempfile.TemporaryDirectory(prefix="rnnshape-run-") as tmp:
+        src = os.path.join(tmp, "snippet.py")
+        out = os.path.join(tmp, "result.json")
+        boot = os.path.join(tmp, "bootstrap.py")
+        with open(src, "w", encoding="utf-8") as fh:
+            fh.write(code)
+        with open(boot, "w", encoding="utf-8") as fh:
+            fh.write(_BOOTSTRAP)
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run([sys.executable, boot, src, out], capture_output=True, text=True,
+                                  timeout=timeout, cwd=tmp, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as exc:
+            stdout = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            return RunResult(True, time.perf_counter() - t0, [], {
+                "kind": "Timeout", "message": f"the code did not finish within {timeout:g} s and was "
+                "stopped", "line": None, "traceback": ""}, timed_out=True, stdout=stdout)
+        seconds = time.perf_counter() - t0
+        try:
+            with open(out, encoding="utf-8") as fh:
+                payload = json.load(fh)
+        except (OSError, ValueError):
+            return RunResult(True, seconds, [], {
+                "kind": "Crash", "message": f"the Python process ended without a result (exit code "
+                f"{proc.returncode}): {proc.stderr.strip()[-500:]}", "line": None, "traceback": ""},
+                stdout=proc.stdout)
+    records = [r for r in payload.get("records", []) if r.get("line") is not None]
+    return RunResult(bool(payload.get("ran")), float(payload.get("seconds", seconds)), records,
+                     payload.get("error"), stdout=proc.stdout)
