@@ -92,10 +92,6 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
-def _target(saved: str, device: str, keep_device: bool) -> str:
-    return saved if keep_device else device
-
-
 def _pick(container: Any, key: str | None, path: str, what: str) -> tuple[Any, str]:
     """Choose one tensor from a tensor, dict or sequence by KEY (name or index)."""
     import torch
@@ -176,19 +172,35 @@ def _from_numpy(array: Any, device: str, path: str, what: str) -> Any:
     return torch.from_numpy(np.ascontiguousarray(array)).to(device)
 
 
+def _no_pickle(read, label: str) -> Any:
+    """Run a numpy read with allow_pickle=False; a pickled payload becomes a refusal."""
+    try:
+        return read()
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise TensorFileError(
+                f"{label} refused: it holds pickled Python objects, and loading them could run "
+                f"code from the file. rnnshape loads with allow_pickle=False.") from None
+        raise
+
+
 def _load_npy(path: str, key: str | None, device: str, keep_device: bool, what: str):
     np = _numpy()
     if key is not None:
         raise TensorFileError(f"{what} {path!r}: a .npy file holds one array; drop ':{key}'.")
-    try:
-        array = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            raise TensorFileError(
-                f"{what} {path!r} refused: it holds pickled Python objects, and loading them "
-                f"could run code from the file. rnnshape loads with allow_pickle=False.") from None
-        raise
+    array = _no_pickle(lambda: np.load(path, allow_pickle=False), f"{what} {path!r}")
     return _from_numpy(array, device, path, what), "cpu", path
+
+
+def _npz_listing(archive: Any) -> str:
+    def describe(name: str) -> str:
+        try:
+            array = archive[name]
+        except ValueError:
+            return f"{name} (pickled objects)"
+        return f"{name} {array.shape} {array.dtype}"
+
+    return ", ".join(describe(n) for n in archive.files)
 
 
 def _load_npz(path: str, key: str | None, device: str, keep_device: bool, what: str):
@@ -198,23 +210,14 @@ def _load_npz(path: str, key: str | None, device: str, keep_device: bool, what: 
         if not names:
             raise TensorFileError(f"{what} {path!r} holds no array.")
         if key is None and len(names) > 1:
-            listing = ", ".join(f"{n} {archive[n].shape} {archive[n].dtype}" for n in names)
-            raise TensorFileError(
-                f"{what} {path!r} holds {len(names)} arrays; pick one with PATH:KEY. It has: {listing}.")
+            raise TensorFileError(f"{what} {path!r} holds {len(names)} arrays; pick one with PATH:KEY. "
+                                  f"It has: {_npz_listing(archive)}.")
         name = key if key is not None else names[0]
         if name not in names and name.isdigit() and int(name) < len(names):
             name = names[int(name)]
         if name not in names:
-            listing = ", ".join(f"{n} {archive[n].shape} {archive[n].dtype}" for n in names)
-            raise TensorFileError(f"{what} {path!r} has no array {key!r}. It has: {listing}.")
-        try:
-            array = archive[name]
-        except ValueError as exc:
-            if "allow_pickle" in str(exc):
-                raise TensorFileError(
-                    f"{what} {path!r}:{name} refused: it holds pickled Python objects, and loading "
-                    f"them could run code. rnnshape loads with allow_pickle=False.") from None
-            raise
+            raise TensorFileError(f"{what} {path!r} has no array {key!r}. It has: {_npz_listing(archive)}.")
+        array = _no_pickle(lambda: archive[name], f"{what} {path!r}:{name}")
     return _from_numpy(array, device, path, what), "cpu", f"{path}:{name}"
 
 
