@@ -15,8 +15,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .diagnoses import Diagnosis
+from .diagnoses import Diagnosis, fmt_shape
 from .report import CELL_TENSORS, PACKED_TENSORS, SEQUENCE_TENSORS, Report, human_bytes
+from .shapes import numel
 
 _SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "blue"}
 
@@ -88,11 +89,7 @@ def parameter_table(report: Report) -> RenderableType:
     table.add_column()
     table.add_column(justify="right", style="dim")
     for name, shape in report.parameters:
-        count = 1
-        for s in shape:
-            count *= s
-        table.add_row(name, str(tuple(shape)).replace(",)", ")") if len(shape) != 1 else f"({shape[0]},)",
-                      f"{count:,}")
+        table.add_row(name, fmt_shape(shape), f"{numel(shape):,}")
     summary = Text(
         f"parameters: {len(report.parameters)} tensors, {report.parameter_count:,} values, "
         f"{human_bytes(report.parameter_bytes)} ({report.request.dtype})", style="bold")

@@ -187,6 +187,8 @@ def clean(text: str) -> Paste:
             continue
         if _MAGIC.match(line):
             kinds[i] = "magic"
+        elif stripped and not line[0].isspace() and _PRINTED.match(line) and not _parses(line):
+            kinds[i] = "output"
         elif stripped:
             code[i], kinds[i] = line, "code"
         i += 1
@@ -216,7 +218,7 @@ def _parses(line: str) -> bool:
         ast.parse(line.strip())
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    return bool(line.strip()) and not line.strip()[0].isupper()
+    return bool(line.strip())
 
 
 def _looks_like_code_start(line: str, repl: bool, ipython: bool) -> bool:

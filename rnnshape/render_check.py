@@ -1,0 +1,83 @@
+"""Rich output for :class:`rnnshape.check.CheckResult`: one row per case, then the failures."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from .check import CaseResult, CheckResult
+from .render import diagnosis_panel
+
+_STATUS = {"passed": ("✓ passed", "green"), "failed": ("✗ failed", "red"),
+           "error": ("! error", "red"), "skipped": ("- skipped", "yellow")}
+
+
+def _ms(value: float) -> str:
+    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.1f} ms"
+
+
+def _result_cell(r: CaseResult) -> Text:
+    label, style = _STATUS[r.status]
+    text = Text(label, style=f"bold {style}")
+    if r.status == "passed" and r.case.values.get("expect_error"):
+        text.append(f" ({r.case.values['expect_error']} diagnosed)", style="dim")
+    elif r.status == "failed":
+        codes = [d.code for d in r.failures]
+        text.append(f" {', '.join(codes) if codes else r.message}", style=style)
+    elif r.status in ("error", "skipped"):
+        text.append(" (see below)" if r.status == "error" else "", style="dim")
+    return text
+
+
+def case_table(result: CheckResult) -> Table:
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("case", style="bold")
+    table.add_column("layer", overflow="fold")
+    table.add_column("input")
+    table.add_column("result")
+    table.add_column("time", justify="right", style="dim")
+    for r in result.results:
+        table.add_row(r.name, r.layer, r.input, _result_cell(r), _ms(r.time_ms))
+    return table
+
+
+def summary_line(result: CheckResult) -> Text:
+    n = len(result.results)
+    passed, failed = result.count("passed"), result.count("failed")
+    errors, skipped = result.count("error"), result.count("skipped")
+    where = "the shape model (dry run)" if result.dry_run else result.device
+    bits = [f"{passed} passed"]
+    if failed:
+        bits.append(f"{failed} failed")
+    if errors:
+        bits.append(f"{errors} could not run")
+    if skipped:
+        bits.append(f"{skipped} skipped")
+    tail = f" · {n} case{'s' if n != 1 else ''} from {result.file} on {where} in {_ms(result.total_ms)}"
+    if result.ok:
+        return Text("✓ " + ", ".join(bits) + tail, style="bold green")
+    return Text("✗ " + ", ".join(bits) + tail, style="bold red")
+
+
+def check_renderable(result: CheckResult) -> Group:
+    parts: list[RenderableType] = [case_table(result)]
+    for r in result.results:
+        if r.status in ("passed",):
+            continue
+        where = f"{result.file}:{r.case.line}" if r.case.line else result.file
+        parts.append(Text(""))
+        parts.append(Text.assemble((f"{r.name}", "bold"), (f"  ({where})", "dim")))
+        if r.status == "failed" and r.case.values.get("expect_error"):
+            parts.append(Text(r.message, style="red"))
+        if r.status in ("error", "skipped"):
+            parts.append(Text(r.message, style="red" if r.status == "error" else "yellow"))
+        for d in r.failures:
+            parts.append(diagnosis_panel(d))
+    parts.append(Text(""))
+    parts.append(summary_line(result))
+    return Group(*parts)
+
+
+def print_check(result: CheckResult, console: Console | None = None) -> None:
+    (console or Console()).print(check_renderable(result))
