@@ -119,6 +119,8 @@ def load_cases(path: str) -> list[Case]:
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line = int(m.group(1)) if m else None
+        if line is None and "end of document" in str(exc):
+            line = max(len(text.splitlines()), 1)
         raise CheckFileError(path, f"TOML syntax error: {exc}", line=line) from None
     lines = text.splitlines()
     in_pyproject = "tool" in data and isinstance(data["tool"], dict) and "rnnshape" in data["tool"]

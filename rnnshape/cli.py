@@ -208,6 +208,142 @@ def explain(
     raise typer.Exit(EXIT_OK if result.ok else EXIT_DIAGNOSED)
 
 
+@app.command()
+def check(
+    file: Annotated[str | None, typer.Argument(
+        help="A TOML file of [[case]] tables, or a pyproject.toml with [[tool.rnnshape.case]] "
+             "(default: ./rnnshape.toml, else ./pyproject.toml).", show_default=False)] = None,
+    device: Annotated[str, typer.Option(help="meta (no memory, no GPU), cpu, cuda, cuda:N, mps or auto; "
+                                             "a case's own device key overrides it.")] = "meta",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Shape model only; no torch import.")] = False,
+    junit_xml: Annotated[str | None, typer.Option(
+        "--junit-xml", help="Also write a JUnit XML report here, for CI systems.", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Check every case of a TOML file (layer, input, expected shapes); exit 1 if any fails.
+
+    A case: name, layer = "nn.GRU(100, 64, batch_first=True)" (or mode, input_size,
+    hidden_size and the other inspect settings in snake_case), input = [32, 50, 100]
+    (or a tensor file "x.pt" / "batch.npz:KEY", relative to the TOML file), optional
+    hidden, cell, lengths, enforce_sorted, dtype, device, and expect = { output = [...],
+    h_n = [...] } or expect_error = "input-size-mismatch".
+    """
+    from .check import default_file, run_check, write_junit
+
+    try:
+        path = file if file is not None else default_file()
+        result = run_check(path, device=device, dry_run=dry_run)
+        if junit_xml is not None:
+            write_junit(result, junit_xml)
+    except UsageError as exc:
+        _fail_usage(str(exc), as_json)
+    if as_json:
+        from .render import dump_json
+
+        typer.echo(dump_json(result.to_dict()))
+    else:
+        from .render_check import print_check
+
+        print_check(result)
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_DIAGNOSED)
+
+
+@app.command()
+def trace(
+    target: Annotated[str, typer.Argument(
+        help="path/to/model.py:ClassName or package.module:factory (a class, a function returning "
+             "an nn.Module, or a module instance, which is copied). This IMPORTS AND RUNS the "
+             "model's code.", show_default=False)],
+    input_shape: Annotated[list[str] | None, typer.Option(
+        help="One input's shape, e.g. 32,50 (repeat for several inputs, in order).")] = None,
+    input_dtype: Annotated[list[str] | None, typer.Option(
+        help="The inputs' dtype, e.g. long for token ids (once for all, or once per input).")] = None,
+    input_value: Annotated[list[str] | None, typer.Option(
+        help="An input given by value as JSON, e.g. \"[7, 5, 3]\" for lengths; passed after the "
+             "--input-shape inputs, and kept on the CPU.")] = None,
+    init_args: Annotated[str | None, typer.Option(
+        help="Constructor arguments as JSON: an object (keywords) or an array (positional).")] = None,
+    device: Annotated[str | None, typer.Option(
+        help="meta, cpu, cuda, cuda:N, mps or auto. Default: meta, falling back to cpu with a note "
+             "when the model cannot run there.", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Run one forward of your model with hooks on every module; show the shape flow as a tree.
+
+    The model is built afresh on the device (your objects are never moved), put in eval
+    mode, and run once under no_grad. If the forward fails, the tree stops at the failing
+    module and the error is explained with the shapes the hooks saw.
+    """
+    import json
+
+    from .parsing import parse_shape
+
+    try:
+        from .trace import parse_init_args, trace_model
+
+        shapes = [parse_shape(s, "--input-shape") for s in input_shape or []]
+        values = []
+        for text in input_value or []:
+            try:
+                values.append(json.loads(text))
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"--input-value {text!r} is not JSON ({exc.msg}); write e.g. "
+                                 "\"[7, 5, 3]\"") from None
+        result = trace_model(target, shapes, input_dtypes=input_dtype, input_values=values,
+                             init_args=parse_init_args(init_args), device=device)
+    except UsageError as exc:
+        _fail_usage(str(exc), as_json)
+    if as_json:
+        from .render import dump_json
+
+        typer.echo(dump_json(result.to_dict()))
+    else:
+        from .render_trace import print_trace
+
+        print_trace(result)
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_DIAGNOSED)
+
+
+@app.command()
+def diagnose(
+    file: Annotated[str | None, typer.Argument(
+        help="The pasted code (a script, a notebook cell, a REPL session, with or without its "
+             "traceback). Omit it (or give '-') to read stdin: pbpaste | rnnshape diagnose",
+        show_default=False)] = None,
+    shape: Annotated[list[str] | None, typer.Option(
+        "--shape", help="A shape the code cannot tell, NAME=SHAPE (repeatable): x=32,50,300, or "
+                        "letters for unknown sizes, x=B,T,300; add :int64 for token ids.")] = None,
+    run: Annotated[bool, typer.Option(
+        "--run", help="Also run the code, in a separate Python process with a time limit, and "
+                      "record the real shapes at every layer (never the default).")] = False,
+    timeout: Annotated[float, typer.Option(help="Time limit of --run, in seconds.")] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Follow the shapes through pasted code without running it; stop at the first line that cannot work."""
+    from .snippets import PasteError, diagnose_paste, parse_hints, read_source
+
+    try:
+        if timeout <= 0:
+            raise UsageError(f"--timeout {timeout:g}: give a number of seconds above 0.")
+        if file is None and sys.stdin.isatty():
+            raise UsageError("nothing to diagnose: give a FILE, or pipe the code in "
+                             "(pbpaste | rnnshape diagnose).")
+        text, name = read_source(file, sys.stdin)
+        hints = parse_hints(shape or [])
+    except (UsageError, PasteError) as exc:
+        _fail_usage(str(exc), as_json)
+    result = diagnose_paste(text, hints, name=name, run=run, timeout=timeout)
+    if as_json:
+        from .render import dump_json
+
+        typer.echo(dump_json(result.to_dict()))
+    else:
+        from .render_diagnose import print_diagnosis
+
+        print_diagnosis(result)
+    raise typer.Exit(result.exit_code)
+
+
 def main() -> None:
     """Console entry point: never lets a traceback reach the user."""
     try:

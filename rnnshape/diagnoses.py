@@ -59,6 +59,14 @@ CODES: dict[str, str] = {
     "backend-error": "a GPU backend (MPS, oneDNN) failed inside the recurrent layer",
     "packing-lengths-too-long": "a length exceeds the padded sequence (torch does not check this)",
     "dtype-unsupported": "the device has no kernel for this dtype (e.g. float16 on some CPUs)",
+    # ``rnnshape diagnose``: what following a snippet's shapes finds around the layers.
+    "unknown-shape": "rnnshape cannot follow a shape here without a hint (--shape NAME=SHAPE)",
+    "shape-op": "a tensor operation (view, cat, permute, indexing, ...) cannot apply to this shape",
+    "state-tuple-as-tensor": "an LSTM's state tuple (h_n, c_n) used as if it were the tensor h_n",
+    "embedding-float-input": "nn.Embedding was given float values; it takes integer token ids",
+    "embedding-index-range": "a token id is not smaller than nn.Embedding's num_embeddings",
+    "classifier-whole-sequence": "a per-sequence classifier was fed the whole output sequence",
+    "output-last-step-batch-first": "output[-1] with batch_first=True is the last sequence, not the last step",
 }
 
 
@@ -916,3 +924,86 @@ def dtype_unsupported(*, dtype: str, device: str, torch_message: str | None = No
         f"model = model.float(); x = x.float()   # or: rnnshape inspect ... --dtype float32\n"
         f"# or on a GPU: model.to('cuda', dtype=torch.{dtype})",
         {"dtype": dtype, "device": device, "torch_message": torch_message})
+
+
+# --------------------------------------------------------------------------- diagnose: around the layers
+
+
+def unknown_shape(*, what: str, reason: str, hint: str | None = None) -> Diagnosis:
+    hint_text = f" Give it with {hint} and rnnshape follows on." if hint else ""
+    return _d(
+        "unknown-shape", f"cannot follow {what}",
+        f"rnnshape follows shapes without running the code, and {reason}. It does not guess: "
+        f"the shapes after this point are not checked.{hint_text}",
+        f"rnnshape diagnose snippet.py {hint}" if hint and hint.startswith("--shape") else "",
+        {"what": what, "reason": reason, "hint": hint}, severity="info")
+
+
+def shape_op(*, op: str, detail: str, torch_message: str | None = None) -> Diagnosis:
+    return _d(
+        "shape-op", f"{op}: {detail}",
+        f"{detail[:1].upper()}{detail[1:]}. This is a plain tensor operation, before or after the "
+        "recurrent layer: check which dimension holds what (batch, time steps, features) at this "
+        "line; the margin shows each tensor's shape.",
+        "# print the shapes just before this line:\nprint(x.shape)",
+        {"op": op, "detail": detail, "torch_message": torch_message})
+
+
+def state_tuple_as_tensor(*, layer: str = "nn.LSTM", where: str = "",
+                          torch_message: str | None = None) -> Diagnosis:
+    at = f" ({where})" if where else ""
+    return _d(
+        "state-tuple-as-tensor", f"{layer}'s state tuple (h_n, c_n) used as a tensor{at}",
+        f"{layer} returns (output, (h_n, c_n)): its state is a tuple of two tensors. Writing "
+        "out, h = lstm(x) puts that whole tuple in h, so h is not the hidden state tensor: "
+        "h.size() and nn.Linear(h) fail, and h[-1] silently picks c_n, the cell state.",
+        "out, (h_n, c_n) = lstm(x)\nlast = h_n[-1]          # the last layer's final hidden state",
+        {"layer": layer, "where": where, "torch_message": torch_message})
+
+
+def embedding_float_input(*, dtype: str, torch_message: str | None = None) -> Diagnosis:
+    return _d(
+        "embedding-float-input", f"nn.Embedding got {dtype} values, not token ids",
+        f"nn.Embedding looks rows up by integer index: its input must hold token ids (int64 or "
+        f"int32), but it got {dtype}. Float features need no embedding: feed them to the recurrent "
+        "layer directly (input_size = the number of features), or pass the ids as a LongTensor.",
+        "x = x.long()              # if x really holds token ids\n"
+        "# float features: drop the embedding, nn.LSTM(input_size=n_features, ...)",
+        {"dtype": dtype, "torch_message": torch_message})
+
+
+def embedding_index_range(*, largest: int, num_embeddings: int,
+                          torch_message: str | None = None) -> Diagnosis:
+    return _d(
+        "embedding-index-range",
+        f"token id {largest} is out of range for nn.Embedding({num_embeddings}, ...)",
+        f"nn.Embedding(num_embeddings={num_embeddings}) has rows 0..{num_embeddings - 1}, but the "
+        f"input holds ids up to {largest}. num_embeddings must be the vocabulary size: the largest "
+        "id + 1 (count the padding and unknown tokens too).",
+        f"embed = nn.Embedding(num_embeddings={largest + 1}, embedding_dim=...)   # vocab_size = max id + 1",
+        {"largest": largest, "num_embeddings": num_embeddings, "torch_message": torch_message})
+
+
+def classifier_whole_sequence(*, layer: str = "the classifier", batch_first: bool = True,
+                              torch_message: str | None = None) -> Diagnosis:
+    last = "out[:, -1, :]" if batch_first else "out[-1]"
+    return _d(
+        "classifier-whole-sequence", f"{layer} is fed the whole output sequence",
+        f"The recurrent layer's output holds one vector per time step, and {layer} is applied to all "
+        "of them, giving one prediction per step. For one prediction per sequence (a label, a "
+        f"sentiment, a class), feed it the last step ({last}) or the final hidden state h_n[-1], or "
+        "pool over time.",
+        f"logits = self.fc({last})     # or self.fc(h_n[-1]), or out.mean(dim={1 if batch_first else 0})",
+        {"layer": layer, "batch_first": batch_first, "torch_message": torch_message},
+        severity="warning")
+
+
+def output_last_step_batch_first(*, expr: str, base: str = "output") -> Diagnosis:
+    return _d(
+        "output-last-step-batch-first", f"{expr} is the last sequence of the batch, not the last step",
+        f"With batch_first=True the output is (batch, seq_len, features), so {expr} indexes the "
+        f"batch: it is the whole last sequence, (seq_len, features). The shapes may still work, "
+        f"silently. The last time step of every sequence is {base}[:, -1]; h_n[-1] is the same for a "
+        "one-directional layer without padding.",
+        f"last = {base}[:, -1]        # (batch, features)\n# or: last = h_n[-1]",
+        {"expr": expr, "torch_message": None}, severity="warning")

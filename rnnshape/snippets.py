@@ -66,6 +66,7 @@ class Paste:
 class Parsed:
     tree: ast.Module
     skipped: list[tuple[int, int, str]]   # (first line, last line, why), 1-based, inclusive
+    lines: list[str] = field(default_factory=list)  # the code as parsed: skipped lines blank or `pass`
 
 
 # --------------------------------------------------------------------------- reading
@@ -245,9 +246,10 @@ def parse_partial(code_lines: list[str]) -> Parsed:
     """Parse what parses: whole, else block by block, repairing or skipping what does not."""
     source = "\n".join(code_lines)
     try:
-        return Parsed(ast.parse(source), [])
+        return Parsed(ast.parse(source), [], list(code_lines))
     except _PARSE_ERRORS:
         pass
+    parsed_lines = list(code_lines)
     body: list[ast.stmt] = []
     skipped: list[tuple[int, int, str]] = []
     for start, end in _blocks(code_lines):
@@ -255,7 +257,9 @@ def parse_partial(code_lines: list[str]) -> Parsed:
         tree, replaced, why = _parse_block(block)
         if tree is None:
             skipped.append((start + 1, end, why))
+            parsed_lines[start:end] = [""] * (end - start)
             continue
+        parsed_lines[start:end] = block
         ast.increment_lineno(tree, start)
         body.extend(tree.body)
         for rel, reason in replaced:
@@ -263,7 +267,7 @@ def parse_partial(code_lines: list[str]) -> Parsed:
     skipped = [s for s in skipped if any(code_lines[i].strip() for i in range(s[0] - 1, s[1]))]
     skipped = [(a, b, why) for a, b, why in skipped if _trim(code_lines, a, b)]
     skipped = [(*_trim(code_lines, a, b), why) for a, b, why in skipped]  # type: ignore[misc]
-    return Parsed(ast.Module(body=body, type_ignores=[]), sorted(skipped))
+    return Parsed(ast.Module(body=body, type_ignores=[]), sorted(skipped), parsed_lines)
 
 
 def _trim(code_lines: list[str], a: int, b: int) -> tuple[int, int] | None:
@@ -444,3 +448,222 @@ def run_snippet(code: str, *, timeout: float = 60.0) -> RunResult:
     records = [r for r in payload.get("records", []) if r.get("line") is not None]
     return RunResult(bool(payload.get("ran")), float(payload.get("seconds", seconds)), records,
                      payload.get("error"), stdout=proc.stdout)
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+_HINT = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*(.+?)\s*$")
+
+
+def parse_hints(items: list[str]) -> dict[str, Any]:
+    """``["x=B,T,300", "tokens=32,50:int64"]`` -> name -> a tensor with those (symbolic) dims."""
+    from .follow import DTYPES, hint_tensor
+    from .parsing import UsageError
+
+    out: dict[str, Any] = {}
+    for item in items:
+        m = _HINT.match(item)
+        if not m:
+            raise UsageError(f"--shape {item!r} needs the form NAME=SHAPE, e.g. --shape x=32,50,300 or "
+                             "--shape x=B,T,300 (letters for sizes the code does not pin).")
+        name, shape = m.group(1), m.group(2)
+        dtype = "float32"
+        if ":" in shape:
+            shape, dt = shape.rsplit(":", 1)
+            if dt.strip() not in DTYPES:
+                raise UsageError(f"--shape {item!r}: unknown dtype {dt.strip()!r}; use e.g. float32 or int64.")
+            dtype = DTYPES[dt.strip()]
+        inner = shape.strip()
+        if inner[:1] in "([" and inner[-1:] in ")]":
+            inner = inner[1:-1]
+        dims = [p.strip() for p in re.split(r"[,×\s]+|(?<=\d)x(?=\d)", inner) if p.strip()]
+        for d in dims:
+            if not re.fullmatch(r"\d+|[A-Za-z_]\w*", d):
+                raise UsageError(f"--shape {item!r}: {d!r} is neither a size nor a name; write sizes as "
+                                 "numbers or letters, e.g. x=B,T,300.")
+            if d.isdigit() and int(d) > 2**62:
+                raise UsageError(f"--shape {item!r}: {d} is larger than any tensor dimension can be.")
+        if name in out:
+            raise UsageError(f"--shape gives {name} twice; keep one.")
+        out[name] = hint_tensor(name, dims, dtype)
+    return out
+
+
+@dataclass
+class Diagnosed:
+    """Everything ``rnnshape diagnose`` found, as plain data (``to_dict()`` is the JSON)."""
+
+    name: str
+    paste: Paste
+    skipped: list[tuple[int, int, str]]
+    followed: Any                      # follow.FollowResult
+    findings: list[Any]                # follow.Finding, the error first
+    explanation: Any = None            # explain.Explanation of a pasted traceback
+    run: RunResult | None = None
+    notes: list[str] = field(default_factory=list)
+    parsed_lines: list[str] = field(default_factory=list)  # the code that was followed (and run)
+
+    @property
+    def code(self) -> str:
+        return "\n".join(self.parsed_lines)
+
+    @property
+    def error(self) -> Any:
+        return next((f for f in self.findings if f.diagnosis.is_error), None)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        err = self.error
+        lines = []
+        for i, text in enumerate(self.paste.lines, 1):
+            shown = self.followed.shapes.get(i, [])
+            if shown or (err is not None and err.line == i):
+                lines.append({"line": i, "code": text, "shapes": [s.to_dict() for s in shown]})
+        return {
+            "ok": self.ok,
+            "exit_code": self.exit_code,
+            "source": self.name,
+            "ran": self.run is not None,
+            "error": err.to_dict() if err is not None else None,
+            "diagnoses": [f.to_dict() for f in self.findings],
+            "lines": lines,
+            "skipped": [{"first": a, "last": b, "why": why} for a, b, why in self.skipped],
+            "not_code": {k: self.paste.lines_of(k) for k in ("magic", "traceback", "output")
+                         if self.paste.lines_of(k)},
+            "assumptions": [{"line": ln, "assumption": a} for ln, a in self.followed.assumptions],
+            "notes": self.notes,
+            "traceback": self.explanation.to_dict() if self.explanation is not None else None,
+            "run": self.run.to_dict() if self.run is not None else None,
+        }
+
+
+def diagnose_paste(text: str, hints: dict[str, Any] | None = None, *, name: str = "<paste>",
+                   run: bool = False, timeout: float = 60.0) -> Diagnosed:
+    """Clean, parse, follow; join a pasted traceback (and, with ``run``, a real run)."""
+    from .follow import Finding, Follower
+
+    paste = clean(text)
+    parsed = parse_partial(paste.code_lines)
+    follower = Follower(paste.code_lines, hints)
+    result = follower.run(parsed.tree)
+    findings: list[Finding] = []
+    if result.error is not None:
+        findings.append(result.error)
+    findings.extend(result.warnings)
+    notes = list(paste.notes) + list(result.notes)
+    explanation = None
+    if paste.traceback:
+        from .explain import explain_text
+
+        explanation = explain_text(paste.traceback)
+        findings = _join_traceback(findings, explanation, paste, source="traceback")
+    ran = None
+    if run:
+        ran = run_snippet("\n".join(parsed.lines), timeout=timeout)
+        findings = _join_run(findings, ran, paste)
+        notes.append("the code was run (--run) in a separate Python process, "
+                     f"{ran.seconds:.2f} s" + (", and stopped at the time limit" if ran.timed_out else ""))
+    if not any(f.diagnosis.is_error for f in findings):
+        findings.extend(result.unknowns)
+    elif result.unknowns:
+        err_line = next(f.line for f in findings if f.diagnosis.is_error)
+        findings.extend(u for u in result.unknowns if u.line is not None and err_line is not None
+                        and u.line < err_line)
+    order = {"error": 0, "warning": 1, "info": 2}
+    first_error = next((f for f in findings if f.diagnosis.is_error), None)
+    rest = [f for f in findings if f is not first_error]
+    rest.sort(key=lambda f: (order.get(f.diagnosis.severity, 3), f.line or 0))
+    findings = ([first_error] if first_error else []) + rest
+    return Diagnosed(name, paste, parsed.skipped, result, findings, explanation, ran, notes, parsed.lines)
+
+
+def _match_line(paste: Paste, code: str | None, line: int | None) -> int | None:
+    """The paste line a traceback frame names: by its code text, else by its number."""
+    if code:
+        want = code.strip()
+        hits = [i + 1 for i, ln in enumerate(paste.code_lines) if ln.strip() == want]
+        if len(hits) == 1:
+            return hits[0]
+        if hits and line in hits:
+            return line
+        if hits:
+            return hits[-1]
+    if line is not None and 0 < line <= len(paste.code_lines) and paste.code_lines[line - 1].strip():
+        return line
+    return None
+
+
+def _join_traceback(findings: list[Any], explanation: Any, paste: Paste, *, source: str) -> list[Any]:
+    from dataclasses import replace
+
+    from .follow import Finding
+
+    static_error = next((f for f in findings if f.diagnosis.is_error), None)
+    user_frames = [fr for fr in explanation.frames if fr.is_user and fr.code]
+    for tf in explanation.findings:
+        frame = next((fr for fr in reversed(user_frames) if fr.code == tf.context.user_line), None)
+        line = _match_line(paste, tf.context.user_line, frame.line if frame else None)
+        evidence = {"message": tf.message, "kind": tf.kind, "code": tf.diagnosis.code,
+                    "user_line": tf.context.user_line, "line": line,
+                    "torch_message": tf.diagnosis.evidence.get("torch_message")}
+        if static_error is not None and (line == static_error.line or (
+                line is None and tf.diagnosis.code == static_error.diagnosis.code)):
+            d = static_error.diagnosis
+            agree = _numbers_agree(d.evidence, tf.diagnosis.evidence)
+            evidence["agrees"] = agree and tf.diagnosis.code == d.code
+            static_error.diagnosis = replace(d, evidence={**d.evidence, source: evidence})
+            continue
+        findings.append(Finding(line, replace(tf.diagnosis, evidence={**tf.diagnosis.evidence, source: evidence}),
+                                source=source))
+    return findings
+
+
+def _numbers_agree(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    for key in ("expected", "got"):
+        if key in a and key in b and a[key] is not None and b[key] is not None:
+            if [str(v) for v in (a[key] if isinstance(a[key], list) else [a[key]])] != \
+                    [str(v) for v in (b[key] if isinstance(b[key], list) else [b[key]])]:
+                return False
+    return True
+
+
+def _join_run(findings: list[Any], ran: RunResult, paste: Paste) -> list[Any]:
+    from dataclasses import replace
+
+    from . import diagnoses as dx
+    from .explain import explain_text
+    from .follow import Finding
+
+    err = ran.error
+    if err is None:
+        static_error = next((f for f in findings if f.diagnosis.is_error), None)
+        if static_error is not None:
+            static_error.diagnosis = replace(static_error.diagnosis, evidence={
+                **static_error.diagnosis.evidence, "run": {"raised": False}})
+        return findings
+    line = err.get("line")
+    at_line = [r for r in ran.records if r.get("line") == line]
+    explained = explain_text(err.get("traceback") or f"{err['kind']}: {err['message']}")
+    if explained.findings:
+        d = explained.findings[0].diagnosis
+    elif err["kind"] in ("Timeout", "Crash"):
+        d = dx.torch_error(message=err["message"], kind=err["kind"])
+    else:
+        d = dx.torch_error(message=err["message"], kind=err["kind"])
+    evidence = {"kind": err["kind"], "message": err["message"], "line": line, "shapes": at_line,
+                "code": d.code}
+    static_error = next((f for f in findings if f.diagnosis.is_error), None)
+    if static_error is not None and static_error.line == line:
+        evidence["agrees"] = True
+        static_error.diagnosis = replace(static_error.diagnosis, evidence={
+            **static_error.diagnosis.evidence, "run": evidence})
+        return findings
+    findings.append(Finding(line, replace(d, evidence={**d.evidence, "run": evidence}), source="run"))
+    return findings

@@ -552,7 +552,8 @@ def _explain_recurrent(node: Call, result: TraceResult) -> None:
             result.diagnoses.append(dx.model_disagrees(
                 detail=f"{node.name} {v.label}: model {info.shape}, torch {v.shape}."))
             continue
-        node.explained[v.label] = info.describe()
+        text = info.describe()
+        node.explained[v.label] = f"PackedSequence data {text}, {v.detail}" if v.kind == "packed" else text
 
 
 def _failed(result: TraceResult, exc: BaseException, stage: str, failing: Call | None) -> None:

@@ -1,0 +1,125 @@
+"""The Python API: lazy exports without torch, typed results, and assert_rnn_shapes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import rnnshape
+from rnnshape import assert_rnn_shapes, check_file, explain_error, inspect_layer, layer_spec, trace_model
+from rnnshape.report import Report
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _torch(layer: nn.Module, shape) -> dict[str, tuple[int, ...]]:
+    with torch.no_grad():
+        out, state = layer(torch.randn(shape))
+    if isinstance(state, tuple):
+        return {"output": tuple(out.shape), "h_n": tuple(state[0].shape), "c_n": tuple(state[1].shape)}
+    return {"output": tuple(out.shape), "h_n": tuple(state.shape)}
+
+
+def test_import_rnnshape_and_the_api_names_do_not_import_torch() -> None:
+    code = ("import sys\nimport rnnshape\n"
+            "from rnnshape import inspect_layer, explain_error, check_file, trace_model, assert_rnn_shapes\n"
+            "import rnnshape.explain, rnnshape.check\n"  # the submodules stay modules
+            "assert callable(explain_error) and callable(check_file)\n"
+            "r = explain_error('RuntimeError: input.size(-1) must be equal to input_size. Expected 8, got 10')\n"
+            "assert r.diagnoses[0].code == 'input-size-mismatch'\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\n"
+            "print(rnnshape.__version__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == rnnshape.__version__
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError):
+        rnnshape.not_a_name  # noqa: B018
+    assert {"inspect_layer", "explain_error", "check_file", "trace_model", "assert_rnn_shapes"} <= set(dir(rnnshape))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.GRU(100, 64, num_layers=2, bidirectional=True, batch_first=True),
+    lambda: nn.LSTM(10, 20, proj_size=5),
+    lambda: nn.RNN(3, 4, nonlinearity="relu", num_layers=3),
+])
+def test_assert_rnn_shapes_passes_with_torchs_shapes(make) -> None:
+    layer = make()
+    x = (4, 7, layer.input_size) if layer.batch_first else (7, 4, layer.input_size)
+    want = _torch(layer, x)
+    report = assert_rnn_shapes(layer, x, **want)
+    assert isinstance(report, Report) and report.ok
+    # the same from the constructor string and from the spec
+    assert_rnn_shapes(layer_spec(layer).to_code(), x, **want)
+    assert_rnn_shapes(layer_spec(layer), x, **want, device="none")
+
+
+def test_assert_rnn_shapes_message_is_the_diagnosis() -> None:
+    layer = nn.GRU(100, 64, num_layers=2, bidirectional=True, batch_first=True)
+    with pytest.raises(AssertionError) as info:
+        assert_rnn_shapes(layer, (32, 50, 100), output=(32, 50, 64))
+    msg = str(info.value)
+    assert "output: expected (32, 50, 64), got (32, 50, 128)" in msg
+    assert "(32, 50, 128) = (batch 32, seq_len 50, 2 directions x hidden_size 64)" in msg
+
+    with pytest.raises(RuntimeError, match="input.size"):  # torch agrees
+        nn.LSTM(10, 20)(torch.randn(5, 3, 12))
+    with pytest.raises(AssertionError) as info:
+        assert_rnn_shapes(nn.LSTM(10, 20), (5, 3, 12), output=(5, 3, 20))
+    msg = str(info.value)
+    assert "[input-size-mismatch]" in msg and "input_shape=(5, 3, 12)" in msg
+    assert "nn.LSTM(12, 20)" in msg  # the fix
+    assert "expect-failed" not in msg  # the cause only, not its echo
+
+
+def test_assert_rnn_shapes_states_and_wrong_names() -> None:
+    layer = nn.LSTM(10, 20, num_layers=2)
+    with pytest.raises(AssertionError, match="hidden-layers-mismatch"):
+        assert_rnn_shapes(layer, (5, 3, 10), hidden=(1, 3, 20), cell=(2, 3, 20))
+    with pytest.raises(TypeError, match="no 'c_n'"):
+        assert_rnn_shapes(nn.GRU(3, 4), (2, 1, 3), c_n=(1, 1, 4))
+    with pytest.raises(TypeError, match="not a recurrent layer"):
+        assert_rnn_shapes(nn.Linear(3, 4), (2, 3))
+
+
+def test_module_dtype_is_used() -> None:
+    report = inspect_layer(nn.GRU(3, 4).double(), (2, 1, 3))
+    assert report.request.dtype == "float64" and report.tensors["output"].dtype == "float64"
+
+
+def test_cell_outputs() -> None:
+    h1, c1 = nn.LSTMCell(3, 5)(torch.randn(2, 3))
+    assert_rnn_shapes(nn.LSTMCell(3, 5), (2, 3), h_1=tuple(h1.shape), c_1=tuple(c1.shape))
+
+
+def test_inspect_packed_and_bad_arguments() -> None:
+    report = inspect_layer("nn.GRU(4, 6, batch_first=True)", (3, 5, 4), lengths=[5, 3, 2], device="cpu")
+    assert report.ok and report.tensors["output_packed"].shape == (10, 6)
+    with pytest.raises(ValueError, match="not a constructor"):
+        inspect_layer("lstm", (5, 3, 10))
+    with pytest.raises(ValueError, match="unknown device"):
+        inspect_layer("nn.GRU(4, 6)", (2, 1, 4), device="tpu")
+
+
+def test_check_and_trace_return_typed_results() -> None:
+    result = check_file(str(EXAMPLES / "tagger" / "check.toml"), dry_run=True)
+    assert result.ok and len(result.results) == 3
+    traced = trace_model(f"{EXAMPLES}/tagger/model.py:build_tagger", [(2, 6)], input_dtypes=["long"],
+                   init_args={"tags": 3})
+    assert traced.ok and traced.find("tagger").outputs[0].shape == (2, 6, 3)
+
+
+def test_explain_returns_the_explanation() -> None:
+    try:
+        nn.GRU(4, 6)(torch.randn(3, 2, 4), torch.zeros(1, 5, 6))
+    except RuntimeError as exc:
+        message = f"RuntimeError: {exc}"
+    result = explain_error(message)
+    assert result.ok and result.diagnoses[0].code == "hidden-batch-mismatch"
