@@ -334,9 +334,9 @@ def diagnose(
         _fail_usage(str(exc), as_json)
     result = diagnose_paste(text, hints, name=name, run=run, timeout=timeout)
     if as_json:
-        from .render import dump_json
+        import json
 
-        typer.echo(dump_json(result.to_dict()))
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=repr))
     else:
         from .render_diagnose import print_diagnosis
 

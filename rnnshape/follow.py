@@ -308,6 +308,7 @@ class Follower:
         self.steps = 0
         self.line = 0
         self.classes: list[UserClass] = []
+        self.classifier_class = False  # a model class named like a classifier (SentimentRNN, Classifier)
         self.fresh = 0
         self.loops: list[tuple[Sym | None, set[int]]] = []  # trip count, ids of lists made inside
 
@@ -522,6 +523,7 @@ class Follower:
             methods = {s.name: s for s in stmt.body if isinstance(s, ast.FunctionDef)}
             cls = UserClass(stmt, methods)
             self.classes.append(cls)
+            self.classifier_class = self.classifier_class or bool(_CLASS_NAME.search(stmt.name))
             env[stmt.name] = cls
         elif isinstance(stmt, ast.Return):
             raise _Return(self.expr(stmt.value, env) if stmt.value is not None else Const(None))
@@ -1201,6 +1203,15 @@ class Follower:
             return s.value if s.is_const else None
         return None
 
+    def _span(self, lower: ast.expr, upper: ast.expr, env: dict[str, Value]) -> int | None:
+        """``x[t:t+k]`` spans k items whatever t is (within the tensor): the bounds' difference."""
+        lo, hi = self.expr(lower, env), self.expr(upper, env)
+        if isinstance(lo, Int) and isinstance(hi, Int):
+            d = self.sub(hi.sym) - self.sub(lo.sym)
+            if d.is_const and (d.value or 0) > 0 and not self.sub(lo.sym).is_const:
+                return d.value
+        return None
+
     def index_tensor(self, t: Tensor, parts: list[ast.expr], node: ast.AST, *, silent: bool = False,
                      env: dict[str, Value] | None = None) -> Value:
         env = env or {}
@@ -1240,7 +1251,10 @@ class Follower:
                 elif known and st in (None, 1) and lo is not None and lo < 0 and hi is None:
                     out.append(Sym.const(-lo))  # x[-k:] has k items once the size is >= k
                 elif known and st in (None, 1) and hi is not None and hi >= 0 and lo in (None, 0):
-                    out.append(Sym.const(hi) if False else Sym.var(f"min({size}, {hi})"))
+                    out.append(Sym.var(f"min({size}, {hi})"))
+                elif p.step is None and p.lower is not None and p.upper is not None and \
+                        self._span(p.lower, p.upper, env) is not None:
+                    out.append(Sym.const(self._span(p.lower, p.upper, env) or 0))  # x[t:t+1]: 1 step
                 else:
                     out.append(Sym.var(f"len({self.src(node)})"))
                 out_labels.append(labels[i])
@@ -1713,7 +1727,7 @@ class Follower:
         if x.role == "output" and x.rank == 3 and x.layer is not None:
             role = "logits-per-step"
             name = (layer.out_label or "") + " " + (layer.name or "")
-            if _CLASS_NAME.search(name) or any(_CLASS_NAME.search(c.node.name) for c in self.classes):
+            if _CLASS_NAME.search(name) or self.classifier_class:
                 d = dx.classifier_whole_sequence(layer=layer.name or "nn.Linear",
                                                  batch_first=bool(x.layer.args.get("batch_first")))
                 arg = node.args[0] if node.args else None

@@ -1,8 +1,8 @@
 """Rich output for ``rnnshape diagnose``: the paste with a margin of shapes, then the findings.
 
-Plain data in (:class:`rnnshape.snippets.Diagnosed`), renderables out. The syntax highlighter
-(pygments, through ``rich.syntax``) is imported here only, for people; ``--json`` never pays
-for it.
+Plain data in (:class:`rnnshape.snippets.Diagnosed`), renderables out. Highlighting uses
+the stdlib tokenizer (pygments would cost more to import than the whole command should take);
+``--json`` never imports Rich at all.
 """
 
 from __future__ import annotations
@@ -21,18 +21,54 @@ CONTEXT = 2
 _KIND_LABEL = {"traceback": "traceback", "output": "printed output", "magic": "notebook magic"}
 
 
-def _highlighted(code_lines: list[str]) -> list[Text]:
-    try:
-        from rich.syntax import Syntax
+_STYLE = {"keyword": "bold magenta", "string": "green", "number": "cyan", "comment": "dim italic",
+          "builtin": "cyan", "def": "bold blue"}
 
-        syntax = Syntax("\n".join(code_lines), "python", theme="ansi_dark", background_color="default")
-        text = syntax.highlight("\n".join(code_lines))
-        lines = text.split("\n", allow_blank=True)
-        if len(lines) >= len(code_lines):
-            return list(lines[:len(code_lines)])
-    except Exception:  # noqa: BLE001 - highlighting is a nicety, never a failure
-        pass
-    return [Text(line) for line in code_lines]
+
+def _highlighted(code_lines: list[str]) -> list[Text]:
+    """Python highlighting with the stdlib tokenizer (pygments costs ~40 ms to import and look up)."""
+    import io
+    import keyword
+    import tokenize
+
+    lines = [Text(line) for line in code_lines]
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO("\n".join(code_lines) + "\n").readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError, ValueError):
+        tokens = []
+        for i, line in enumerate(code_lines):  # a paste that does not tokenize whole: line by line
+            try:
+                tokens += [t._replace(start=(i + 1, t.start[1]), end=(i + 1, t.end[1]))
+                           for t in tokenize.generate_tokens(io.StringIO(line.strip() and line + "\n").readline)
+                           if t.start[0] == 1 and t.end[0] == 1]
+            except (tokenize.TokenError, IndentationError, SyntaxError, ValueError):
+                continue
+    prev = ""
+    for tok in tokens:
+        style = None
+        if tok.type == tokenize.NAME:
+            if keyword.iskeyword(tok.string):
+                style = _STYLE["keyword"]
+            elif prev in ("def", "class"):
+                style = _STYLE["def"]
+            elif tok.string in ("self", "True", "False", "None", "print", "range", "len", "super"):
+                style = _STYLE["builtin"]
+            prev = tok.string
+        elif tok.type == tokenize.STRING:
+            style = _STYLE["string"]
+        elif tok.type == tokenize.NUMBER:
+            style = _STYLE["number"]
+        elif tok.type == tokenize.COMMENT:
+            style = _STYLE["comment"]
+        if style is None:
+            continue
+        (r1, c1), (r2, c2) = tok.start, tok.end
+        for r in range(r1, r2 + 1):
+            if 0 < r <= len(lines):
+                a = c1 if r == r1 else 0
+                b = c2 if r == r2 else len(code_lines[r - 1])
+                lines[r - 1].stylize(style, a, b)
+    return lines
 
 
 def _visible(result: Any) -> list[int | None]:

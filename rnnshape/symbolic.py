@@ -262,17 +262,16 @@ def compare(a: Sym | int, b: Sym | int, *, prefer: Iterable[str] = ()) -> Verdic
 # --------------------------------------------------------------------------- placeholders
 
 
-def _primes(n: int, start: int) -> list[int]:
-    out, k = [], start
-    while len(out) < n:
-        if all(k % p for p in range(2, int(k**0.5) + 1)):
-            out.append(k)
-        k += 1
-    return out
-
-
-#: Placeholder values for free symbols: large, distinct, prime (no one is a multiple of another).
-PRIMES: tuple[int, ...] = tuple(_primes(48, 100_003))
+#: Placeholder values for free symbols: large, distinct, prime (no one is a multiple of another):
+#: the 48 primes from 100003 on.
+PRIMES: tuple[int, ...] = (
+    100003, 100019, 100043, 100049, 100057, 100069, 100103, 100109,
+    100129, 100151, 100153, 100169, 100183, 100189, 100193, 100207,
+    100213, 100237, 100267, 100271, 100279, 100291, 100297, 100313,
+    100333, 100343, 100357, 100361, 100363, 100379, 100391, 100393,
+    100403, 100411, 100417, 100447, 100459, 100469, 100483, 100493,
+    100501, 100511, 100517, 100519, 100523, 100537, 100547, 100549,
+)
 PLACEHOLDER_MIN = 100_000
 _BIG_NUMBER = re.compile(r"(?<![\w.])-?\d{6,}(?![\w.])")
 
