@@ -16,22 +16,36 @@ class UsageError(ValueError):
 
 
 def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
-    """``5,3,10``, ``(5, 3, 10)``, ``[5,3,10]`` or ``5x3x10`` -> ``(5, 3, 10)``; ``()`` is 0-D."""
-    raw = text.strip()
-    inner = raw
+    """``5,3,10``, ``(5, 3, 10)``, ``[5,3,10]``, ``5x3x10`` or ``5 3 10`` -> ``(5, 3, 10)``.
+
+    ``()`` is 0-D and ``(10,)`` 1-D (a trailing comma, as Python writes it). An empty
+    slot (``5,,10``) or a stray separator is refused rather than guessed around.
+    """
+    inner = text.strip()
     if inner[:1] in "([" and inner[-1:] in ")]":
-        inner = inner[1:-1]
-    inner = inner.strip()
+        inner = inner[1:-1].strip()
     if not inner:
         return ()
-    parts = [p.strip() for p in re.split(r"[,x×\s]+", inner) if p.strip()]
+    if "," in inner:
+        parts = [p.strip() for p in inner.split(",")]
+        if parts[-1] == "" and len(parts) > 1:
+            parts.pop()  # (10,) is a 1-tuple
+    elif re.search(r"[x×]", inner):
+        parts = [p.strip() for p in re.split(r"[x×]", inner)]
+    else:
+        parts = inner.split()
     shape = []
     for p in parts:
         if not re.fullmatch(r"\d+", p):
-            hint = " (sizes cannot be negative)" if p.startswith("-") else ""
+            if p == "":
+                reason = "an empty slot"
+            elif p.startswith("-") and p[1:].isdigit():
+                reason = f"{p!r} is negative (sizes cannot be)"
+            else:
+                reason = f"{p!r} is not a whole number"
             raise UsageError(
-                f"{what} {text!r} is not a shape: {p!r} is not a whole number{hint}. "
-                f"Write the sizes separated by commas, e.g. 5,3,10.")
+                f"{what} {text!r} is not a shape: {reason}. Write the sizes separated by commas, "
+                f"e.g. 5,3,10.")
         n = int(p)
         if n > MAX_DIM:
             raise UsageError(f"{what} {text!r}: {n} is larger than any tensor dimension can be.")

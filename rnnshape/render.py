@@ -19,6 +19,7 @@ from .diagnoses import Diagnosis, fmt_shape
 from .report import CELL_TENSORS, PACKED_TENSORS, SEQUENCE_TENSORS, Report, human_bytes
 from .shapes import numel
 
+_MAX_PARAMETER_ROWS = 24
 _SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "blue"}
 
 
@@ -88,7 +89,14 @@ def parameter_table(report: Report) -> RenderableType:
     table.add_column(style="dim")
     table.add_column()
     table.add_column(justify="right", style="dim")
-    for name, shape in report.parameters:
+    rows = report.parameters
+    if len(rows) > _MAX_PARAMETER_ROWS:  # a deep stack: the first and last layers say it all
+        head, tail = rows[: _MAX_PARAMETER_ROWS - 4], rows[-4:]
+        rows = [*head, ("…", ()), *tail]
+    for name, shape in rows:
+        if name == "…":
+            table.add_row(f"… {len(report.parameters) - _MAX_PARAMETER_ROWS + 1} more", "", "")
+            continue
         table.add_row(name, fmt_shape(shape), f"{numel(shape):,}")
     summary = Text(
         f"parameters: {len(report.parameters)} tensors, {report.parameter_count:,} values, "

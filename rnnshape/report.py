@@ -51,6 +51,10 @@ class MemoryRefused(ValueError):
         )
 
 
+#: Beyond this many layer-directions a real build would take minutes; the model answers.
+MAX_TORCH_LAYERS = 1024
+
+
 class TooLarge(ValueError):
     """A tensor of the call cannot exist in torch at all, on any device."""
 
@@ -146,6 +150,12 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
                         _with_device(pred.tensors, "none"), params, list(pred.diagnoses),
                         timing, memory, _packed_info(req), dict(sources or {}))
     else:
+        if valid_layer and not req.spec.is_cell and req.spec.state_layers > MAX_TORCH_LAYERS:
+            # torch builds and runs stacked layers one by one: minutes, for nothing the
+            # shape model cannot answer (measured: 3,000 layers take 5 s on meta).
+            raise TooLarge(
+                f"{req.spec.state_layers} stacked layer-directions is more than rnnshape will "
+                f"build in torch ({MAX_TORCH_LAYERS}); use --dry-run for the shapes.")
         limit = max_memory
         if limit is None and valid_layer:
             from .run import free_memory_bytes

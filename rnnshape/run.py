@@ -79,7 +79,8 @@ def resolve_device(name: str) -> str:
         name.startswith("cuda:") and name[5:].isdigit())
     if not valid:
         raise DeviceError(
-            f"unknown device {name!r}: use auto, cpu, cuda, cuda:N, mps or meta")
+            f"unknown device {name!r}: use auto, cpu, cuda, cuda:N, mps or meta (available here: "
+            f"{', '.join(available_devices())})")
     devices = available_devices()
     if name == "auto":
         return next(d for d in ("cuda", "mps", "cpu") if d in devices)

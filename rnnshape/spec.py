@@ -145,8 +145,24 @@ def spec_from_flags(mode: str, input_size: Any, hidden_size: Any, *,
 # --------------------------------------------------------------------------- parsing
 
 
+def strip_comment(text: str) -> str:
+    """``nn.GRU(10, 20)  # encoder`` -> ``nn.GRU(10, 20)`` (a ``#`` inside a string stays)."""
+    import io
+    import tokenize
+
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return text
+    comments = [t for t in tokens if t.type == tokenize.COMMENT]
+    if not comments:
+        return text
+    return text[: comments[0].start[1]].rstrip() if comments[0].start[0] == 1 else text
+
+
 def looks_like_constructor(text: str) -> bool:
-    return "(" in text and text.rstrip().endswith(")")
+    text = strip_comment(text.strip())
+    return "(" in text and text.endswith(")")
 
 
 def parse_constructor(text: str) -> LayerSpec:
@@ -156,7 +172,7 @@ def parse_constructor(text: str) -> LayerSpec:
     literal arguments only (numbers, booleans, strings, ``None``, unary minus).
     Raises :class:`SpecError` for anything else.
     """
-    source = text.strip()
+    source = strip_comment(text.strip())
     if "=" in source.split("(", 1)[0]:  # "rnn = nn.RNN(...)": keep the right-hand side
         source = source.split("=", 1)[1].strip()
     try:
@@ -184,9 +200,9 @@ def parse_constructor(text: str) -> LayerSpec:
     for kw in call.keywords:
         if kw.arg in values:
             raise SpecError(f"{cls}() got multiple values for argument {kw.arg!r}")
+        if kw.arg in IGNORED_KWARGS:  # device=dev, dtype=torch.float64: not shape settings
+            continue
         values[kw.arg] = _literal(kw.value, kw.arg)
-    for ignored in IGNORED_KWARGS:
-        values.pop(ignored, None)
     unknown = sorted(set(values) - set(positional) - {"input_size", "hidden_size", "proj_size"})
     if cls != "RNN" and "nonlinearity" in values and "nonlinearity" not in positional:
         unknown = sorted(set(unknown) | {"nonlinearity"})
