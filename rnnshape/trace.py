@@ -589,7 +589,15 @@ def _failed(result: TraceResult, exc: BaseException, stage: str, failing: Call |
                 "module_settings": failing.settings if failing else None,
                 "seen_inputs": {v.label: v.text() for v in failing.inputs} if failing else None,
                 "stage": stage}
-    result.diagnoses.extend(replace(d, evidence={**d.evidence, **evidence}) for d in found)
+    result.diagnoses.extend(replace(d, fix=_name_the_module(d.fix, result.failing_path),
+                                    evidence={**d.evidence, **evidence}) for d in found)
+
+
+def _name_the_module(fix: str, path: str | None) -> str:
+    """The catalog's fixes say ``self.fc``; the hooks know the module's real attribute."""
+    if not path or "." in path or not path.isidentifier():
+        return fix
+    return fix.replace("self.fc", f"self.{path}")
 
 
 def _previous_call(root: Call | None, failing: Call) -> Call | None:
