@@ -137,7 +137,7 @@ def report_renderable(report: Report) -> Group:
         run_line(report),
         Text(""),
         tensor_table(report),
-        packed_line(report),
+        *([packed_line(report)] if report.packed else []),
         Text(""),
         parameter_table(report),
     ]
