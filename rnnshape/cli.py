@@ -7,7 +7,8 @@ pay for it.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, NoReturn
+from collections.abc import Callable
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -29,9 +30,9 @@ EXIT_OK, EXIT_DIAGNOSED, EXIT_USAGE = 0, 1, 2
 
 def _fail_usage(message: str, as_json: bool) -> NoReturn:
     if as_json:
-        from .render import dump_json
+        import json
 
-        typer.echo(dump_json({"ok": False, "error": message, "exit_code": EXIT_USAGE}))
+        typer.echo(json.dumps({"ok": False, "error": message, "exit_code": EXIT_USAGE}, indent=2))
     typer.echo(f"rnnshape: error: {message}", err=True)
     raise typer.Exit(EXIT_USAGE)
 
@@ -139,8 +140,9 @@ def inspect(
                                sources=user.sources)
     except (UsageError, MemoryRefused, TooLarge) as exc:
         _fail_usage(str(exc), as_json)
-    _emit(report, as_json)
-    raise typer.Exit(EXIT_OK if report.ok else EXIT_DIAGNOSED)
+    from .render import print_report
+
+    _finish(report, as_json, lambda: print_report(report))
 
 
 def _progress(device: str):
@@ -161,13 +163,16 @@ def _resolve(device: str) -> str:
         raise UsageError(str(exc)) from None
 
 
-def _emit(report, as_json: bool) -> None:
-    from . import render
-
+def _finish(result: Any, as_json: bool, print_human: Callable[[], None],
+            exit_code: int | None = None) -> NoReturn:
+    """Every command ends here: the result as JSON or for people, then its exit code."""
     if as_json:
-        typer.echo(render.dump_json(report.to_dict()))
+        import json
+
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=repr))
     else:
-        render.print_report(report)
+        print_human()
+    raise typer.Exit(exit_code if exit_code is not None else (EXIT_OK if result.ok else EXIT_DIAGNOSED))
 
 
 @app.command()
@@ -199,13 +204,13 @@ def explain(
     except InputError as exc:
         _fail_usage(str(exc), as_json)
     result = explain_text(source)
-    if as_json:
-        typer.echo(result.to_json())
-    else:
+
+    def human() -> None:
         from .render_explain import print_explanation
 
         print_explanation(result, note=note)
-    raise typer.Exit(EXIT_OK if result.ok else EXIT_DIAGNOSED)
+
+    _finish(result, as_json, human)
 
 
 @app.command()
@@ -237,15 +242,13 @@ def check(
             write_junit(result, junit_xml)
     except UsageError as exc:
         _fail_usage(str(exc), as_json)
-    if as_json:
-        from .render import dump_json
 
-        typer.echo(dump_json(result.to_dict()))
-    else:
+    def human() -> None:
         from .render_check import print_check
 
         print_check(result)
-    raise typer.Exit(EXIT_OK if result.ok else EXIT_DIAGNOSED)
+
+    _finish(result, as_json, human)
 
 
 @app.command()
@@ -293,15 +296,13 @@ def trace(
                              init_args=parse_init_args(init_args), device=device)
     except UsageError as exc:
         _fail_usage(str(exc), as_json)
-    if as_json:
-        from .render import dump_json
 
-        typer.echo(dump_json(result.to_dict()))
-    else:
+    def human() -> None:
         from .render_trace import print_trace
 
         print_trace(result)
-    raise typer.Exit(EXIT_OK if result.ok else EXIT_DIAGNOSED)
+
+    _finish(result, as_json, human)
 
 
 @app.command()
@@ -333,15 +334,13 @@ def diagnose(
     except (UsageError, PasteError) as exc:
         _fail_usage(str(exc), as_json)
     result = diagnose_paste(text, hints, name=name, run=run, timeout=timeout)
-    if as_json:
-        import json
 
-        typer.echo(json.dumps(result.to_dict(), indent=2, default=repr))
-    else:
+    def human() -> None:
         from .render_diagnose import print_diagnosis
 
         print_diagnosis(result)
-    raise typer.Exit(result.exit_code)
+
+    _finish(result, as_json, human, result.exit_code)
 
 
 def main() -> None:

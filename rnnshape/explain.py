@@ -22,7 +22,7 @@ from .diagnoses import Diagnosis
 #: Text above this is refused from a file and trimmed to its tail from a pipe.
 MAX_BYTES = 4 * 1024 * 1024
 
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _VSCODE_LINK = re.compile(r"\[(\d+)\]\((?:vscode-notebook-cell|file)[^)]*\)")
 _RICH_BORDER = re.compile(r"^\s*[│|]\s?(.*?)\s*[│|]?\s*$")
 
@@ -210,7 +210,7 @@ def read_stream(stream: Any, *, source: str = "stdin") -> tuple[str, str | None]
 
 def normalize(text: str) -> str:
     """Strip ANSI colours, Jupyter/VS Code decorations and Rich borders; unify newlines."""
-    text = _ANSI.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = ANSI_ESCAPE.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
     text = _VSCODE_LINK.sub(r"\1", text)
     lines = []
     for line in text.split("\n"):

@@ -22,10 +22,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .explain import ANSI_ESCAPE
+
 #: A paste above this is refused (exit 2): no snippet someone asks about is that large.
 MAX_BYTES = 2 * 1024 * 1024
 
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _PROMPT = re.compile(r"^(>>>|\.\.\.)(?: |$)")
 _IPY_IN = re.compile(r"^In \[\d*\]: ?")
 _IPY_CONT = re.compile(r"^\s+\.{3,}: ?")
@@ -116,7 +117,7 @@ def read_source(path: str | None, stdin: Any) -> tuple[str, str]:
 
 def clean(text: str) -> Paste:
     """Sort the paste's lines into code, prompts' output, magics, traceback and printed output."""
-    text = _ANSI.sub("", text).replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    text = ANSI_ESCAPE.sub("", text).replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
     lines = text.split("\n")
     n = len(lines)
     code = [""] * n
