@@ -549,7 +549,8 @@ def expect_failed(*, name: str, expected: tuple[int, ...], got: tuple[int, ...] 
     return Diagnosis(
         code="expect-failed",
         severity="error",
-        title=f"--expect {name}={','.join(map(str, expected))} failed",
+        title=(f"{name}: expected {fmt_shape(expected)}, got "
+               f"{fmt_shape(got) if got is not None else 'no ' + name}"),
         explanation=f"You asserted {name} would be {fmt_shape(expected)}, but {what}.",
         fix="",
         evidence={"name": name, "expected": list(expected),
