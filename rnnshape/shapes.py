@@ -366,7 +366,7 @@ def _packed_lstm_finding(req: Request, data: tuple[int, ...], batch: int,
             expected=spec.input_size, got=data[-1], layer="nn.LSTM", layer_code=spec.to_code(),
             rebuilt_code=spec.with_(input_size=data[-1]).to_code(), origin=req.input.origin)
     if h is not None and c is None:
-        return dx.hidden_not_tuple()
+        return dx.hidden_not_tuple(got=_single(h))
     for label, state, size, is_c in (("h_0", h, spec.h_out, False), ("c_0", c, spec.hidden_size, True)):
         if state is None:
             continue
@@ -383,6 +383,12 @@ def _packed_lstm_finding(req: Request, data: tuple[int, ...], batch: int,
     return None
 
 
+def _single(h: TensorArg) -> str:
+    """How the lone state was given, so the message can point at it (a flag, a file, a line)."""
+    shown = dx.fmt_shape(h.shape)
+    return f"a single tensor {shown}" + (f" ({h.origin}; a cell state is missing)" if h.origin else "")
+
+
 def _split_single_lstm_state(h: TensorArg) -> tuple[TensorArg, TensorArg] | dx.Diagnosis:
     """An LSTM given one tensor: torch indexes it as if it were (h, c).
 
@@ -390,11 +396,11 @@ def _split_single_lstm_state(h: TensorArg) -> tuple[TensorArg, TensorArg] | dx.D
     checks then run on the halves; otherwise torch raises an IndexError.
     """
     if len(h.shape) == 0:
-        return dx.hidden_not_tuple(torch_message="invalid index of a 0-dim tensor. Use "
+        return dx.hidden_not_tuple(got=_single(h), torch_message="invalid index of a 0-dim tensor. Use "
                                    "`tensor.item()` in Python or `tensor.item<T>()` in C++ "
                                    "to convert a 0-dim tensor to a number")
     if h.shape[0] < 2:
-        return dx.hidden_not_tuple(torch_message=f"index {h.shape[0]} is out of bounds for "
+        return dx.hidden_not_tuple(got=_single(h), torch_message=f"index {h.shape[0]} is out of bounds for "
                                    f"dimension 0 with size {h.shape[0]}")
     half = TensorArg(h.shape[1:], h.dtype, h.origin)
     return half, half
@@ -415,7 +421,7 @@ def _check_cell(req: Request) -> dx.Diagnosis | None:
     if spec.is_lstm and len(states) == 1 and req.hidden is not None:
         # torch iterates the tensor's rows as if they were (h, c): the error it then
         # raises depends on the tensor's rank, so no single message is predicted.
-        return dx.hidden_not_tuple(layer="LSTMCell", torch_message=None)
+        return dx.hidden_not_tuple(layer="LSTMCell", got=_single(req.hidden), torch_message=None)
     for idx, (label, state) in enumerate(states):
         if len(state.shape) not in (1, 2):
             which = f"hx[{idx}]" if spec.is_lstm else "hidden"
