@@ -1,22 +1,23 @@
 """rnnshape: shape inspector and error explainer for PyTorch recurrent layers.
 
-The package is split so that torch is only imported where tensors are needed:
+The package is split so that torch is only imported where tensors are needed
+(docs/architecture.md is the full map):
 
-- :mod:`rnnshape.spec`      the layer's constructor arguments (and parsing a pasted one)
-- :mod:`rnnshape.shapes`    the pure-Python shape model (no torch)
-- :mod:`rnnshape.diagnoses` findings as frozen records, with their prose
-- :mod:`rnnshape.catalog`   torch's error messages -> diagnoses
-- :mod:`rnnshape.run`       the torch runner (imports torch lazily)
-- :mod:`rnnshape.report`    model + runner -> one Report
-- :mod:`rnnshape.render`    Rich and JSON output
-- :mod:`rnnshape.cli`       the Typer commands
+- :mod:`rnnshape.model`     the pure-Python shape model: constructor rules, shapes, symbolic sizes
+- :mod:`rnnshape.diagnoses` findings as frozen records, with their prose (written once)
+- :mod:`rnnshape.explain`   reading pasted errors; torch's catalog of messages
+- :mod:`rnnshape.diagnose`  following the shapes through pasted code
+- :mod:`rnnshape.engine`    the torch side: devices, tensor files, running, reconciling, tracing
+- :mod:`rnnshape.render`    all Rich output
+- :mod:`rnnshape.commands`  one module per command, wiring arguments to library calls
+- :mod:`rnnshape.cli`       the Typer app; :mod:`rnnshape.errors` the one usage error
 
 The Python API (:mod:`rnnshape.api`), loaded on first use, without torch::
 
     from rnnshape import inspect_layer, explain_error, check_file, trace_model, assert_rnn_shapes
 
-(The names differ from the submodules ``rnnshape.explain``, ``rnnshape.check`` and
-``rnnshape.trace`` on purpose: a package attribute and a submodule of one name
+(The names differ from the submodules ``rnnshape.explain.explainer``, ``rnnshape.check`` and
+``rnnshape.engine.trace`` on purpose: a package attribute and a submodule of one name
 overwrite each other.)
 """
 
@@ -31,17 +32,17 @@ _API = ("inspect_layer", "explain_error", "check_file", "trace_model", "assert_r
 __all__ = ["__version__", *_API]
 
 if TYPE_CHECKING:
-    from .api import assert_rnn_shapes as assert_rnn_shapes
-    from .api import check_file as check_file
-    from .api import explain_error as explain_error
-    from .api import inspect_layer as inspect_layer
-    from .api import layer_spec as layer_spec
-    from .api import trace_model as trace_model
+    from rnnshape.api import assert_rnn_shapes as assert_rnn_shapes
+    from rnnshape.api import check_file as check_file
+    from rnnshape.api import explain_error as explain_error
+    from rnnshape.api import inspect_layer as inspect_layer
+    from rnnshape.api import layer_spec as layer_spec
+    from rnnshape.api import trace_model as trace_model
 
 
 def __getattr__(name: str) -> Any:
     if name in _API:
-        from . import api
+        from rnnshape import api
 
         return getattr(api, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

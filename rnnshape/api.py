@@ -14,7 +14,7 @@
 A layer is given as an ``nn.Module`` (its settings are read: mode, input_size,
 hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size,
 nonlinearity; the module itself is never run or moved), a constructor string
-(``"nn.GRU(100, 64, num_layers=2)"``) or a :class:`~rnnshape.spec.LayerSpec`.
+(``"nn.GRU(100, 64, num_layers=2)"``) or a :class:`~rnnshape.model.spec.LayerSpec`.
 Shapes are checked on the ``meta`` device by default (real torch, no memory); the
 first meta forward of a process costs about a second, later ones milliseconds.
 ``device="none"`` (or ``dry_run=True``) answers from the shape model without torch.
@@ -25,12 +25,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .check import CheckResult
-from .diagnoses import Diagnosis
-from .explain import Explanation
-from .parsing import UsageError
-from .report import Report
-from .spec import LayerSpec, SpecError, looks_like_constructor, parse_constructor
+from rnnshape.check import CheckResult
+from rnnshape.diagnoses import Diagnosis
+from rnnshape.engine.report import Report
+from rnnshape.errors import UsageError
+from rnnshape.explain.explainer import Explanation
+from rnnshape.model.spec import LayerSpec, SpecError, looks_like_constructor, parse_constructor
 
 __all__ = ["assert_rnn_shapes", "check_file", "explain_error", "inspect_layer", "layer_spec", "trace_model"]
 
@@ -49,7 +49,7 @@ def layer_spec(layer: Any) -> LayerSpec:
             return parse_constructor(layer)
         except SpecError as exc:
             raise ValueError(str(exc)) from None
-    from .trace import spec_from_module
+    from rnnshape.engine.trace import spec_from_module
 
     spec = spec_from_module(layer) if hasattr(layer, "named_parameters") else None
     if spec is None:
@@ -75,9 +75,9 @@ def inspect_layer(layer: Any, input_shape: Shape | None = None, *, hidden: Shape
     ``{"output": (5, 3, 20)}``; a mismatch becomes an ``expect-failed`` diagnosis.
     Raises ``ValueError`` for arguments that cannot describe a call.
     """
-    from .inputs import UserTensors, build_request
-    from .parsing import parse_expect
-    from .report import expected_names, inspect_layer
+    from rnnshape.engine.inputs import UserTensors, build_request
+    from rnnshape.engine.report import expected_names, inspect_layer
+    from rnnshape.parsing import parse_expect
 
     spec = layer_spec(layer)
     dtype = dtype or _module_dtype(layer) or "float32"
@@ -115,7 +115,7 @@ def _relabel(req: Any, input_shape: Shape | None, hidden: Shape | None, cell: Sh
 
 
 def _resolve(device: str) -> str:
-    from .run import DeviceError, resolve_device
+    from rnnshape.engine.run import DeviceError, resolve_device
 
     try:
         return resolve_device(device)
@@ -125,14 +125,14 @@ def _resolve(device: str) -> str:
 
 def explain_error(text: str) -> Explanation:
     """Explain a torch error message or traceback (``rnnshape explain``); never imports torch."""
-    from .explain import explain_text
+    from rnnshape.explain.explainer import explain_text
 
     return explain_text(text)
 
 
 def check_file(path: str, *, device: str = "meta", dry_run: bool = False) -> CheckResult:
     """Run a check file (``rnnshape check``). A bad file raises ``check.CheckFileError``."""
-    from .check import run_check
+    from rnnshape.check import run_check
 
     return run_check(path, device=device, dry_run=dry_run)
 
@@ -146,7 +146,7 @@ def trace_model(target: Any, input_shapes: Sequence[Shape] = (), *, input_dtypes
     module object (an instance is deep-copied, never moved). ``init_args``: a list
     (positional) or a dict (keywords) for the constructor or factory.
     """
-    from .trace import trace_model
+    from rnnshape.engine.trace import trace_model
 
     if init_args is None:
         args: tuple[list[Any], dict[str, Any]] = ([], {})

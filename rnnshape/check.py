@@ -23,11 +23,11 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import diagnoses as dx
-from .inputs import UserTensors, build_request, build_spec, load_user_tensors
-from .parsing import UsageError
-from .report import PACKED_TENSORS, MemoryRefused, Report, TooLarge, expected_names, inspect_layer
-from .shapes import FLOAT_DTYPES, TensorArg
+from rnnshape import diagnoses as dx
+from rnnshape.engine.inputs import UserTensors, build_request, build_spec, load_user_tensors
+from rnnshape.engine.report import PACKED_TENSORS, MemoryRefused, Report, TooLarge, expected_names, inspect_layer
+from rnnshape.errors import UsageError
+from rnnshape.model.shapes import FLOAT_DTYPES, TensorArg
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -392,7 +392,7 @@ def run_check(path: str, *, device: str = "meta", dry_run: bool = False) -> Chec
 
 
 def _resolve(device: str) -> str:
-    from .run import DeviceError, resolve_device
+    from rnnshape.engine.run import DeviceError, resolve_device
 
     try:
         return resolve_device(device)

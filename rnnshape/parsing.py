@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import re
 
+from rnnshape.errors import UsageError
+
 #: Larger than any tensor that can exist; refusing beyond it keeps arithmetic sane.
 MAX_DIM = 2**62
-
-
-class UsageError(ValueError):
-    """Bad input from the user: exit code 2, one clear paragraph, no traceback."""
 
 
 def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from rnnshape.shapes import Request, TensorArg
-from rnnshape.spec import LayerSpec
+from rnnshape.model.shapes import Request, TensorArg
+from rnnshape.model.spec import LayerSpec
 
 DTYPES_ON = True
 MODES = ("rnn", "lstm", "gru", "rnn-cell", "lstm-cell", "gru-cell")

@@ -12,7 +12,7 @@ from torch import nn
 
 import rnnshape
 from rnnshape import assert_rnn_shapes, check_file, explain_error, inspect_layer, layer_spec, trace_model
-from rnnshape.report import Report
+from rnnshape.engine.report import Report
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -28,7 +28,7 @@ def _torch(layer: nn.Module, shape) -> dict[str, tuple[int, ...]]:
 def test_import_rnnshape_and_the_api_names_do_not_import_torch() -> None:
     code = ("import sys\nimport rnnshape\n"
             "from rnnshape import inspect_layer, explain_error, check_file, trace_model, assert_rnn_shapes\n"
-            "import rnnshape.explain, rnnshape.check\n"  # the submodules stay modules
+            "import rnnshape.explain.explainer, rnnshape.check\n"  # the submodules stay modules
             "assert callable(explain_error) and callable(check_file)\n"
             "r = explain_error('RuntimeError: input.size(-1) must be equal to input_size. Expected 8, got 10')\n"
             "assert r.diagnoses[0].code == 'input-size-mismatch'\n"

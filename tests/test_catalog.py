@@ -22,7 +22,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pack_sequence, pad_packed_s
 
 from rnnshape import catalog
 from rnnshape.diagnoses import CODES
-from rnnshape.explain import explain_text
+from rnnshape.explain.explainer import explain_text
 
 CORPUS = Path(__file__).parent / "data" / "explain_corpus"
 

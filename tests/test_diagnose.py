@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from rnnshape import diagnoses as dx
 from rnnshape.cli import app
-from rnnshape.snippets import MAX_BYTES, clean, diagnose_paste, parse_hints, parse_partial
-from rnnshape.symbolic import Placeholders, Sym, compare
+from rnnshape.diagnose.snippets import MAX_BYTES, clean, diagnose_paste, parse_hints, parse_partial
+from rnnshape.model.symbolic import Placeholders, Sym, compare
 
 CORPUS = Path(__file__).parent / "data" / "snippets"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text())

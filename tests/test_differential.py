@@ -22,9 +22,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from strategies import requests
 
-from rnnshape.report import inspect_layer
-from rnnshape.shapes import UNSAFE, Request, TensorArg, predict
-from rnnshape.spec import LayerSpec
+from rnnshape.engine.report import inspect_layer
+from rnnshape.model.shapes import UNSAFE, Request, TensorArg, predict
+from rnnshape.model.spec import LayerSpec
 
 torch.set_num_threads(1)
 

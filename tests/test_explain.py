@@ -18,7 +18,7 @@ import torch.nn as nn
 from typer.testing import CliRunner
 
 from rnnshape.cli import app
-from rnnshape.explain import MAX_BYTES, explain_text, normalize
+from rnnshape.explain.explainer import MAX_BYTES, explain_text, normalize
 
 CORPUS = Path(__file__).parent / "data" / "explain_corpus"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text())

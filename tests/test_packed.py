@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnshape.report import inspect_layer
-from rnnshape.shapes import UNSAFE, Request, TensorArg, predict
-from rnnshape.spec import LayerSpec
+from rnnshape.engine.report import inspect_layer
+from rnnshape.model.shapes import UNSAFE, Request, TensorArg, predict
+from rnnshape.model.spec import LayerSpec
 
 torch.set_num_threads(1)
 CI = settings(max_examples=600, derandomize=True, deadline=None, database=None,

@@ -7,9 +7,9 @@ import torch
 
 from rnnshape import report as report_mod
 from rnnshape import run
-from rnnshape.report import MemoryRefused, inspect_layer
-from rnnshape.shapes import Request, TensorArg
-from rnnshape.spec import LayerSpec, parse_constructor
+from rnnshape.engine.report import MemoryRefused, inspect_layer
+from rnnshape.model.shapes import Request, TensorArg
+from rnnshape.model.spec import LayerSpec, parse_constructor
 
 
 def _req(text: str, shape: tuple[int, ...], hidden=None, cell=None) -> Request:
@@ -91,7 +91,7 @@ def test_reconcile_flags_a_model_that_disagrees_with_torch(monkeypatch) -> None:
 
     def wrong_predict(req):
         pred = real_predict(req)
-        from rnnshape.shapes import Dim, TensorInfo
+        from rnnshape.model.shapes import Dim, TensorInfo
 
         pred.tensors["output"] = TensorInfo("output", (Dim(99, "seq_len"),))
         return pred

@@ -9,8 +9,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnshape.shapes import parameter_shapes
-from rnnshape.spec import LayerSpec, SpecError, cell_nonlinearity_error, check_config, parse_constructor
+from rnnshape.model.shapes import parameter_shapes
+from rnnshape.model.spec import LayerSpec, SpecError, cell_nonlinearity_error, check_config, parse_constructor
 
 nn = torch.nn
 

@@ -15,7 +15,7 @@ from safetensors.torch import save_file
 from typer.testing import CliRunner
 
 from rnnshape.cli import app
-from rnnshape.tensors import TensorFileError, load
+from rnnshape.engine.tensors import TensorFileError, load
 
 runner = CliRunner()
 
@@ -214,8 +214,8 @@ def test_dry_run_refuses_to_load_files(files) -> None:
 
 
 def test_loading_keeps_torch_out_of_paths_that_do_not_need_it() -> None:
-    """rnnshape.tensors imports torch lazily: importing the module alone stays torch-free."""
-    code = "import sys, rnnshape.tensors, rnnshape.inputs; print('torch' in sys.modules)"
+    """rnnshape.engine.tensors imports torch lazily: importing the module alone stays torch-free."""
+    code = "import sys, rnnshape.engine.tensors, rnnshape.engine.inputs; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ})
     assert out.stdout.strip() == "False"

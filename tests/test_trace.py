@@ -16,7 +16,7 @@ from torch import nn
 from typer.testing import CliRunner
 
 from rnnshape.cli import app
-from rnnshape.trace import TraceError, spec_from_module, trace_model
+from rnnshape.engine.trace import TraceError, spec_from_module, trace_model
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -30,10 +30,10 @@ import traceback
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import diagnoses as dx
-from .parsing import UsageError
-from .shapes import Request, TensorArg, predict
-from .spec import CLASS_TO_MODE, LayerSpec
+from rnnshape import diagnoses as dx
+from rnnshape.errors import UsageError
+from rnnshape.model.shapes import Request, TensorArg, predict
+from rnnshape.model.spec import CLASS_TO_MODE, LayerSpec
 
 DTYPE_ALIASES = {
     "float": "float32", "float32": "float32", "double": "float64", "float64": "float64",
@@ -318,7 +318,7 @@ def trace_model(target: str | Any, input_shapes: list[tuple[int, ...]], *,
         raise TraceError("give the model's input: --input-shape 32,50 (repeat it for several inputs)")
     args, kwargs = init_args or ([], {})
     if device is not None:
-        from .run import DeviceError, resolve_device
+        from rnnshape.engine.run import DeviceError, resolve_device
 
         try:
             resolved = resolve_device(device)
@@ -557,7 +557,7 @@ def _explain_recurrent(node: Call, result: TraceResult) -> None:
 
 
 def _failed(result: TraceResult, exc: BaseException, stage: str, failing: Call | None) -> None:
-    from .explain import explain_text
+    from rnnshape.explain.explainer import explain_text
 
     result.stage = stage
     result.error_type = type(exc).__name__

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .explain import ANSI_ESCAPE
+from rnnshape.explain.explainer import ANSI_ESCAPE
 
 #: A paste above this is refused (exit 2): no snippet someone asks about is that large.
 MAX_BYTES = 2 * 1024 * 1024
@@ -458,8 +458,8 @@ _HINT = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*(.+?)\s*$")
 
 def parse_hints(items: list[str]) -> dict[str, Any]:
     """``["x=B,T,300", "tokens=32,50:int64"]`` -> name -> a tensor with those (symbolic) dims."""
-    from .follow import DTYPES, hint_tensor
-    from .parsing import UsageError
+    from rnnshape.diagnose.follow import DTYPES, hint_tensor
+    from rnnshape.errors import UsageError
 
     out: dict[str, Any] = {}
     for item in items:
@@ -548,7 +548,7 @@ class Diagnosed:
 def diagnose_paste(text: str, hints: dict[str, Any] | None = None, *, name: str = "<paste>",
                    run: bool = False, timeout: float = 60.0) -> Diagnosed:
     """Clean, parse, follow; join a pasted traceback (and, with ``run``, a real run)."""
-    from .follow import Finding, Follower
+    from rnnshape.diagnose.follow import Finding, Follower
 
     paste = clean(text)
     parsed = parse_partial(paste.code_lines)
@@ -561,7 +561,7 @@ def diagnose_paste(text: str, hints: dict[str, Any] | None = None, *, name: str 
     notes = list(paste.notes) + list(result.notes)
     explanation = None
     if paste.traceback:
-        from .explain import explain_text
+        from rnnshape.explain.explainer import explain_text
 
         explanation = explain_text(paste.traceback)
         findings = _join_traceback(findings, explanation, paste, source="traceback")
@@ -604,7 +604,7 @@ def _match_line(paste: Paste, code: str | None, line: int | None) -> int | None:
 def _join_traceback(findings: list[Any], explanation: Any, paste: Paste, *, source: str) -> list[Any]:
     from dataclasses import replace
 
-    from .follow import Finding
+    from rnnshape.diagnose.follow import Finding
 
     static_error = next((f for f in findings if f.diagnosis.is_error), None)
     user_frames = [fr for fr in explanation.frames if fr.is_user and fr.code]
@@ -638,9 +638,9 @@ def _numbers_agree(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def _join_run(findings: list[Any], ran: RunResult, paste: Paste) -> list[Any]:
     from dataclasses import replace
 
-    from . import diagnoses as dx
-    from .explain import explain_text
-    from .follow import Finding
+    from rnnshape import diagnoses as dx
+    from rnnshape.diagnose.follow import Finding
+    from rnnshape.explain.explainer import explain_text
 
     err = ran.error
     if err is None:

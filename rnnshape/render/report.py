@@ -15,9 +15,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .diagnoses import Diagnosis, fmt_shape
-from .report import CELL_TENSORS, PACKED_TENSORS, SEQUENCE_TENSORS, Report, human_bytes
-from .shapes import numel
+from rnnshape.diagnoses import Diagnosis, fmt_shape
+from rnnshape.engine.report import CELL_TENSORS, PACKED_TENSORS, SEQUENCE_TENSORS, Report, human_bytes
+from rnnshape.model.shapes import numel
 
 _MAX_PARAMETER_ROWS = 24
 _SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "blue"}

@@ -1,7 +1,7 @@
 """``inspect`` as a library call: model, then (unless dry) torch, then one Report.
 
 The shape model answers first; the runner confirms it on a device. The Report
-is plain data that :mod:`rnnshape.render` lays out for people or as JSON.
+is plain data that :mod:`rnnshape.render.report` lays out for people or as JSON.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import catalog
-from . import diagnoses as dx
-from .shapes import (
+from rnnshape import diagnoses as dx
+from rnnshape.explain import catalog
+from rnnshape.model.shapes import (
     DTYPE_BYTES,
     MAX_TENSOR_BYTES,
     UNSAFE,
@@ -31,7 +31,7 @@ from .shapes import (
     parameter_shapes,
     predict,
 )
-from .spec import LayerSpec
+from rnnshape.model.spec import LayerSpec
 
 SEQUENCE_TENSORS = ("input", "h_0", "c_0", "output", "h_n", "c_n")
 #: With --lengths: the PackedSequence's data going in and coming out.
@@ -158,12 +158,12 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
                 f"build in torch ({MAX_TORCH_LAYERS}); use --dry-run for the shapes.")
         limit = max_memory
         if limit is None and valid_layer:
-            from .run import free_memory_bytes
+            from rnnshape.engine.run import free_memory_bytes
 
             limit = free_memory_bytes(device)
         if limit is not None and valid_layer and memory > limit:
             raise MemoryRefused(memory, limit, device)
-        from .run import run_forward
+        from rnnshape.engine.run import run_forward
 
         t1 = time.perf_counter()
         with progress() if progress else nullcontext():

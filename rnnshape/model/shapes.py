@@ -1,7 +1,7 @@
 """The shape model: PyTorch's recurrent-layer rules in pure Python.
 
 This module is the single source of truth for what shapes *should* be. It never
-imports torch; the runner (:mod:`rnnshape.run`) confirms it against real torch,
+imports torch; the runner (:mod:`rnnshape.engine.run`) confirms it against real torch,
 and the differential tests in ``tests/test_differential.py`` pin it to torch's
 behaviour on thousands of generated cases.
 
@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from . import diagnoses as dx
-from .spec import LayerSpec, cell_nonlinearity_error, check_config
+from rnnshape import diagnoses as dx
+from rnnshape.model.spec import LayerSpec, cell_nonlinearity_error, check_config
 
 #: Evidence key on a diagnosis whose call must not reach torch (it can crash the process).
 UNSAFE = "unsafe_for_torch"

@@ -1,12 +1,12 @@
-"""Rich output for an :class:`rnnshape.explain.Explanation` (plain data in, renderables out)."""
+"""Rich output for an :class:`rnnshape.explain.explainer.Explanation` (plain data in, renderables out)."""
 
 from __future__ import annotations
 
 from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
-from .explain import Explanation
-from .render import diagnosis_panel
+from rnnshape.explain.explainer import Explanation
+from rnnshape.render.report import diagnosis_panel
 
 
 def explanation_renderable(result: Explanation, note: str | None = None) -> Group:

@@ -6,8 +6,8 @@ followed in order (a loop body once, an ``if`` whose condition is known on its b
 and the first call whose shapes cannot work stops the follower with a diagnosis at that line.
 
 Recurrent layers are never modelled here: every RNN/LSTM/GRU/cell call, and every
-``pack_padded_sequence``, is handed to :func:`rnnshape.shapes.predict` (through
-:class:`rnnshape.symbolic.Placeholders` when sizes are symbolic). The follower itself only
+``pack_padded_sequence``, is handed to :func:`rnnshape.model.shapes.predict` (through
+:class:`rnnshape.model.symbolic.Placeholders` when sizes are symbolic). The follower itself only
 knows what surrounds them: tensor creation and reshaping, ``nn.Linear``, ``nn.Embedding``,
 ``nn.Dropout``, ``nn.Sequential``, losses, tuples and unpacking.
 
@@ -22,10 +22,10 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import diagnoses as dx
-from .shapes import FLOAT_DTYPES, INT_DTYPES, UNSAFE, Request, TensorArg, predict
-from .spec import POSITIONAL, LayerSpec, check_config
-from .symbolic import ONE, Placeholders, Sym, Verdict, as_sym, compare, fmt_dims
+from rnnshape import diagnoses as dx
+from rnnshape.model.shapes import FLOAT_DTYPES, INT_DTYPES, UNSAFE, Request, TensorArg, predict
+from rnnshape.model.spec import POSITIONAL, LayerSpec, check_config
+from rnnshape.model.symbolic import ONE, Placeholders, Sym, Verdict, as_sym, compare, fmt_dims
 
 RECURRENT = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru", "RNNCell": "rnn-cell",
              "LSTMCell": "lstm-cell", "GRUCell": "gru-cell"}

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import diagnoses as dx
+from rnnshape import diagnoses as dx
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import numbers
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import diagnoses as dx
+from rnnshape import diagnoses as dx
 
 #: CLI mode -> torch class name.
 MODES: dict[str, str] = {

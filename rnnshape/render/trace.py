@@ -1,4 +1,4 @@
-"""Rich output for :class:`rnnshape.trace.TraceResult`: the shape flow as a tree."""
+"""Rich output for :class:`rnnshape.engine.trace.TraceResult`: the shape flow as a tree."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from rich.console import Console, Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
-from .render import diagnosis_panel
-from .trace import Call, TraceResult
+from rnnshape.engine.trace import Call, TraceResult
+from rnnshape.render.report import diagnosis_panel
 
 _MARK = {"ok": ("", ""), "failed": ("  ✗ failed here", "bold red"),
          "inside": ("  (failed inside)", "yellow"), "running": ("", "")}

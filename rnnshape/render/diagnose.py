@@ -1,6 +1,6 @@
 """Rich output for ``rnnshape diagnose``: the paste with a margin of shapes, then the findings.
 
-Plain data in (:class:`rnnshape.snippets.Diagnosed`), renderables out. Highlighting uses
+Plain data in (:class:`rnnshape.diagnose.snippets.Diagnosed`), renderables out. Highlighting uses
 the stdlib tokenizer (pygments would cost more to import than the whole command should take);
 ``--json`` never imports Rich at all.
 """
@@ -13,7 +13,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .render import code_text, diagnosis_panel
+from rnnshape.render.report import code_text, diagnosis_panel
 
 #: Longer pastes show only the lines that matter (shapes, findings, skipped), with context.
 FULL_LISTING = 120

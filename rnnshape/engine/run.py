@@ -20,7 +20,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from .shapes import Request, TensorArg
+from rnnshape.model.shapes import Request, TensorArg
 
 TORCH_DTYPES = ("float32", "float64", "float16", "bfloat16")
 

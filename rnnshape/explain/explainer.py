@@ -2,7 +2,7 @@
 
 The text may be a bare message, a traceback (plain, chained, Jupyter/IPython with
 ANSI colours and ``---->`` markers, Rich), warning lines, or several of these in
-one paste. Every message the :mod:`rnnshape.catalog` knows is explained; the
+one paste. Every message the :mod:`rnnshape.explain.catalog` knows is explained; the
 traceback around it (the user's own line, the layer named by the frames) goes
 into the diagnosis as evidence.
 
@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import catalog
-from .diagnoses import Diagnosis
+from rnnshape.diagnoses import Diagnosis
+from rnnshape.explain import catalog
 
 #: Text above this is refused from a file and trimmed to its tail from a pipe.
 MAX_BYTES = 4 * 1024 * 1024

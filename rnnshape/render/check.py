@@ -6,8 +6,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .check import CaseResult, CheckResult
-from .render import diagnosis_panel
+from rnnshape.check import CaseResult, CheckResult
+from rnnshape.render.report import diagnosis_panel
 
 _STATUS = {"passed": ("✓ passed", "green"), "failed": ("✗ failed", "red"),
            "error": ("! error", "red"), "skipped": ("- skipped", "yellow")}

@@ -12,9 +12,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .parsing import UsageError, parse_shape
-from .shapes import INT_DTYPES, Request, TensorArg
-from .spec import MODES, LayerSpec, SpecError, looks_like_constructor, parse_constructor
+from rnnshape.errors import UsageError
+from rnnshape.model.shapes import INT_DTYPES, Request, TensorArg
+from rnnshape.model.spec import MODES, LayerSpec, SpecError, looks_like_constructor, parse_constructor
+from rnnshape.parsing import parse_shape
 
 #: Layer flags that only the sequence layers take (torch's constructors differ).
 _SEQUENCE_ONLY = ("num_layers", "bidirectional", "batch_first", "dropout")
@@ -137,7 +138,7 @@ class UserTensors:
 
 
 def looks_like_file(text: str) -> bool:
-    from .tensors import SUFFIXES, split_source
+    from rnnshape.engine.tensors import SUFFIXES, split_source
 
     return os.path.splitext(split_source(text)[0])[1].lower() in SUFFIXES or os.path.exists(text)
 
@@ -145,7 +146,7 @@ def looks_like_file(text: str) -> bool:
 def load_user_tensors(*, input: str | None, hidden: str | None, cell: str | None,
                       lengths: str | None, device: str, keep_device: bool) -> UserTensors:
     """Load ``--input/--hidden/--cell`` files and ``--lengths`` (numbers or a file)."""
-    from .tensors import TensorFileError, load
+    from rnnshape.engine.tensors import TensorFileError, load
 
     found = UserTensors()
     try:
@@ -170,7 +171,7 @@ def _lengths(text: str) -> tuple[int, ...]:
     """``5,3,2``, or a file holding a 1-D integer tensor (read on the CPU, where torch wants it)."""
     if not looks_like_file(text):
         return parse_shape(text, "--lengths")
-    from .tensors import TensorFileError, load
+    from rnnshape.engine.tensors import TensorFileError, load
 
     loaded = load(text, device="cpu", what="--lengths")
     t = loaded.tensor

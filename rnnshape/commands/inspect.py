@@ -1,0 +1,122 @@
+"""`rnnshape inspect`: flags or a pasted constructor -> a Report, rendered."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from rnnshape.commands.common import fail_usage, finish
+from rnnshape.errors import UsageError
+
+
+def inspect(
+    layer: Annotated[str | None, typer.Argument(
+        help="Mode (rnn, lstm, gru, rnn-cell, lstm-cell, gru-cell) or a pasted constructor "
+             "such as \"nn.LSTM(10, 20, num_layers=2, batch_first=True)\".")] = None,
+    input_size_pos: Annotated[int | None, typer.Argument(metavar="[INPUT_SIZE]",
+                                                            show_default=False)] = None,
+    hidden_size_pos: Annotated[int | None, typer.Argument(metavar="[HIDDEN_SIZE]",
+                                                             show_default=False)] = None,
+    mode: Annotated[str | None, typer.Option(help="rnn, lstm, gru, rnn-cell, lstm-cell, gru-cell.")] = None,
+    input_size: Annotated[int | None, typer.Option(help="Features per time step (default 10).")] = None,
+    hidden_size: Annotated[int | None, typer.Option(help="Size of h (default 20).")] = None,
+    num_layers: Annotated[int | None, typer.Option(help="Stacked layers (default 1).")] = None,
+    bidirectional: Annotated[bool, typer.Option("--bidirectional", help="Two directions.")] = False,
+    batch_first: Annotated[bool, typer.Option("--batch-first", help="Input/output are (batch, seq, feature).")] = False,
+    proj_size: Annotated[int | None, typer.Option(help="LSTM projection size.")] = None,
+    nonlinearity: Annotated[str | None, typer.Option(help="tanh or relu (RNN only).")] = None,
+    no_bias: Annotated[bool, typer.Option("--no-bias", help="Build with bias=False.")] = False,
+    dropout: Annotated[float | None, typer.Option(help="Dropout between stacked layers.")] = None,
+    seq_len: Annotated[int | None, typer.Option(help="Sequence length of the dummy input (default 5).")] = None,
+    batch: Annotated[int | None, typer.Option(help="Batch size of the dummy input (default 1).")] = None,
+    unbatched: Annotated[bool, typer.Option("--unbatched", help="Feed one unbatched sequence.")] = False,
+    input_shape: Annotated[str | None, typer.Option(help="The input's exact shape, e.g. 5,3,10 (any rank).")] = None,
+    hidden_shape: Annotated[str | None, typer.Option(help="Pass an initial h_0 of this shape.")] = None,
+    cell_shape: Annotated[str | None, typer.Option(help="Pass an initial c_0 of this shape (LSTM).")] = None,
+    input: Annotated[str | None, typer.Option(
+        "--input", help="Your input tensor: PATH[:KEY] of a .pt/.pth, .npy, .npz or .safetensors file.")] = None,
+    hidden: Annotated[str | None, typer.Option("--hidden", help="Your h_0 tensor: PATH[:KEY].")] = None,
+    cell: Annotated[str | None, typer.Option("--cell", help="Your c_0 tensor (LSTM): PATH[:KEY].")] = None,
+    lengths: Annotated[str | None, typer.Option(
+        help="Pack the input with pack_padded_sequence: 5,3,2 or PATH[:KEY].")] = None,
+    enforce_sorted: Annotated[bool, typer.Option(
+        "--enforce-sorted/--no-enforce-sorted", help="As pack_padded_sequence (default: sorted).")] = True,
+    keep_device: Annotated[bool, typer.Option(
+        "--keep-device", help="Keep loaded tensors on the device they were saved on.")] = False,
+    repeat: Annotated[int, typer.Option(help="Time N more forwards after a warm-up.")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N, mps or meta.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="float32, float64, float16 or bfloat16.")] = "float32",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Shape model only; no torch import.")] = False,
+    expect: Annotated[list[str] | None, typer.Option(help="Assert a shape, e.g. output=5,3,40 (repeatable).")] = None,
+    max_memory: Annotated[str | None, typer.Option(help="Refuse runs estimated above this, e.g. 1GB.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Build a recurrent layer, run tensors through it, and explain every shape."""
+    from rnnshape.engine.inputs import UserTensors, build_request, build_spec, load_user_tensors, looks_like_file
+    from rnnshape.engine.report import MemoryRefused, TooLarge, expected_names, inspect_layer
+    from rnnshape.model.shapes import FLOAT_DTYPES
+    from rnnshape.parsing import parse_bytes, parse_expect, parse_shape
+
+    flags = {
+        "num_layers": num_layers, "bidirectional": True if bidirectional else None,
+        "batch_first": True if batch_first else None, "proj_size": proj_size,
+        "nonlinearity": nonlinearity, "bias": False if no_bias else None, "dropout": dropout,
+    }
+    try:
+        if repeat < 0:
+            raise UsageError(f"--repeat {repeat}: give a count of 0 or more.")
+        if input_size is not None and input_size_pos is not None:
+            raise UsageError("input_size is given twice (positional and --input-size); keep one.")
+        if hidden_size is not None and hidden_size_pos is not None:
+            raise UsageError("hidden_size is given twice (positional and --hidden-size); keep one.")
+        if dtype not in FLOAT_DTYPES:
+            raise UsageError(f"--dtype {dtype!r} is not a layer dtype: use {', '.join(FLOAT_DTYPES)}.")
+        for name, value in (("--seq-len", seq_len), ("--batch", batch)):
+            if value is not None and value < 0:
+                raise UsageError(f"{name} {value}: sizes cannot be negative.")
+        spec = build_spec(layer, mode, input_size if input_size is not None else input_size_pos,
+                          hidden_size if hidden_size is not None else hidden_size_pos, flags)
+        files = (input, hidden, cell)
+        if dry_run and any(f is not None for f in files):
+            raise UsageError("--dry-run does not load tensors (that needs torch); give their shapes "
+                             "with --input-shape/--hidden-shape/--cell-shape instead.")
+        resolved = "none" if dry_run else _resolve(device)
+        needs_torch = any(f is not None for f in files) or (lengths is not None and looks_like_file(lengths))
+        user = (load_user_tensors(input=input, hidden=hidden, cell=cell, lengths=lengths,
+                                  device=resolved, keep_device=keep_device)
+                if needs_torch else UserTensors(lengths=parse_shape(lengths, "--lengths") if lengths else None))
+        req = build_request(spec, seq_len=seq_len, batch=batch, unbatched=unbatched,
+                            input_shape=input_shape, hidden_shape=hidden_shape,
+                            cell_shape=cell_shape, dtype=dtype, user=user,
+                            enforce_sorted=enforce_sorted)
+        expects = parse_expect(expect or [], expected_names(spec))
+        limit = parse_bytes(max_memory) if max_memory is not None else None
+        report = inspect_layer(req, device=resolved, dry_run=dry_run, expects=expects,
+                               max_memory=limit, tensors=user.tensors, repeat=repeat,
+                               progress=None if as_json else _progress(resolved),
+                               sources=user.sources)
+    except (UsageError, MemoryRefused, TooLarge) as exc:
+        fail_usage(str(exc), as_json)
+    from rnnshape.render.report import print_report
+
+    finish(report, as_json, lambda: print_report(report))
+
+
+def _progress(device: str):
+    """A spinner around the forward, on a terminal only (never when piped or with --json)."""
+    if not sys.stdout.isatty():
+        return None
+    from rich.console import Console
+
+    return lambda: Console(stderr=True).status(f"running the forward on {device}…")
+
+
+def _resolve(device: str) -> str:
+    from rnnshape.engine.run import DeviceError, resolve_device
+
+    try:
+        return resolve_device(device)
+    except DeviceError as exc:
+        raise UsageError(str(exc)) from None

@@ -1,0 +1,63 @@
+"""`rnnshape trace`: one hooked forward of a real model (imports and runs its code)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rnnshape.commands.common import fail_usage, finish
+from rnnshape.errors import UsageError
+
+
+def trace(
+    target: Annotated[str, typer.Argument(
+        help="path/to/model.py:ClassName or package.module:factory (a class, a function returning "
+             "an nn.Module, or a module instance, which is copied). This IMPORTS AND RUNS the "
+             "model's code.", show_default=False)],
+    input_shape: Annotated[list[str] | None, typer.Option(
+        help="One input's shape, e.g. 32,50 (repeat for several inputs, in order).")] = None,
+    input_dtype: Annotated[list[str] | None, typer.Option(
+        help="The inputs' dtype, e.g. long for token ids (once for all, or once per input).")] = None,
+    input_value: Annotated[list[str] | None, typer.Option(
+        help="An input given by value as JSON, e.g. \"[7, 5, 3]\" for lengths; passed after the "
+             "--input-shape inputs, and kept on the CPU.")] = None,
+    init_args: Annotated[str | None, typer.Option(
+        help="Constructor arguments as JSON: an object (keywords) or an array (positional).")] = None,
+    device: Annotated[str | None, typer.Option(
+        help="meta, cpu, cuda, cuda:N, mps or auto. Default: meta, falling back to cpu with a note "
+             "when the model cannot run there.", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Run one forward of your model with hooks on every module; show the shape flow as a tree.
+
+    The model is built afresh on the device (your objects are never moved), put in eval
+    mode, and run once under no_grad. If the forward fails, the tree stops at the failing
+    module and the error is explained with the shapes the hooks saw.
+    """
+    import json
+
+    from rnnshape.parsing import parse_shape
+
+    try:
+        from rnnshape.engine.trace import parse_init_args, trace_model
+
+        shapes = [parse_shape(s, "--input-shape") for s in input_shape or []]
+        values = []
+        for text in input_value or []:
+            try:
+                values.append(json.loads(text))
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"--input-value {text!r} is not JSON ({exc.msg}); write e.g. "
+                                 "\"[7, 5, 3]\"") from None
+        result = trace_model(target, shapes, input_dtypes=input_dtype, input_values=values,
+                             init_args=parse_init_args(init_args), device=device)
+    except UsageError as exc:
+        fail_usage(str(exc), as_json)
+
+    def human() -> None:
+        from rnnshape.render.trace import print_trace
+
+        print_trace(result)
+
+    finish(result, as_json, human)

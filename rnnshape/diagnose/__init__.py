@@ -1,0 +1,1 @@
+"""`diagnose`: reading a pasted snippet and following its shapes statically."""

@@ -1,0 +1,1 @@
+"""The pure-Python shape model: constructor rules, forward shapes, symbolic sizes. Never imports torch."""

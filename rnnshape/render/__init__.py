@@ -1,0 +1,1 @@
+"""All Rich output. Nothing outside this package imports rich."""
