@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.text import Text
 
+from rnnshape.errors import UsageError
 from rnnshape.model.layout import Direction, Layout, StateRow, elide
 
 #: The picture never grows wider than this, whatever the terminal.
@@ -253,8 +254,8 @@ def _code_sections(layout: Layout, width: int) -> Iterator[Text]:
     if layout.cell_call:
         yield Text("")
         yield Text("one step, and a loop for a whole sequence:", style="bold")
-        yield from _code_line(layout.cell_call, "h' only: " + ("(h_1, c_1)" if layout.spec.is_lstm else "h_1"),
-                              width)
+        yield from _code_line(layout.cell_call, "one step: h' (and c') only" if layout.spec.is_lstm
+                              else "one step: h' only", width)
         for line in layout.unroll:
             yield from _code_line(line, "", width)
         for note in layout.notes:
@@ -314,12 +315,36 @@ def _cell_picture(layout: Layout, width: int) -> Iterator[Text]:
     spec = layout.spec
     name = spec.class_name
     box = "─" * (len(name) + 2)
-    state = "(h_0, c_0)" if spec.is_lstm else "h_0"
-    out = "(h_1, c_1)" if spec.is_lstm else "h_1"
+    lead = "" if layout.unbatched else f"{layout.batch}, "
+    h = f"({lead}{spec.hidden_size}{',' if layout.unbatched else ''})"
+    state = f"(h_0, c_0) {h}" if spec.is_lstm else f"h_0 {h}"
+    out = f"(h_1, c_1) {h}" if spec.is_lstm else f"h_1 {h}"
     pad = " " * (len(state) + 5)
+    below = pad + " " * (len(box) // 2 + 1)
     yield Text(f"{name}: one time step, no layers or directions to stack", style="bold")
     yield Text(f"{pad}┌{box}┐")
     yield Text.assemble(f"  {state} ─▶│ ", (name, "bold"), f" │─▶ {out}")
     yield Text(f"{pad}└{box}┘")
-    yield Text(f"{pad}{' ' * (len(box) // 2 + 1)}▲")
-    yield Text(f"{pad}{' ' * (len(box) // 2 + 1)}x", style="dim")
+    yield Text(f"{below}▲")
+    yield Text(f"{below}x ({lead}{spec.input_size}{',' if layout.unbatched else ''})", style="dim")
+
+
+# --------------------------------------------------------------------------- export
+
+
+def save_picture(renderable: RenderableType, *, title: str, svg: str | None = None,
+                 html: str | None = None) -> None:
+    """Save ``renderable`` as SVG and/or HTML through Rich's own console export, at ``MAX_WIDTH`` columns."""
+    import io
+
+    console = Console(record=True, width=MAX_WIDTH, file=io.StringIO(), force_terminal=True,
+                      color_system="truecolor")
+    console.print(renderable)
+    for path, save in ((svg, lambda p: console.save_svg(p, title=title, clear=False)),
+                       (html, lambda p: console.save_html(p, clear=False))):
+        if path is None:
+            continue
+        try:
+            save(path)
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}.") from None
