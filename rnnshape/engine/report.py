@@ -16,6 +16,7 @@ from typing import Any
 
 from rnnshape import diagnoses as dx
 from rnnshape.explain import catalog
+from rnnshape.model.layout import Layout
 from rnnshape.model.shapes import (
     DTYPE_BYTES,
     MAX_TENSOR_BYTES,
@@ -31,7 +32,6 @@ from rnnshape.model.shapes import (
     parameter_shapes,
     predict,
 )
-from rnnshape.model.layout import Layout
 from rnnshape.model.spec import LayerSpec
 
 SEQUENCE_TENSORS = ("input", "h_0", "c_0", "output", "h_n", "c_n")
