@@ -209,12 +209,14 @@ def _elision_notice(layout: Layout, cols: _Columns, layers: tuple[int | None, ..
 
 
 def _elided_span(what: str, shown: tuple[int | None, ...]) -> str:
-    spans = []
+    """``time steps 2–97``, ``layer 2``: the items between the drawn ones, ``what`` being the plural."""
+    spans, count = [], 0
     for i, item in enumerate(shown):
         if item is None:
             first, last = shown[i - 1] + 1, shown[i + 1] - 1  # type: ignore[operator]
             spans.append(f"{first}" if first == last else f"{first}–{last}")
-    return f"{what} {', '.join(spans)}"
+            count += last - first + 1
+    return f"{what if count > 1 else what.removesuffix('s')} {', '.join(spans)}"
 
 
 # --------------------------------------------------------------------------- legend and code
