@@ -30,7 +30,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from typer.testing import CliRunner
 
 from rnnshape.cli import app
-from rnnshape.model.layout import Direction, Layout, elide, layout_for, layout_for_request
+from rnnshape.model.layout import Direction, Layout, elide, last_layer_rows, layout_for, layout_for_request
 from rnnshape.model.shapes import Request, TensorArg
 from rnnshape.model.spec import LayerSpec
 from rnnshape.render.diagram import diagram
@@ -260,9 +260,9 @@ def test_cell_identities_and_unroll_loop_match_torch(mode: str) -> None:
 # --------------------------------------------------------------------------- the picture
 
 
-def render(layout: Layout, highlight: tuple[int, ...] = (), width: int = 80) -> str:
+def render(layout: Layout, highlight: tuple[int, ...] = (), width: int = 80, compact: bool = False) -> str:
     console = Console(width=width, file=io.StringIO(), no_color=True, legacy_windows=False)
-    console.print(diagram(layout, highlight))
+    console.print(diagram(layout, highlight, compact=compact))
     return console.file.getvalue()
 
 
@@ -289,8 +289,8 @@ def test_picture_fits_80_columns_with_every_code_line_whole(case: tuple[LayerSpe
     steps_drawn = text.splitlines()[1].count("t=")
     layers_drawn = len({line.split()[1] for line in text.splitlines() if line.startswith("layer ")})
     notice = text.partition("elided to fit 80 columns")[2].partition("\n\n")[0]  # it may wrap
-    assert ("time steps" in notice) == (steps_drawn < seq_len), text
-    assert ("layers" in notice) == (layers_drawn < num_layers), text
+    assert ("time step" in notice) == (steps_drawn < seq_len), text
+    assert ("layer" in notice) == (layers_drawn < num_layers), text
     assert steps_drawn >= min(seq_len, 4) and layers_drawn == min(num_layers, 4)
 
 
@@ -309,6 +309,17 @@ def test_highlighted_rows_are_marked_and_always_drawn() -> None:
     marked = [line for line in text.splitlines() if "◀ this row" in line]
     assert len(marked) == 2 and "h_n[10]" in marked[0] and "h_n[11]" in marked[1]
     assert "layer 5 fwd →" in text and "layer 5 bwd ←" in text
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_last_layer_rows_are_h_n_minus_2_and_minus_1(bidirectional: bool) -> None:
+    """The rows a bidirectional-last-step warning highlights are torch's h_n[-2:] (h_n[-1:] one-way)."""
+    spec = LayerSpec("gru", 3, 4, num_layers=3, bidirectional=bidirectional)
+    _, h_n = build(spec)(torch.randn(5, 2, 3, dtype=torch.float64))
+    rows = last_layer_rows(spec)
+    assert torch.equal(h_n[list(rows)], h_n[-spec.num_directions:])
+    text = render(layout_for(spec, seq_len=5, batch=2), highlight=rows, compact=True)
+    assert text.count("◀ this row") == len(rows) and "identities" not in text
 
 
 def test_cli_diagram_at_columns_80_through_a_pipe() -> None:

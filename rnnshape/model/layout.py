@@ -202,6 +202,11 @@ def row_of(spec: LayerSpec, layer: int, direction: Direction) -> int:
     return layer * spec.num_directions + (1 if direction is Direction.BACKWARD else 0)
 
 
+def last_layer_rows(spec: LayerSpec) -> tuple[int, ...]:
+    """The rows of ``h_n`` that hold the last layer: ``(h_n[-2], h_n[-1])`` as positive indices when bidirectional."""
+    return tuple(range(spec.state_layers - spec.num_directions, spec.state_layers))
+
+
 def output_slices(spec: LayerSpec, unbatched: bool = False) -> tuple[OutputSlice, ...]:
     h = spec.h_out
     if spec.num_directions == 1:

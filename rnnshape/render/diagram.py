@@ -31,15 +31,21 @@ _STYLE = {Direction.FORWARD: "cyan", Direction.BACKWARD: "magenta"}
 _CODE, _COMMENT, _HIGHLIGHT = "bold cyan", "dim", "bold black on yellow"
 
 
-def diagram(layout: Layout, highlight: Iterable[int] = ()) -> LayerDiagram:
-    """The renderable picture of ``layout``; rows of ``h_n`` in ``highlight`` are marked (and always drawn)."""
-    return LayerDiagram(layout, frozenset(highlight))
+def diagram(layout: Layout, highlight: Iterable[int] = (), *, compact: bool = False) -> LayerDiagram:
+    """The renderable picture of ``layout``.
+
+    Rows of ``h_n`` in ``highlight`` are marked (and always drawn, even where layers are elided): a warning
+    about ``h_n[-1]`` on a bidirectional layer passes ``last_layer_rows(spec)``. ``compact``: the grid and
+    the rows of ``h_n`` only, without the identities and code (for a panel that has its own fix).
+    """
+    return LayerDiagram(layout, frozenset(highlight), compact)
 
 
 @dataclass(frozen=True)
 class LayerDiagram:
     layout: Layout
     highlight: frozenset[int] = frozenset()
+    compact: bool = False
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield from self.lines(min(options.max_width, MAX_WIDTH))
@@ -48,9 +54,12 @@ class LayerDiagram:
         if self.layout.is_cell:
             yield from _cell_picture(self.layout, width)
         else:
-            yield from _grid(self.layout, self.highlight, width)
+            for line in _grid(self.layout, self.highlight, width):
+                line.no_wrap, line.overflow = True, "ellipsis"  # one line per row, even when too narrow
+                yield line
             yield from _legend(self.layout, self.highlight, width)
-        yield from _code_sections(self.layout, width)
+        if not self.compact:
+            yield from _code_sections(self.layout, width)
 
 
 # --------------------------------------------------------------------------- the grid
