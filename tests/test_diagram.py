@@ -363,7 +363,7 @@ def test_cell_json_and_invalid_layer() -> None:
     section = json.loads(res.stdout)["diagram"]
     assert section["kind"] == "cell" and section["h_n_rows"] == [] and section["cell_call"] == "h_1 = cell(x, h_0)"
     bad = runner.invoke(app, ["inspect", "lstm", "10", "20", "--proj-size", "30", "--diagram"])
-    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert bad.exit_code == 1 and "Traceback" not in bad.output and "no picture" in bad.stderr
     spec = LayerSpec("lstm", 10, 20, proj_size=30, given=frozenset({"proj_size"}))
     assert layout_for_request(Request(spec, TensorArg((5, 1, 10)))) is None
 

@@ -112,6 +112,9 @@ def inspect(
             from rnnshape.model.layout import layout_for_request
 
             report.layout = layout_for_request(report.request)
+            if report.layout is None:
+                typer.echo("rnnshape: no picture: the layer cannot be built with these arguments "
+                           "(see the error).", err=True)
         view = _parameter_view(params)
         if exports:
             from rnnshape.render.diagram import save_picture
