@@ -181,9 +181,11 @@ def test_rows_and_slices_are_the_layers_and_directions_torch_computes(case: tupl
     states = per_direction_states(module, spec, time_major)
     layout = layout_of(spec, call)
     assert len(layout.rows) == names["h_n"].shape[0]
+    viewed = eval(layout.view, names)  # noqa: S307 - h_n.view(num_layers, num_directions, -1, h)
     for row in layout.rows:
         h, c, _ = states[(row.layer, row.direction)]
         assert torch.allclose(names["h_n"][row.index], h, atol=1e-9), (spec, row)
+        assert torch.equal(viewed[row.layer, int(row.direction is Direction.BACKWARD)], names["h_n"][row.index])
         assert torch.allclose(names["h_n"][row.negative], h, atol=1e-9), (spec, row)
         if spec.is_lstm:  # c_n has the same rows, hidden_size wide even with proj_size
             assert torch.allclose(names["c_n"][row.index], c, atol=1e-9), (spec, row)
@@ -292,6 +294,15 @@ def test_picture_fits_80_columns_with_every_code_line_whole(case: tuple[LayerSpe
     assert ("time step" in notice) == (steps_drawn < seq_len), text
     assert ("layer" in notice) == (layers_drawn < num_layers), text
     assert steps_drawn >= min(seq_len, 4) and layers_drawn == min(num_layers, 4)
+
+
+@pytest.mark.parametrize("mode", ["rnn-cell", "lstm-cell", "gru-cell"])
+@pytest.mark.parametrize("unbatched", [False, True])
+def test_cell_picture_fits_80_columns(mode: str, unbatched: bool) -> None:
+    layout = layout_for(LayerSpec(mode, 123456, 654321), batch=4096, unbatched=unbatched)
+    text = render(layout)
+    assert_fits_with_whole_code(text, layout)
+    assert "one time step" in text and "h_n" not in text
 
 
 def test_elision_says_what_it_left_out() -> None:
