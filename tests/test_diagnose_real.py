@@ -36,6 +36,8 @@ runner = CliRunner()
 #: Warning codes for the silent bugs of issue #9 (names proposed here; the lead reconciles them).
 SILENT_CODES = {"bidirectional-last-hidden", "bidirectional-last-step", "state-batch-first",
                 "output-feature-index", "last-batch-state"}
+#: A silent bug may also expect this existing code: a layer without batch_first fed batch-first data.
+SILENT_EXISTING = {"batch-first-suspect"}
 ERAS = {"0.3", "0.4", "1.x", "2.x"}
 
 # The oracle runs every snippet in one process. The machine has no GPU, so ``.cuda()`` is an identity
@@ -169,8 +171,8 @@ def test_manifest_is_complete_and_every_file_is_in_it() -> None:
         assert item["cause"].strip() and item["era"] in ERAS, item["file"]
         expect = item["diagnose"]["expect"]
         assert len({"error", "warning", "hint"} & set(expect)) == 1, item["file"]
-        if item["torch"].get("runs"):
-            assert expect.get("warning") in SILENT_CODES, item["file"]
+        if item["torch"].get("runs"):  # a silent bug: only a warning can meet it
+            assert expect.get("warning") in SILENT_CODES | SILENT_EXISTING, item["file"]
         else:
             assert {"error", "line", "message"} <= set(item["torch"]), item["file"]
         if "xfail" in item:
@@ -179,7 +181,7 @@ def test_manifest_is_complete_and_every_file_is_in_it() -> None:
     silent = [i for i in MANIFEST if i["torch"].get("runs")]
     assert len(errors) >= 40 and len(silent) >= 10, (len(errors), len(silent))
     assert {i["era"] for i in MANIFEST} == ERAS
-    assert {i["diagnose"]["expect"]["warning"] for i in silent} == SILENT_CODES
+    assert SILENT_CODES <= {i["diagnose"]["expect"]["warning"] for i in silent}
 
 
 def test_runnable_keeps_line_numbers_of_a_repl_paste() -> None:
