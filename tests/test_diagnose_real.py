@@ -75,10 +75,14 @@ _PROMPT = re.compile(r"^\s*(?:>>>|\.\.\.|In \[\d+\]:|\.\.\.:)(?: |$)")
 
 
 def runnable(text: str) -> str:
-    """The paste as Python with its line numbers kept: REPL prompts stripped, their output blanked."""
+    """The paste as Python with its line numbers kept: REPL prompts stripped, their output blanked, and a
+    first line that lost its indentation in a code fence (the rest indented) realigned."""
     lines = text.splitlines()
     if any(_PROMPT.match(ln) for ln in lines):
         lines = [_PROMPT.sub("", ln, count=1) if _PROMPT.match(ln) else "" for ln in lines]
+    rest = textwrap.dedent("\n".join(lines[1:]))
+    if lines and lines[0].strip() and not lines[0][0].isspace() and rest != "\n".join(lines[1:]):
+        return lines[0] + "\n" + rest + "\n"
     return textwrap.dedent("\n".join(lines)) + "\n"
 
 
