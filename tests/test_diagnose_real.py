@@ -165,7 +165,8 @@ def _diagnose_params() -> list[Any]:
 @pytest.mark.parametrize("item", _diagnose_params())
 def test_diagnose_finds_the_threads_bug_or_names_its_hint(item: dict[str, Any]) -> None:
     data = diagnose_json(item)
-    assert meets(item["diagnose"]["expect"], data), f"expected {item['diagnose']['expect']}, diagnose said: {said(data)}"
+    expect = item["diagnose"]["expect"]
+    assert meets(expect, data), f"expected {expect}, diagnose said: {said(data)}"
 
 
 # --------------------------------------------------------------------------- the manifest itself
