@@ -458,7 +458,7 @@ _HINT = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*(.+?)\s*$")
 
 def parse_hints(items: list[str]) -> dict[str, Any]:
     """``["x=B,T,300", "tokens=32,50:int64"]`` -> name -> a tensor with those (symbolic) dims."""
-    from rnnshape.diagnose.follow import DTYPES, hint_tensor
+    from rnnshape.diagnose.follower import DTYPES, hint_tensor
     from rnnshape.errors import UsageError
 
     out: dict[str, Any] = {}
@@ -548,7 +548,7 @@ class Diagnosed:
 def diagnose_paste(text: str, hints: dict[str, Any] | None = None, *, name: str = "<paste>",
                    run: bool = False, timeout: float = 60.0) -> Diagnosed:
     """Clean, parse, follow; join a pasted traceback (and, with ``run``, a real run)."""
-    from rnnshape.diagnose.follow import Finding, Follower
+    from rnnshape.diagnose.follower import Finding, Follower
 
     paste = clean(text)
     parsed = parse_partial(paste.code_lines)
@@ -604,7 +604,7 @@ def _match_line(paste: Paste, code: str | None, line: int | None) -> int | None:
 def _join_traceback(findings: list[Any], explanation: Any, paste: Paste, *, source: str) -> list[Any]:
     from dataclasses import replace
 
-    from rnnshape.diagnose.follow import Finding
+    from rnnshape.diagnose.follower import Finding
 
     static_error = next((f for f in findings if f.diagnosis.is_error), None)
     user_frames = [fr for fr in explanation.frames if fr.is_user and fr.code]
@@ -639,7 +639,7 @@ def _join_run(findings: list[Any], ran: RunResult, paste: Paste) -> list[Any]:
     from dataclasses import replace
 
     from rnnshape import diagnoses as dx
-    from rnnshape.diagnose.follow import Finding
+    from rnnshape.diagnose.follower import Finding
     from rnnshape.explain.explainer import explain_text
 
     err = ran.error
