@@ -105,6 +105,7 @@ def one_direction(*, expr: str, base: str, layer: str, hidden: Any, error: bool,
 
 def last_step_bidirectional(*, expr: str, base: str, layer: str, batch_first: bool) -> Diagnosis:
     h = "h_n"
+    state = "(h_n, c_n)" if layer.endswith("LSTM") else "h_n"
     return Diagnosis(
         code="bidirectional-last-step", severity="warning",
         title=f"{expr} of bidirectional {layer}: the backward half has seen one time step",
@@ -112,7 +113,7 @@ def last_step_bidirectional(*, expr: str, base: str, layer: str, batch_first: bo
                      "step the forward half has read the whole sequence, but the backward half has read only "
                      f"that one step (it runs from the end). Use the final states of both directions, "
                      f"torch.cat([{h}[-2], {h}[-1]], dim=1), which each summarise the whole sequence."),
-        fix=f"out, {h} = rnn(x)   # (h_n, c_n) for an LSTM\nlast = torch.cat([{h}[-2], {h}[-1]], dim=1)",
+        fix=f"{base}, {state} = rnn(x)\nlast = torch.cat([{h}[-2], {h}[-1]], dim=1)   # (batch, 2 * hidden_size)",
         evidence={"expr": expr, "base": base, "batch_first": batch_first, "torch_message": None})
 
 
