@@ -550,7 +550,8 @@ class Diagnosed:
     @property
     def not_followed(self) -> dict[int, str | None]:
         """Recurrent calls that could not be followed (line -> the hint that would let them be)."""
-        return {ln: h for ln, h in sorted(self.followed.not_followed.items()) if ln not in self.followed.checked}
+        done = {ln for ln, _ in self.followed.checked}
+        return {ln: h for ln, h in sorted(self.followed.not_followed.items()) if ln not in done}
 
     @property
     def verdict(self) -> str:

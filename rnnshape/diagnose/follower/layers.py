@@ -471,11 +471,11 @@ class LayersMixin:
             pred = predict(req)
             err = pred.error
             if err is None:
-                self.result.checked.add(self.line)
+                self.result.checked.add((self.line, id(layer)))
                 return self._outputs(layer, pred, P, x, h, packed, node)
             pair = _mismatch_pair(err, P)
             if pair is None or self.equal(pair[0], pair[1], f"{name}'s {_what(err)}").differ:
-                self.result.checked.add(self.line)
+                self.result.checked.add((self.line, id(layer)))
                 self._stop_recurrent(err, P, layer, h, c, xd, node)
             if compare(self.sub(pair[0]), self.sub(pair[1])).kind == "unknown":  # type: ignore[index]
                 self.result.not_followed[self.line] = None
@@ -497,9 +497,10 @@ class LayersMixin:
         elif d.code in ("hidden-layers-mismatch", "hidden-batch-mismatch", "hidden-size-mismatch",
                         "hidden-batch-first", "proj-hidden-size", "cell-shape-mismatch"):
             which = c if (d.evidence.get("name") == "c_0" and c is not None) else h
+            twin = h if which is c else c
             expected = d.evidence.get("expected")
             if which is not None and isinstance(expected, list) and which.node is not None:
-                rw = self._tensor_rewrite(which, expected)
+                rw = self._tensor_rewrite(which, expected, twin if d.code != "cell-shape-mismatch" else None)
         elif d.code == "hidden-not-tuple" and len(node.args) > 1:
             arg = self.src(node.args[1])
             rw = self._rewrite_node(node.lineno, node.args[1], f"({arg}, torch.zeros_like({arg}))")

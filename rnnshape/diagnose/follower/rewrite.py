@@ -116,7 +116,9 @@ class RewriteMixin:
             return self._rewrite_node(node.lineno, node.args[1], self.src(node.args[1].elts[0]))
         return None
 
-    def _tensor_rewrite(self: Follower, t: Tensor, expected: list[Any]) -> Rewrite | None:
+    def _tensor_rewrite(self: Follower, t: Tensor, expected: list[Any], twin: Tensor | None = None) -> Rewrite | None:
+        """The call that built ``t`` with the sizes torch expects; ``twin`` (c_0 built alike on the same line
+        as h_0, ``(torch.zeros(1, 1, H), torch.zeros(1, 1, H))``) gets the same edit."""
         call = t.node
         if not isinstance(call, ast.Call) or t.line is None:
             return None
@@ -142,16 +144,20 @@ class RewriteMixin:
             new_parts.append(new)
         if new_parts == got:
             return None
+        edits = list(zip(size_nodes, new_parts, strict=True))
+        if twin is not None and isinstance(twin.node, ast.Call) and twin.line == t.line and \
+                self.src(twin.node) == self.src(call) and twin.node is not call:
+            twin_nodes = list(twin.node.args)
+            if len(twin_nodes) == 1 and isinstance(twin_nodes[0], (ast.Tuple, ast.List)):
+                twin_nodes = list(twin_nodes[0].elts)
+            edits += list(zip(twin_nodes, new_parts, strict=True))
         line_text = self.lines[t.line - 1] if 0 < t.line <= len(self.lines) else ""
-        new_line = line_text
-        # rewrite the arguments right to left so the columns stay valid
-        if all(getattr(n, "lineno", None) == t.line for n in size_nodes):
-            raw = line_text.encode()
-            for n, new in sorted(zip(size_nodes, new_parts, strict=True), key=lambda p: -p[0].col_offset):
-                raw = raw[:n.col_offset] + new.encode() + raw[n.end_col_offset:]  # type: ignore[index]
-            new_line = raw.decode(errors="replace")
-            return Rewrite(t.line, line_text, new_line)
-        return None
+        if not all(getattr(n, "lineno", None) == getattr(n, "end_lineno", None) == t.line for n, _ in edits):
+            return None
+        raw = line_text.encode()
+        for n, new in sorted(edits, key=lambda p: -p[0].col_offset):   # right to left: the columns stay valid
+            raw = raw[:n.col_offset] + new.encode() + raw[n.end_col_offset:]  # type: ignore[index]
+        return Rewrite(t.line, line_text, raw.decode(errors="replace"))
 
     def _ctor_rewrite_flag(self: Follower, layer: RecurrentLayer, flag: str, value: bool) -> Rewrite | None:
         if layer.node is None or layer.line is None:

@@ -568,10 +568,10 @@ def literal(f: Follower, args: list[Value], kwargs: dict[str, Value], node: ast.
         return Unknown(f"torch.{name}()")
     if isinstance(args[0], Tensor):   # torch.FloatTensor(t), torch.as_tensor(t): a conversion
         return replace(args[0], dtype=_LEGACY.get(name, args[0].dtype), node=None, line=f.line)
+    if name in _LEGACY and all(isinstance(a, Int) for a in args):   # torch.FloatTensor(2, 3): sizes
+        return new_tensor(f, list(args), kwargs, node, _LEGACY[name])  # type: ignore[arg-type]
     shape, kind, largest, flat = literal_shape(f, args[0])
     if shape is None:
-        if name in _LEGACY and all(isinstance(a, Int) for a in args):
-            return new_tensor(f, list(args), kwargs, node, _LEGACY[name])  # type: ignore[arg-type]
         return Unknown(f"torch.{name} of data rnnshape cannot read", "--shape NAME=SHAPE")
     dtype = _LEGACY.get(name, kind)
     t = new_tensor(f, [Int(Sym.const(s)) for s in shape], kwargs, node, dtype,

@@ -253,7 +253,7 @@ class StatementsMixin:
                                    origin="a DataLoader batch", role=None, layer=None, node=None))
             else:
                 out.append(Unknown("a dataset item rnnshape does not follow"))
-        return Tup(tuple(out), "list") if len(out) != 1 else out[0]
+        return Tup(tuple(out), "list")   # default_collate: a list, even of one tensor
 
     def assign(self: Follower, target: ast.expr, value: Value, env: Env, stmt: ast.stmt) -> None:
         if isinstance(target, ast.Name):

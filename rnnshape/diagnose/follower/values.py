@@ -313,7 +313,7 @@ class FollowResult:
     notes: list[str] = field(default_factory=list)
     followed: set[int] = field(default_factory=set)
     #: recurrent calls followed with every size they needed, and those that were not (their hints)
-    checked: set[int] = field(default_factory=set)
+    checked: set[tuple[int, int]] = field(default_factory=set)   # (line, the layer's id)
     not_followed: dict[int, str | None] = field(default_factory=dict)
 
 
