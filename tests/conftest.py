@@ -23,15 +23,19 @@ def pre(mod, args):
         records.append({"line": f.f_lineno if f else None, "input": list(args[0].shape),
                         "batch_first": bool(getattr(mod, "batch_first", False))})
 torch.nn.modules.module.register_module_forward_pre_hook(pre)
-for name, code in jobs.items():
+for name, job in jobs.items():
     path = "<snippet " + name + ">"
     torch.manual_seed(0)
+    g = {"__name__": "__main__"}
+    code = job if isinstance(job, str) else job["code"]
+    if not isinstance(job, str):
+        exec(job.get("globals", ""), g)
     records.clear()
     res = {"ok": True}
     try:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            exec(compile(code, path, "exec"), {"__name__": "__main__"})
+            exec(compile(code, path, "exec"), g)
     except Exception as exc:
         line, tb = None, exc.__traceback__
         while tb is not None:
@@ -45,20 +49,21 @@ json.dump(results, sys.stdout)
 '''
 
 
-def run_in_torch(jobs: dict[str, str]) -> dict[str, dict]:
-    """Run each snippet for real, all in one subprocess: ok / the exception and its line, and every
-    recurrent call's (line, input shape, batch_first)."""
+def run_in_torch(jobs: dict[str, str | dict[str, str]]) -> dict[str, dict]:
+    """Run each snippet (code, or {"code", "globals"}) for real, all in one subprocess: ok / the exception and
+    its line, and every recurrent call's (line, input shape, batch_first)."""
     out = subprocess.run([sys.executable, "-c", _RUN_ALL], input=json.dumps(jobs), capture_output=True,
                          text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout)
 
 
-def apply_rewrite(code: str, rewrite) -> str:
-    """The snippet with the line ``diagnose`` printed as the fix put in place."""
+def apply_rewrite(code: str, finding) -> str:
+    """The snippet with every line ``diagnose`` printed as the finding's fix put in place."""
     lines = code.split("\n")
-    assert lines[rewrite.line - 1] == rewrite.old, (lines[rewrite.line - 1], rewrite.old)
-    lines[rewrite.line - 1] = rewrite.new
+    for rw in finding.rewrites:
+        assert lines[rw.line - 1] == rw.old, (lines[rw.line - 1], rw.old)
+        lines[rw.line - 1] = rw.new
     return "\n".join(lines)
 
 
@@ -66,4 +71,5 @@ def axes_kept(before: list[dict], after: list[dict]) -> bool:
     """The fix fed no recurrent call an input it did not get before, nor flipped batch_first: the batch
     is still the batch and time still time (a fix that transposes the data or the flag would show here)."""
     seen = {(r["line"], tuple(r["input"]), r["batch_first"]) for r in before}
-    return all((r["line"], tuple(r["input"]), r["batch_first"]) in seen for r in after)
+    reached = {r["line"] for r in before}   # a call the error stopped before has nothing to compare with
+    return all((r["line"], tuple(r["input"]), r["batch_first"]) in seen for r in after if r["line"] in reached)

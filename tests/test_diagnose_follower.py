@@ -248,7 +248,7 @@ def torch_runs(results: dict) -> dict:
         call = "\n" + CALLS.get(name, "")
         jobs[name] = r.code + call
         if r.error is not None and r.error.rewrite is not None:
-            jobs[name + "#fixed"] = apply_rewrite(r.code, r.error.rewrite) + call
+            jobs[name + "#fixed"] = apply_rewrite(r.code, r.error) + call
     return run_in_torch(jobs)
 
 

@@ -80,7 +80,7 @@ def _visible(result: Any) -> list[int | None]:
     keep: set[int] = set()
     marked = set(result.followed.shapes)
     marked |= {f.line for f in result.findings if f.line}
-    marked |= {f.rewrite.line for f in result.findings if f.rewrite is not None}
+    marked |= {rw.line for f in result.findings for rw in getattr(f, "rewrites", [])}
     for a, b, _ in result.skipped[:20]:
         marked |= {a, b}
     for ln in marked:
@@ -212,8 +212,7 @@ def finding_renderable(f: Any) -> RenderableType:
     if f.diagnosis.fix:
         parts.append(Text("Fix:", style="bold"))
         parts.extend(_code_line(line, "green") for line in f.diagnosis.fix.splitlines())
-    if f.rewrite is not None:
-        parts.append(rewrite_text(f.rewrite))
+    parts.extend(rewrite_text(rw) for rw in f.rewrites)
     for key, label in (("traceback", "the pasted traceback"), ("run", "the run")):
         ev = f.diagnosis.evidence.get(key)
         if isinstance(ev, dict) and f.source == "static":

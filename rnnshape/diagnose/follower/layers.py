@@ -490,6 +490,7 @@ class LayersMixin:
         if d.evidence.get(UNSAFE):
             d = replace(d, evidence={**d.evidence, "torch_may_not_raise": True})
         rw: Rewrite | None = None
+        more: tuple[Rewrite, ...] = ()
         if d.code == "input-size-mismatch":
             size = layer.args.get("input_size")
             rw = self._ctor_rewrite(layer, 0, xd[-1], current=self.sub(size) if isinstance(size, Sym) else
@@ -498,13 +499,19 @@ class LayersMixin:
                         "hidden-batch-first", "proj-hidden-size", "cell-shape-mismatch"):
             which = c if (d.evidence.get("name") == "c_0" and c is not None) else h
             twin = h if which is c else c
+            if twin is None or which is None or d.code in ("cell-shape-mismatch", "proj-hidden-size") or \
+                    self.tensor_dims(twin) != self.tensor_dims(which):
+                twin = None   # only a c_0 built like h_0 must change like it
             expected = d.evidence.get("expected")
             if which is not None and isinstance(expected, list) and which.node is not None:
-                rw = self._tensor_rewrite(which, expected, twin if d.code != "cell-shape-mismatch" else None)
+                rw = self._tensor_rewrite(which, expected, twin)
+                if twin is not None and rw is not None and twin.line != which.line:
+                    other = self._tensor_rewrite(twin, expected)
+                    more = (other,) if other is not None else ()
         elif d.code == "hidden-not-tuple" and len(node.args) > 1:
             arg = self.src(node.args[1])
             rw = self._rewrite_node(node.lineno, node.args[1], f"({arg}, torch.zeros_like({arg}))")
-        raise Stop(Finding(self.line, d, rw))
+        raise Stop(Finding(self.line, d, rw, more=more))
 
     def _outputs(self: Follower, layer: RecurrentLayer, pred: Any, P: Placeholders, x: Tensor, h: Tensor | None,
                  packed: Packed | None, node: ast.Call) -> Value:

@@ -283,10 +283,16 @@ class Finding:
     diagnosis: dx.Diagnosis
     rewrite: Rewrite | None = None
     source: str = "static"           # static, traceback, run
+    more: tuple[Rewrite, ...] = ()   # other lines the same fix changes (c_0 built like h_0)
+
+    @property
+    def rewrites(self) -> list[Rewrite]:
+        return ([self.rewrite] if self.rewrite else []) + list(self.more)
 
     def to_dict(self) -> dict[str, Any]:
         return {"line": self.line, "source": self.source, **self.diagnosis.to_dict(),
-                "rewrite": self.rewrite.to_dict() if self.rewrite else None}
+                "rewrite": self.rewrite.to_dict() if self.rewrite else None,
+                "rewrites": [r.to_dict() for r in self.rewrites]}
 
 
 @dataclass
