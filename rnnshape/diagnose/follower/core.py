@@ -171,6 +171,14 @@ class Follower(StatementsMixin, ExpressionsMixin, LayersMixin, RewriteMixin):
         return str(v)
 
     def src(self, node: ast.AST) -> str:
+        """The code of ``node``: its text in the paste when on one line (cheap), else ``ast.unparse``."""
+        line = getattr(node, "lineno", None)
+        if line is not None and line == getattr(node, "end_lineno", None) and 0 < line <= len(self.lines):
+            text = self.lines[line - 1]
+            a, b = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+            if text.isascii():
+                return text[a:b]
+            return text.encode()[a:b].decode(errors="replace")
         try:
             return ast.unparse(node)
         except Exception:  # noqa: BLE001 - ast.unparse of a repaired tree
