@@ -365,9 +365,10 @@ def test_operators_agree_with_their_method_and_function_forms() -> None:
     for spelling in ("a @ b.T", "a.matmul(b.t())", "torch.matmul(a, b.T)", "torch.mm(a, b.t())"):
         r = diagnose_paste(base + f"c = {spelling}\n")
         assert r.ok and r.followed.shapes[4][0].text == "(3, 5)", spelling
-    for spelling in ("a == 1", "a.eq(1)", "torch.eq(a, 1)", "a * 2", "a.mul(2)", "torch.mul(a, 2)"):
+    for spelling, text in (("a == 1", "(3, 4) bool"), ("a.eq(1)", "(3, 4) bool"), ("torch.eq(a, 1)", "(3, 4) bool"),
+                           ("a * 2", "(3, 4)"), ("a.mul(2)", "(3, 4)"), ("torch.mul(a, 2)", "(3, 4)")):
         r = diagnose_paste(base + f"c = {spelling}\n")
-        assert r.followed.shapes[4][0].text == "(3, 4)", spelling
+        assert r.followed.shapes[4][0].text == text, spelling
 
 
 def test_a_rule_registered_twice_is_an_error() -> None:

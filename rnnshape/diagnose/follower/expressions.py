@@ -364,9 +364,14 @@ class ExpressionsMixin:
                         except (TypeError, ValueError):
                             pass
             return Unknown(f"{self.src(node)[:60]}")
-        if isinstance(obj, Packed):
-            self.stop(dx.packed_as_tensor(where="indexing", torch_message="'PackedSequence' object is not "
-                                          "subscriptable"))
+        if isinstance(obj, Packed):   # a namedtuple: [0] is .data, [1] .batch_sizes; x[:, -1] is the mistake
+            index = self.expr(sl, env) if not isinstance(sl, (ast.Tuple, ast.Slice)) else None
+            if isinstance(index, Int) and self.sub(index.sym).value == 0:
+                return self.attribute(obj, "data", node)
+            if isinstance(sl, ast.Tuple):
+                self.stop(dx.packed_as_tensor(where="indexing", torch_message=(
+                    "tuple indices must be integers or slices, not tuple")))
+            return Unknown(f"{self.src(node)[:60]}: a PackedSequence field")
         if isinstance(obj, Unknown):
             return obj
         return Unknown(f"{self.src(node)[:60]} is not followed")

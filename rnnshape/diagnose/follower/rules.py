@@ -147,9 +147,15 @@ def _same(f: Follower, t: Tensor, node: ast.AST, **changes: Any) -> Tensor:
 # --------------------------------------------------------------------------- elementwise
 
 
+@register("eq", "ne", "lt", "le", "gt", "ge")
+def compare(f: Follower, args: list[Value], kwargs: dict[str, Value], node: ast.AST) -> Value:
+    """A comparison broadcasts like arithmetic and gives bools."""
+    out = broadcast(f, args, kwargs, node)
+    return replace(out, dtype="bool") if isinstance(out, Tensor) else out
+
+
 @register("add", "sub", "mul", "div", "true_divide", "floor_divide", "remainder", "pow", "maximum", "minimum",
-          "eq", "ne", "lt", "le", "gt", "ge", "add_", "sub_", "mul_", "div_", "pow_", "atan2"
-          "float_power")
+          "add_", "sub_", "mul_", "div_", "pow_", "atan2", "float_power")
 def broadcast(f: Follower, args: list[Value], kwargs: dict[str, Value], node: ast.AST) -> Value:
     a = args[0] if args else Unknown("no operand")
     b = args[1] if len(args) > 1 else kwargs.get("other", Unknown("no operand"))
