@@ -93,11 +93,22 @@ class ExpressionsMixin:
             return ModRef(f"{star.path}.{node.id}")
         return Unknown(f"{node.id} is not defined in the snippet", f"--shape {node.id}=...")
 
-    def e_Tuple(self: Follower, node: ast.Tuple, env: dict[str, Value]) -> Value:
-        return Tup(tuple(self.expr(e, env) for e in node.elts), "tuple", line=node.lineno, node=node)
+    def e_Tuple(self: Follower, node: ast.Tuple, env: Env) -> Value:
+        return Tup(self._items(node.elts, env), "tuple", line=node.lineno, node=node)
 
-    def e_List(self: Follower, node: ast.List, env: dict[str, Value]) -> Value:
-        lst = Tup(tuple(self.expr(e, env) for e in node.elts), "list", line=node.lineno, node=node)
+    def _items(self: Follower, elts: list[ast.expr], env: Env) -> tuple[Value, ...]:
+        """A literal's items, ``*rest`` spliced in when rest is a tuple we follow."""
+        out: list[Value] = []
+        for e in elts:
+            v = self.expr(e, env)
+            if isinstance(e, ast.Starred) and isinstance(v, Tup) and v.count is None:
+                out.extend(v.items)
+            else:
+                out.append(v)
+        return tuple(out)
+
+    def e_List(self: Follower, node: ast.List, env: Env) -> Value:
+        lst = Tup(self._items(node.elts, env), "list", line=node.lineno, node=node)
         if self.loops:
             self.loops[-1][1].add(id(lst))
         return lst
@@ -201,8 +212,8 @@ class ExpressionsMixin:
         """An operator: integer arithmetic on sizes, tuples joined, else the op's shape rule."""
         if isinstance(a, Int) and isinstance(b, Int):
             return self.int_arith(op, self.sub(a.sym), self.sub(b.sym))
-        if isinstance(a, Const) and isinstance(b, Const):
-            return self.const_arith(op, a.value, b.value)
+        if isinstance(a, (Const, Int)) and isinstance(b, (Const, Int)):   # 0.5 * 2: plain numbers
+            return self.const_arith(op, self._number(a), self._number(b))
         if isinstance(a, Tup) and isinstance(b, Tup) and isinstance(op, ast.Add) and not (a.role or b.role):
             if len(a.items) + len(b.items) > MAX_ITEMS or a.count is not None or b.count is not None:
                 return Unknown("a list too long to follow")
@@ -246,6 +257,9 @@ class ExpressionsMixin:
         if capped(out):
             return Unknown("a size too large (or too complex) to follow")
         return Int(out)
+
+    def _number(self: Follower, v: Const | Int) -> Any:
+        return v.value if isinstance(v, Const) else self.sub(v.sym).value
 
     def const_arith(self: Follower, op: ast.operator, p: Any, q: Any) -> Value:
         if isinstance(p, (int, float, bool)) and isinstance(q, (int, float, bool)):
@@ -728,9 +742,7 @@ class ExpressionsMixin:
             return self.iterate(args[0], node)
         if name == "next" and args:
             v = args[0]
-            if isinstance(v, Iter):
-                return v.element
-            return self.iterate(v, node).element
+            return v.element if isinstance(v, Iter) else Unknown("next() of a value that is not an iterator")
         if name == "super":
             inst, cls = env.get("__self__"), env.get("__class__")
             if isinstance(inst, Instance) and isinstance(cls, UserClass):
@@ -784,7 +796,11 @@ class ExpressionsMixin:
             lst.kind = "unknown-list"
             return
         if self.loops and id(lst) not in self.loops[-1][1]:
-            count = self.loops[-1][0]
+            count: Sym | None = ONE    # the trip counts of every loop entered since the list was made
+            for trips, made in reversed(self.loops):
+                if id(lst) in made:
+                    break
+                count = count * trips if count is not None and trips is not None else None
             if not lst.items and count is not None:
                 lst.items, lst.count = (item,), self.sub(count)
                 return
