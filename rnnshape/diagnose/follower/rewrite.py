@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import re
 from typing import TYPE_CHECKING, Any
 
 from rnnshape.diagnose.follower.values import (
@@ -67,32 +66,11 @@ class RewriteMixin:
         return Rewrite(node.lineno, text, new_text)  # type: ignore[attr-defined]
 
     def tuple_rewrite(self: Follower, tup: Tup) -> Rewrite | None:
-        """The line that made the tuple, unpacked as it should be."""
-        info = getattr(tup, "_assigned", None)
-        if info is None:
+        """The assignment that kept the layer's tuple whole, unpacked as it should be (``out, (h_n, c_n) =``)."""
+        if tup.fix is None:
             return None
-        line, target = info
-        layer = tup.layer
-        if layer is None:
-            return None
-        if tup.role == "state":
-            new = f"{target}, c_n" if False else None  # the assignment's own targets are rewritten below
-            stmt_line = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-            m = re.match(r"^(\s*)(\w+)\s*,\s*(\w+)\s*=", stmt_line)
-            if m:
-                h = m.group(3)
-                new = stmt_line.replace(f"{m.group(2)}, {h}", f"{m.group(2)}, ({h}, c_n)", 1) \
-                    if f"{m.group(2)}, {h}" in stmt_line else None
-                if new:
-                    return Rewrite(line, stmt_line, new)
-            return None
-        stmt_line = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-        m = re.match(r"^(\s*)([\w.]+)\s*=", stmt_line)
-        if m:
-            state = "(h_n, c_n)" if layer.mode == "lstm" else "h_n"
-            new = f"{m.group(1)}{m.group(2)}, {state} =" + stmt_line[m.end():]
-            return Rewrite(line, stmt_line, new)
-        return None
+        node, new = tup.fix
+        return self._rewrite_node(getattr(node, "lineno", 0), node, new)
 
     def _ctor_rewrite(self: Follower, layer: Layer, index: int, value: Sym, kw: str | None = None,
                       current: Sym | None = None) -> Rewrite | None:

@@ -263,6 +263,9 @@ class StatementsMixin:
                 value = Int(value.sym, target.id)
             if isinstance(value, Layer) and value.name is None:
                 value.name = target.id
+            if isinstance(value, Tup) and value.role == "outputs" and value.layer is not None and value.fix is None:
+                state = "(h_n, c_n)" if value.layer.mode == "lstm" else "h_n"
+                value.fix = (target, f"{target.id}, {state}")
             if isinstance(value, Tensor) and not (value.origin or "").startswith("--shape"):
                 value = replace(value, origin=f"{target.id}, line {self.line}")
             env[target.id] = value
@@ -297,6 +300,8 @@ class StatementsMixin:
                                                      if n < m else f"too many values to unpack (expected {m})"))
                 self.stop(d, self._unpack_rewrite(stmt, target, value))
             for e, v in zip(names, value.items, strict=True):
+                if isinstance(v, Tup) and v.role == "state" and isinstance(e, ast.Name) and v.fix is None:
+                    v.fix = (e, f"({e.id}, c_n)")
                 self.assign(e, v, env, stmt)
             return
         if isinstance(value, Tensor):

@@ -151,6 +151,7 @@ class Tup(Value):
     line: int | None = None
     node: ast.AST | None = None
     count: Sym | None = None          # a list filled in a loop: `count` items like items[0]
+    fix: tuple[ast.AST, str] | None = None  # the assignment target that kept it whole, and how to unpack it
 
 
 @dataclass(eq=False)
