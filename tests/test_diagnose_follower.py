@@ -434,3 +434,13 @@ def test_fix_lines_and_source_lines_survive_80_columns_and_a_pipe(tmp_path: Path
     ast.parse("\n".join(block))
     plus = next(line for line in lines if line.startswith("+ "))
     ast.parse(plus[2:])
+
+
+def test_json_output_imports_neither_rich_nor_torch(tmp_path: Path) -> None:
+    path = tmp_path / "s.py"
+    path.write_text(textwrap.dedent(CASES["bidirectional_linear_40"][0]).lstrip("\n"))
+    res = subprocess.run([sys.executable, "-X", "importtime", "-m", "rnnshape", "diagnose", "--json", str(path)],
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert res.returncode == 1 and json.loads(res.stdout)["error"]["code"] == "linear-mismatch"
+    imported = {line.split("|")[-1].strip() for line in res.stderr.splitlines() if "|" in line}
+    assert not {m for m in imported if m.split(".")[0] in ("rich", "torch", "numpy")}

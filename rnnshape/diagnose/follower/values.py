@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnshape import diagnoses as dx
-from rnnshape.model.symbolic import ONE, Sym, fmt_dims
+from rnnshape.model.symbolic import ONE, Sym
 
 RECURRENT = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru", "RNNCell": "rnn-cell",
              "LSTMCell": "lstm-cell", "GRUCell": "gru-cell"}
@@ -138,9 +138,6 @@ class Tensor(Value):
     def rank(self) -> int:
         return len(self.dims)
 
-    def shape_text(self) -> str:
-        return fmt_dims(self.dims)
-
 
 @dataclass(eq=False)
 class Tup(Value):
@@ -172,10 +169,6 @@ class Layer(Value):
 class RecurrentLayer(Layer):
     args: dict[str, Any] = field(default_factory=dict)  # sizes as Sym, flags as Python values
     mode: str = "lstm"
-
-    @property
-    def class_name(self) -> str:
-        return self.kind
 
 
 @dataclass(eq=False)
