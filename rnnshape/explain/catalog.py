@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape import diagnoses as dx
+from rnnshape.explain.lazyre import LazyPattern, lazy
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Context:
     where: str | None = None          # "train.py:42"
     failing_line: str | None = None   # torch's own line that raised, e.g. "if hx.dim() != 3:"
     frames_text: str = ""             # the frames of this traceback, for context-gated entries
+    built: tuple[str, ...] = ()       # layer types the paste constructs (nn.LSTM(...) in pasted code)
 
 
 NO_CONTEXT = Context()
@@ -44,13 +46,13 @@ class Entry:
 
     name: str
     code: str
-    pattern: re.Pattern[str]
+    pattern: LazyPattern
     build: Builder
     #: Likely causes, most likely first (a builder may replace them via evidence["causes"]).
     causes: tuple[str, ...] = ()
     #: A generic Python message (``'tuple' object has no attribute 'dim'``) is only read as
     #: a recurrent-layer mistake when the traceback around it matches this.
-    needs: re.Pattern[str] | None = None
+    needs: LazyPattern | None = None
     #: Other codes the builder may return, depending on the numbers or the context.
     also: tuple[str, ...] = field(default=())
 
@@ -306,7 +308,7 @@ def _not_tuple(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
         "only h_n kept from the previous call: keep the whole (h_n, c_n)"])
 
 
-_DEVICE_RE = re.compile(r"\b(cuda:\d+|cuda|cpu|mps(?::\d+)?|meta|xpu:\d+|xpu|GPU|CPU)\b")
+_DEVICE_RE = lazy(r"\b(cuda:\d+|cuda|cpu|mps(?::\d+)?|meta|xpu:\d+|xpu|GPU|CPU)\b")
 
 
 def _device(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
@@ -484,7 +486,7 @@ def _unpack(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     return _with_causes(d, causes)
 
 
-_RECURRENT_CALL = re.compile(r"_VF\.(?:lstm|gru|rnn_tanh|rnn_relu)|_cudnn_rnn|\brnn\.py\b")
+_RECURRENT_CALL = lazy(r"_VF\.(?:lstm|gru|rnn_tanh|rnn_relu)|_cudnn_rnn|\brnn\.py\b")
 
 
 def _matmul(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
@@ -541,13 +543,19 @@ def _with_causes(d: dx.Diagnosis, causes: list[str]) -> dx.Diagnosis:
 
 def _e(name: str, code: str, pattern: str, build: Builder, causes: tuple[str, ...] = (),
        needs: str | None = None, also: tuple[str, ...] = ()) -> Entry:
-    return Entry(name, code, re.compile(pattern, re.IGNORECASE), build, causes,
-                 re.compile(needs, re.IGNORECASE) if needs else None, also)
+    return Entry(name, code, lazy(pattern, re.IGNORECASE), build, causes,
+                 lazy(needs, re.IGNORECASE) if needs else None, also)
 
 
 #: Frames that show the error came from building or running a recurrent layer.
 _RNN_CONTEXT = (r"torch[/\\]nn[/\\]modules[/\\]rnn\.py|\bnn\.(?:RNN|LSTM|GRU)(?:Cell)?\s*\("
                 r"|\b(?:RNN|LSTM|GRU)(?:Cell)?\s*\(|RNNBase")
+
+#: What ties a generic Python or ATen message (an unpacking error, an index out of range, a
+#: matmul, a device or dtype clash) to a recurrent layer: torch's rnn modules or kernels in
+#: the frames, packing, a layer's or a state's name in the user's code.
+_RNN_EVIDENCE = (r"lstm|gru|rnn|_VF\.|PackedSequence|pack_padded|pad_packed|pack_sequence|packed"
+                 r"|\bh_?[0n]\b|\bc_?[0n]\b|\bhx\b|\bcx\b|\bhidden\b|\bhiddens\b|\bcell_state\b")
 
 _STATE_SIZE = r"(?P<expected>\([\d, ]*\)), got (?P<got>\[[\d, ]*\]|\([\d, ]*\)|torch\.Size\(\[[\d, ]*\]\))"
 
@@ -590,13 +598,13 @@ ENTRIES: tuple[Entry, ...] = (
        _rnn_dtype, also=("integer-input",)),
     _e("mat-dtype", "dtype-mismatch",
        r"(?:mat1|self) and mat2 must have the same dtype(?:, but got (?P<a>\w+) and (?P<b>\w+))?",
-       _mat_dtype, also=("integer-input",)),
+       _mat_dtype, also=("integer-input",), needs=_RNN_EVIDENCE),
     _e("scalar-type", "dtype-mismatch",
        r"expected scalar type (?P<expected>\w+) but found (?P<found>\w+)", _scalar_type,
-       also=("integer-input",)),
+       also=("integer-input",), needs=_RNN_EVIDENCE),
     _e("old-scalar-type", "dtype-mismatch",
        r"Expected object of scalar type (?P<expected>\w+) but got scalar type (?P<found>\w+)",
-       _scalar_type, also=("integer-input",)),
+       _scalar_type, also=("integer-input",), needs=_RNN_EVIDENCE),
     _e("embedding-indices", "dtype-mismatch",
        r"Expected tensor for argument #1 'indices' to have (?:one of the following )?scalar "
        r"types?:? [\w, ]+; but got (?:torch\.(?:cuda\.)?)?(?P<got>\w+?)(?:Tensor)? instead",
@@ -604,18 +612,18 @@ ENTRIES: tuple[Entry, ...] = (
            dx.dtype_mismatch(what="the nn.Embedding's input", got=_norm_dtype(m["got"]),
                              expected="int64", torch_message=msg),
            ["token ids stored as floats (from numpy or a float collate): x.long()",
-            "features that are already vectors fed to nn.Embedding: skip the Embedding"])),
-    _e("onednn-dtype", "dtype-mismatch", r"get_mkldnn_dtype: unsupported data type", _mkldnn_dtype),
+            "features that are already vectors fed to nn.Embedding: skip the Embedding"]), needs=_RNN_EVIDENCE),
+    _e("onednn-dtype", "dtype-mismatch", r"get_mkldnn_dtype: unsupported data type", _mkldnn_dtype, needs=_RNN_EVIDENCE),
     # ---- the LSTM state given as one tensor
     _e("lstm-hx-tensor", "hidden-not-tuple",
        r"index 1 is out of bounds for dimension 0 with size 1|must be tuple of Tensors, not Tensor"
-       r"|invalid index of a 0-dim tensor", _not_tuple),
+       r"|invalid index of a 0-dim tensor", _not_tuple, needs=_RNN_EVIDENCE),
     # ---- devices
     _e("device", "device-mismatch",
        r"Expected all tensors to be on the same device|not at the same device"
        r"|Expected object of device type \w+ but got device type \w+"
        r"|Placeholder storage has not been allocated on MPS device"
-       r"|is on (?:CPU|GPU), but expected (?:it|them) to be on (?:CPU|GPU)", _device),
+       r"|is on (?:CPU|GPU), but expected (?:it|them) to be on (?:CPU|GPU)", _device, needs=_RNN_EVIDENCE),
     # ---- warnings
     _e("dropout-warning", "dropout-single-layer",
        r"non-zero dropout expects num_layers greater than 1, but got dropout=(?P<dropout>[\d.]+)",
@@ -665,7 +673,7 @@ ENTRIES: tuple[Entry, ...] = (
         "nn.LSTM(...) / nn.GRU(...) / nn.RNN(...)   # not nn.RNNBase",
         ("nn.RNNBase used directly with a mode other than LSTM, GRU, RNN_TANH, RNN_RELU",))),
     _e("ctor-unexpected-kw", "invalid-config",
-       r"__init__\(\) got an unexpected keyword argument '(?P<arg>\w+)'", _unexpected_kw),
+       r"__init__\(\) got an unexpected keyword argument '(?P<arg>\w+)'", _unexpected_kw, needs=_RNN_EVIDENCE),
     _e("ctor-too-many-args", "invalid-config",
        r"__init__\(\) takes from \d+ to \d+ positional arguments but \d+ were given",
        _config("nn.LSTM(input_size, hidden_size, num_layers=2, batch_first=True)   "
@@ -692,7 +700,7 @@ ENTRIES: tuple[Entry, ...] = (
        r"type float", _config(
            "nn.LSTMCell(input_size, hidden_size)   # positive ints",
            ("a negative or float size given to a cell (cells check sizes only when they "
-            "allocate their weights)", "a size computed with / instead of //"))),
+            "allocate their weights)", "a size computed with / instead of //")), needs=_RNN_EVIDENCE),
     # ---- packing
     _e("packing-unsorted", "packing-unsorted",
        r"`?lengths`? array must be sorted in decreasing order",
@@ -729,25 +737,25 @@ ENTRIES: tuple[Entry, ...] = (
        + r"|pad_packed_sequence"),
     # ---- downstream mistakes
     _e("tuple-attribute", "output-tuple",
-       r"'tuple' object has no attribute '(?P<attr>\w+)'", _tuple_attr, also=("gru-given-tuple",)),
+       r"'tuple' object has no attribute '(?P<attr>\w+)'", _tuple_attr, also=("gru-given-tuple",), needs=_RNN_EVIDENCE),
     _e("tuple-argument", "output-tuple",
        r"(?P<func>\w+)\(\): argument '\w+' \(position \d+\) must be Tensor, not tuple"
-       r"|expected Tensor as element \d+ in argument \d+, but got tuple", _tuple_arg),
+       r"|expected Tensor as element \d+ in argument \d+, but got tuple", _tuple_arg, needs=_RNN_EVIDENCE),
     _e("unpack", "unpack-outputs",
        r"(?P<kind>not enough|too many) values to unpack \(expected (?P<expected>\d+)(?:, got (?P<got>\d+))?\)",
-       _unpack),
+       _unpack, needs=_RNN_EVIDENCE),
     _e("matmul-shapes", "linear-mismatch",
        r"mat1 and mat2 shapes cannot be multiplied \((?P<a>\d+)x(?P<b>\d+) and (?P<c>\d+)x(?P<d>\d+)\)"
        r"|a and b must have same reduction dim, but got \[(?P<a2>\d+), (?P<b2>\d+)\] X \[(?P<c2>\d+), (?P<d2>\d+)\]"
        r"|size mismatch, m1: \[(?P<a3>\d+) x (?P<b3>\d+)\], m2: \[(?P<c3>\d+) x (?P<d3>\d+)\]",
-       lambda m, msg, ctx: _matmul(_Merged(m), msg, ctx), also=("input-size-mismatch",)),
+       lambda m, msg, ctx: _matmul(_Merged(m), msg, ctx), also=("input-size-mismatch",), needs=_RNN_EVIDENCE),
     # ---- autograd and backends
     _e("backward-twice", "backward-twice",
        r"Trying to backward through the graph a second time",
        _simple(dx.backward_twice, (
            "the hidden state carried from the previous batch without .detach()",
            "a state stored on the model (self.hidden) reused across batches",
-           "backward called twice on the same loss"))),
+           "backward called twice on the same loss")), needs=_RNN_EVIDENCE),
     _e("cudnn-eval-backward", "cudnn-eval-backward",
        r"cudnn RNN backward can only be called in training mode"
        r"|backward_input can only be called in training mode",
@@ -762,7 +770,7 @@ ENTRIES: tuple[Entry, ...] = (
     _e("cudnn-state-contiguous", "cudnn-error",
        r"rnn: (?P<which>hx|cx) is not contiguous", _not_contiguous_state),
     _e("cudnn-status", "cudnn-error",
-       r"(?:cuDNN error: )?(?P<status>CUDNN_STATUS_[A-Z_]+)", _cudnn_status),
+       r"(?:cuDNN error: )?(?P<status>CUDNN_STATUS_[A-Z_]+)", _cudnn_status, needs=_RNN_EVIDENCE),
     _e("mps-lstm", "backend-error",
        r"total derivative last state.{0,400}?not broadcast compatible",
        _backend("MPS", "The MPS LSTM backward failed to broadcast its states (a known bug of "
@@ -867,20 +875,28 @@ def build(entry: Entry, m: re.Match[str], message: str,
     return replace(d, explanation=explanation, evidence=evidence)
 
 
-def applies(entry: Entry, context: Context) -> bool:
-    """Context-gated entries only fire when the traceback shows a recurrent layer."""
-    if entry.needs is None:
+def applies(entry: Entry, context: Context, message: str = "", *, trusted: bool = False) -> bool:
+    """Generic entries only fire when the message or the traceback ties them to a recurrent layer.
+
+    ``trusted`` is for the runner, which raised the error from a recurrent layer itself.
+    """
+    if entry.needs is None or trusted or context.built:
         return True
-    text = "\n".join(t for t in (context.frames_text, context.user_line or "") if t)
+    text = "\n".join(t for t in (message, context.frames_text, context.user_line or "",
+                                 context.failing_line or "") if t)
     return bool(entry.needs.search(text))
 
 
 def match(message: str, context: Context | None = None) -> tuple[Entry, dx.Diagnosis] | None:
-    """The first entry matching ``message``, and its diagnosis; ``None`` if none does."""
+    """The first entry matching ``message``, and its diagnosis; ``None`` if none does.
+
+    Without a context the caller is the runner, which saw the error come out of a recurrent
+    layer: generic entries then need no further tie.
+    """
     ctx = context or NO_CONTEXT
     for entry in ENTRIES:
         m = entry.pattern.search(message)
-        if m and applies(entry, ctx):
+        if m and applies(entry, ctx, message, trusted=context is None):
             return entry, build(entry, m, message, ctx)
     return None
 
