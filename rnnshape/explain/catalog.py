@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape import diagnoses as dx
+from rnnshape.diagnoses import versions as vx
 from rnnshape.explain.lazyre import LazyPattern, lazy
 
 
@@ -33,6 +34,9 @@ class Context:
     failing_line: str | None = None   # torch's own line that raised, e.g. "if hx.dim() != 3:"
     frames_text: str = ""             # the frames of this traceback, for context-gated entries
     built: tuple[str, ...] = ()       # layer types the paste constructs (nn.LSTM(...) in pasted code)
+    ctor_text: str = ""               # the paste's constructor lines, e.g. "nn.GRU(8, 16, num_layers=2)"
+    batch_first: bool | None = None   # batch_first=... as the paste's constructors say (None: unknown)
+    shapes: tuple[tuple[int, ...], ...] = ()   # tensor shapes printed in the paste (torch.Size([...]))
 
 
 NO_CONTEXT = Context()
@@ -155,44 +159,115 @@ def _hidden_size(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     if len(expected) != 3 or len(got) != 3:
         d = dx.hidden_rank(name=name, got_rank=len(got), expected_rank=len(expected),
                            layer=_layer(ctx), expected_shape=expected, torch_message=msg)
-        return _with_causes(d, [f"the state {dx.fmt_shape(got)} lacks the num_layers x "
-                                "num_directions axis: state.unsqueeze(0)"])
+        return _with_causes(d, _rank_causes(name, expected, got))
+    input_dims = _input_shape(ctx, expected, got)
     d = dx.hidden_shape_mismatch(name=name, expected=expected, got=got, is_cell_state=is_c,
-                                 torch_message=msg)
-    return _with_causes(d, _state_causes(d.code, expected, got))
+                                 torch_message=msg, input_dims=input_dims,
+                                 batch_first=ctx.batch_first if input_dims else None)
+    if d.code == "hidden-batch-mismatch":
+        d = replace(d, fix=_batch_fix(name, expected, ctx))
+    causes = _state_causes(d.code, expected, got, ctx)
+    return _with_causes(d, causes)
 
 
-def _state_causes(code: str, e: tuple[int, ...], g: tuple[int, ...]) -> list[str]:
+def _rank_causes(name: str, e: tuple[int, ...], g: tuple[int, ...]) -> list[str]:
+    if len(g) > len(e):
+        extra = [i for i, n in enumerate(g) if n == 1]
+        squeeze = f"{name}.squeeze({extra[0]})" if extra else f"{name}.view({', '.join(map(str, e))})"
+        return [f"an extra axis, not a missing one: {dx.fmt_shape(g)} has {len(g)} dimensions, the "
+                f"layer wants {len(e)} {dx.fmt_shape(e)}; an unsqueeze (or a stack of states) too "
+                f"many: {squeeze}"]
+    return [f"the state {dx.fmt_shape(g)} lacks the num_layers x num_directions axis: "
+            f"{name}.unsqueeze(0)"]
+
+
+def _input_shape(ctx: Context, e: tuple[int, ...], g: tuple[int, ...]) -> tuple[int, ...] | None:
+    """A 3-D input shape printed in the paste that torch's expected batch came from."""
+    for shape in ctx.shapes:
+        if len(shape) == 3 and e[1] in (shape[0], shape[1]) and shape[-1] != e[2]:
+            return shape
+    return None
+
+
+def _batch_fix(name: str, e: tuple[int, ...], ctx: Context) -> str:
+    """Size the state from x's batch axis, which depends on batch_first: never guess it."""
+    tail = f"{name} = torch.zeros({e[0]}, batch, {e[2]}, device=x.device)"
+    if ctx.batch_first is True:
+        return f"batch = x.size(0)   # batch_first=True: x is (batch, seq_len, features)\n{tail}"
+    if ctx.batch_first is False:
+        return f"batch = x.size(1)   # batch_first=False: x is (seq_len, batch, features)\n{tail}"
+    return ("# the batch axis of x: 0 with batch_first=True, 1 without (the default)\n"
+            f"batch = x.size(0) if {_layer_attr(ctx)}.batch_first else x.size(1)\n{tail}")
+
+
+def _layer_attr(ctx: Context) -> str:
+    """The user's name for the layer (``self.rnn`` in ``out, h = self.rnn(x, h0)``)."""
+    if ctx.user_line:
+        for name in re.findall(r"([A-Za-z_][\w.]{0,80})\s*\(", ctx.user_line[:400]):
+            last = name.rsplit(".", 1)[-1].lower()
+            if any(k in last for k in ("lstm", "gru", "rnn", "encoder", "decoder")):
+                return name
+    return "rnn"
+
+
+def _says(ctx: Context, pattern: str) -> bool:
+    return bool(ctx.ctor_text and re.search(pattern, ctx.ctor_text))
+
+
+def _layers_causes(e0: int, g0: int, ctx: Context) -> list[str]:
+    """1 vs 2 (or n vs 2n) in the first dimension: num_layers or bidirectional, by the evidence."""
+    bidir = _says(ctx, r"bidirectional\s*=\s*True")
+    layered = re.findall(r"num_layers\s*=\s*(\d+)", ctx.ctor_text or "")
+    deeper = any(int(n) > 1 for n in layered)
+    test = ("to tell them apart: print(rnn.num_layers, rnn.bidirectional) -- the first "
+            "dimension is num_layers x (2 if bidirectional else 1)")
+    causes: list[str] = []
+    if g0 > 8 and g0 not in (2 * e0, e0 // 2 if e0 % 2 == 0 else -1):
+        causes.append(f"not a state at all: {g0} is a sequence length, not num_layers x "
+                      "num_directions -- an output sequence passed as h_0 (pass h_n instead)")
+    if e0 == 2 * g0:
+        layer_cause = (f"num_layers={e0} forgotten in the state (a {g0}-layer state for an "
+                       f"{e0}-layer model)" if g0 == 1 else
+                       f"num_layers differs: the state holds {g0} layer state(s), the layer "
+                       f"needs {e0}")
+        bidir_cause = f"bidirectional=True forgotten in the state: {e0} = 2 directions x {g0} layer(s)"
+        if bidir and not deeper:
+            causes += [bidir_cause + " (the paste builds a bidirectional layer)"]
+        elif deeper and not bidir:
+            causes += [layer_cause + " (the paste builds num_layers=" + layered[0] + ")"]
+        else:
+            causes += [bidir_cause, layer_cause, test]
+    elif g0 == 2 * e0:
+        enc = (f"the state comes from a bidirectional layer ({g0} = 2 x {e0}): an encoder's h_n "
+               "passed to a one-direction decoder; merge the directions (sum, or cat + Linear) "
+               "first")
+        deep = f"the state comes from a deeper layer ({g0} layers) than this one ({e0})"
+        if deeper and not bidir:
+            causes += [deep + " (the paste builds num_layers=" + layered[0] + ")", enc]
+        elif bidir and not deeper:
+            causes += [enc + " (the paste builds a bidirectional layer)"]
+        else:
+            causes += [enc, deep, test]
+    elif not causes:
+        causes.append(f"num_layers differs: the state holds {g0} layer state(s), the layer needs "
+                      f"num_layers x num_directions = {e0}")
+    return causes
+
+
+def _state_causes(code: str, e: tuple[int, ...], g: tuple[int, ...],
+                  ctx: Context = NO_CONTEXT) -> list[str]:
     causes: list[str] = []
     if code == "hidden-batch-first":
         causes.append(f"the state was built batch-first {dx.fmt_shape(g)}; states are always "
                       "(num_layers x num_directions, batch, size), even with batch_first=True")
+    if g[0] == e[1] and g[1] != e[1] and g[0] != e[0] and g[1] > 1 and code != "hidden-batch-first":
+        causes.append(f"not a state at all: {dx.fmt_shape(g)} reads as (batch {g[0]}, seq_len "
+                      f"{g[1]}, features {g[2]}) -- an encoder's output sequence passed as h_0; "
+                      "pass the encoder's h_n (the second thing it returns)")
     if e[0] != g[0]:
-        if e[0] == 2 * g[0]:
-            causes.append(f"bidirectional=True forgotten in the state: {e[0]} = 2 directions "
-                          f"x {g[0]} layer(s)")
-            if g[0] == 1:
-                causes.append(f"num_layers={e[0]} forgotten in the state (a 1-layer state for "
-                              f"a {e[0]}-layer model)")
-        elif g[0] == 2 * e[0]:
-            causes.append(f"the state comes from a bidirectional layer ({g[0]} = 2 x {e[0]}): an "
-                          "encoder's h_n passed to a one-direction decoder; merge the "
-                          "directions (sum, or cat + Linear) first")
-        else:
-            causes.append(f"num_layers differs: the state holds {g[0]} layer state(s), the "
-                          f"layer needs num_layers x num_directions = {e[0]}")
+        causes += [c for c in _layers_causes(e[0], g[0], ctx) if c not in causes]
     if e[1] != g[1] and code != "hidden-batch-first":
-        if g[1] > e[1]:
-            causes.append(f"the last batch of the DataLoader is smaller ({e[1]}) than the "
-                          f"batch size the state was built for ({g[1]}): build the state from "
-                          "x's batch each call, or DataLoader(..., drop_last=True)")
-            causes.append("a state kept from training (or built in __init__) reused with a "
-                          "different batch size in evaluation")
-        else:
-            causes.append(f"the state was built for batch {g[1]} (e.g. batch 1 at inference) "
-                          f"but the input has batch {e[1]}")
-        causes.append("the input is batch-first but the layer was built without "
-                      "batch_first=True (it then reads dimension 1 as the batch)")
+        causes += _batch_causes(e[1], g[1], ctx)
     if e[2] != g[2]:
         if g[2] == 2 * e[2]:
             causes.append(f"the state's size {g[2]} = 2 x {e[2]}: both directions of a "
@@ -200,6 +275,26 @@ def _state_causes(code: str, e: tuple[int, ...], g: tuple[int, ...]) -> list[str
         causes.append(f"the state was built with another hidden_size ({g[2]}); use the "
                       f"layer's own ({e[2]}), or proj_size for an LSTM with projections")
     return causes
+
+
+def _batch_causes(e1: int, g1: int, ctx: Context) -> list[str]:
+    """State batch g1 vs torch's batch e1 (x.size(1), or x.size(0) with batch_first=True)."""
+    layout = ("the input is batch-first but the layer was built without batch_first=True: "
+              f"it reads dimension 1 ({e1}, the sequence length) as the batch")
+    shape = _input_shape(ctx, (0, e1, 0), (0, g1, 0))
+    looks_batch_first = shape is not None and shape[0] == g1 and shape[1] == e1
+    last = (f"the last batch of the DataLoader is smaller ({e1}) than the batch size the state "
+            f"was built for ({g1}): build the state from x's batch each call, or "
+            "DataLoader(..., drop_last=True)")
+    kept = ("a state kept from training (or built in __init__) reused with a different batch "
+            "size in evaluation")
+    small = (f"the state was built for batch {g1} (e.g. batch 1 at inference) but the input has "
+             f"batch {e1}")
+    if ctx.batch_first is True:
+        return [last, kept] if g1 > e1 else [small]
+    if looks_batch_first:
+        return [layout + f" (x is {dx.fmt_shape(shape)})", last if g1 > e1 else small]
+    return [last, kept, layout] if g1 > e1 else [layout, small]
 
 
 def _cell_batch(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
@@ -333,6 +428,65 @@ def _device(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
                   "a layer created after model.to(device), or kept in a plain list instead "
                   "of nn.ModuleList, is still on the CPU"]
     return _with_causes(d, causes)
+
+
+def _rnn_tensors_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    what = "h_0/c_0" if m["what"].lower() == "hidden" else "input"
+    if what == "input":
+        return _dtype_pair(m["got"], m["weight"], msg)
+    d = dx.dtype_mismatch(what="the state (h_0, c_0)", got=_norm_dtype(m["weight"]),
+                          expected=_norm_dtype(m["got"]), torch_message=msg)
+    return _with_causes(d, ["h_0/c_0 created with another dtype than the input (numpy float64)",
+                            "the model converted with .half()/.double() but not its state"])
+
+
+def _fused_cell_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    dtype = _norm_dtype(m["dtype"])
+    device = "cuda" if "cuda" in m.group(0) else "cpu"
+    d = dx.dtype_unsupported(dtype=dtype, device=device, torch_message=msg)
+    return _with_causes(d, [
+        f"autocast or .to({dtype}) in a torch release whose fused {m['cell'].upper()} cell kernel "
+        f"had no {dtype} version (added in later releases): upgrade torch, or run the recurrent "
+        "layer in float32",
+        "the recurrent layer run inside torch.autocast: wrap it in "
+        "torch.autocast(device_type, enabled=False) and cast its input to float32"])
+
+
+def _old_object_type(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    expected, found = m["expected"], m["found"]
+    if (".cuda." in expected) != (".cuda." in found):
+        devices = ["cuda", "cpu"] if ".cuda." in expected else ["cpu", "cuda"]
+        return _with_causes(dx.device_mismatch(devices=devices, torch_message=msg), [
+            "the input or a state (h_0, c_0) on the CPU while the model is on the GPU "
+            "(torch 0.4-1.x wording)", "the model not moved: model.cuda()"])
+    pick = re.compile(r"(\w+)Tensor$")
+    e, f = pick.search(expected), pick.search(found)
+    return _dtype_pair(f.group(1) if f else found, e.group(1) if e else expected, msg)
+
+
+def _old_inconsistent(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    sizes = tuple(tuple(int(t) for t in re.findall(r"\d+", s))
+                  for s in re.findall(r"\[([\d x]+)\]", m["detail"] or ""))
+    return _with_causes(vx.legacy_inconsistent_size(sizes=sizes, torch_message=msg), [
+        "h_0/c_0 built for another batch size than the input's (torch < 0.4 did not check)",
+        "batch_first=True input with a state laid out (batch, layers, hidden)"])
+
+
+def _state_dict_size(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    g = _Merged(m)
+    param = g["param"]
+    prefix = (m["prefix"] or m["prefix2"] or "").rstrip(".")
+    ck = tuple(int(t) for t in re.findall(r"\d+", g["ckpt"]))
+    md = tuple(int(t) for t in re.findall(r"\d+", g["model"]))
+    owner = prefix.rsplit(".", 1)[-1].lower()
+    layer = next((k for k in ("LSTM", "GRU", "RNN") if k.lower() in owner), None)
+    d = vx.state_dict_size_mismatch(param=param, module=prefix, checkpoint=ck, model=md,
+                                    layer=layer, torch_message=msg)
+    return _with_causes(d, [
+        "the model is built with other sizes (hidden_size, input_size) than the checkpoint "
+        "was trained with: read them from the checkpoint's config",
+        "a vocabulary or embedding size changed since training (weight_ih's columns)",
+        "bidirectional or num_layers changed: the checkpoint holds other _reverse/_lN keys"])
 
 
 # --------------------------------------------------------------------------- constructor
@@ -557,7 +711,10 @@ _RNN_CONTEXT = (r"torch[/\\]nn[/\\]modules[/\\]rnn\.py|\bnn\.(?:RNN|LSTM|GRU)(?:
 _RNN_EVIDENCE = (r"lstm|gru|rnn|_VF\.|PackedSequence|pack_padded|pad_packed|pack_sequence|packed"
                  r"|\bh_?[0n]\b|\bc_?[0n]\b|\bhx\b|\bcx\b|\bhidden\b|\bhiddens\b|\bcell_state\b")
 
-_STATE_SIZE = r"(?P<expected>\([\d, ]*\)), got (?P<got>\[[\d, ]*\]|\([\d, ]*\)|torch\.Size\(\[[\d, ]*\]\))"
+#: Sizes as torch printed them: (2, 3, 16), [2, 3, 16], torch.Size([2, 3, 16]), and Python 2's
+#: long integers of torch 0.x, (2L, 32L, 256L).
+_STATE_SIZE = (r"(?P<expected>\([\dL, ]*\)), got (?P<got>\[[\dL, ]*\]|\([\dL, ]*\)"
+               r"|torch\.Size\(\[[\dL, ]*\]\))")
 
 #: Ordered: where two entries match the same text, the earlier one wins.
 ENTRIES: tuple[Entry, ...] = (
@@ -586,16 +743,40 @@ ENTRIES: tuple[Entry, ...] = (
        also=("hidden-layers-mismatch", "hidden-batch-mismatch", "hidden-batch-first",
              "cell-shape-mismatch", "hidden-rank")),
     _e("cell-batch", "hidden-batch-mismatch",
-       r"Input batch size (?P<input>\d+) doesn't match hidden(?P<idx>\d) batch size (?P<hidden>\d+)",
+       r"Input batch size (?P<input>\d+) doesn't match hidden\[?(?P<idx>\d)\]? batch size (?P<hidden>\d+)",
        _cell_batch, also=("cell-shape-mismatch",)),
     _e("cell-hidden-size", "hidden-size-mismatch",
-       r"hidden(?P<idx>\d) has inconsistent hidden_size: got (?P<got>\d+), expected (?P<expected>\d+)",
+       r"hidden\[?(?P<idx>\d)\]? has inconsistent hidden_size: got (?P<got>\d+), expected (?P<expected>\d+)",
        _cell_hidden, also=("cell-shape-mismatch",)),
     _e("empty-sequence", "empty-sequence", r"Expected sequence length to be larger than 0", _empty),
     # ---- dtypes
     _e("rnn-dtype", "dtype-mismatch",
        r"input dtype \((?P<got>[\w.]+)\) does not match weight dtype \((?P<weight>[\w.]+)\)",
        _rnn_dtype, also=("integer-input",)),
+    _e("rnn-dtype-old", "dtype-mismatch",
+       r"input must have the type (?P<weight>torch\.\w+), got type (?P<got>torch\.\w+)",
+       _rnn_dtype, also=("integer-input",)),
+    _e("rnn-tensors-dtype", "dtype-mismatch",
+       r"Input and (?P<what>parameter|hidden) tensors are not the same dtype, found input tensor with "
+       r"(?P<got>\w+) and (?:parameter|hidden) tensor with (?P<weight>\w+)", _rnn_tensors_dtype,
+       also=("integer-input",)),
+    _e("fused-cell-dtype", "dtype-unsupported",
+       r"\"?_thnn_fused_(?P<cell>lstm|gru)_cell(?:_cuda)?\"? not implemented for '(?P<dtype>\w+)'",
+       _fused_cell_dtype),
+    _e("old-object-type", "dtype-mismatch",
+       r"Expected object of type (?P<expected>torch\.[\w.]+) but found type (?P<found>torch\.[\w.]+)",
+       _old_object_type, also=("device-mismatch", "integer-input"), needs=_RNN_EVIDENCE),
+    _e("old-inconsistent-size", "hidden-size-mismatch",
+       r"inconsistent tensor size(?:, expected (?P<detail>[^\n]{0,300}?elements respectively))?",
+       _old_inconsistent, needs=_RNN_EVIDENCE),
+    _e("state-dict-size", "hidden-size-mismatch",
+       r"size mismatch for (?P<prefix>[\w.]*\.)?(?P<param>(?:weight|bias)_(?:ih|hh|hr)_l\d+(?:_reverse)?): "
+       r"copying a param with shape torch\.Size\(\[(?P<ckpt>[\d, ]*)\]\) from checkpoint, "
+       r"the shape in current model is torch\.Size\(\[(?P<model>[\d, ]*)\]\)"
+       r"|While copying the parameter named \"?(?P<prefix2>[\w.]*\.)?(?P<param2>(?:weight|bias)_(?:ih|hh|hr)"
+       r"_l\d+(?:_reverse)?)\"?, whose dimensions in the model are torch\.Size\(\[(?P<model2>[\d, ]*)\]\) "
+       r"and whose dimensions in the checkpoint are torch\.Size\(\[(?P<ckpt2>[\d, ]*)\]\)",
+       _state_dict_size, also=("input-size-mismatch", "invalid-config")),
     _e("mat-dtype", "dtype-mismatch",
        r"(?:mat1|self) and mat2 must have the same dtype(?:, but got (?P<a>\w+) and (?P<b>\w+))?",
        _mat_dtype, also=("integer-input",), needs=_RNN_EVIDENCE),
@@ -703,7 +884,8 @@ ENTRIES: tuple[Entry, ...] = (
             "allocate their weights)", "a size computed with / instead of //")), needs=_RNN_EVIDENCE),
     # ---- packing
     _e("packing-unsorted", "packing-unsorted",
-       r"`?lengths`? array must be sorted in decreasing order",
+       r"[`']?lengths[`']? array (?:must be|has to be) sorted in decreasing order"
+       r"|sequences must be sorted in the order of decreasing length",
        _simple(dx.packing_unsorted, ("the batch is not sorted by length (shuffled DataLoader)",
                                      "lengths sorted ascending instead of descending"))),
     _e("packing-bad-length", "packing-bad-length",
@@ -802,7 +984,7 @@ _HINTS: dict[str, tuple[str, ...]] = {
     "ctor-float-layers": ("interpreted as an integer",),
     "ctor-float-dropout": ("convert string to float",),
     "ctor-cell-size": ("negative dimension", "tuple of ints"),
-    "packing-unsorted": ("decreasing order",), "packing-bad-length": ("length",),
+    "packing-bad-length": ("length",),
     "packing-lengths-batch": ("len(lengths)",), "packing-lengths-device": ("'lengths'",),
     "packing-total-length": ("total_length",), "packing-empty": ("empty list of sequences",),
     "packed-as-tensor": ("packedsequence",), "packing-batch-sizes-cuda": ("batch_sizes",),
@@ -813,6 +995,11 @@ _HINTS: dict[str, tuple[str, ...]] = {
     "cudnn-double-backward": ("double backward", "_cudnn_rnn_backward"),
     "cudnn-state-contiguous": ("not contiguous",), "cudnn-status": ("cudnn_status",),
     "mps-lstm": ("broadcast compatible",),
+    "rnn-dtype-old": ("must have the type",), "rnn-tensors-dtype": ("not the same dtype",),
+    "fused-cell-dtype": ("_thnn_fused_",), "old-object-type": ("expected object of type",),
+    "old-inconsistent-size": ("inconsistent tensor size",),
+    "state-dict-size": ("size mismatch for", "while copying the parameter"),
+    "packing-unsorted": ("decreasing order", "decreasing length"),
 }
 
 

@@ -77,6 +77,11 @@ _MESSAGE_LAYER = lazy(r"\b(LSTMCell|GRUCell|RNNCell|LSTM|GRU|RNN): ")
 _CALLED = lazy(r"([A-Za-z_]\w*)\s*\(")
 _CTOR_LAYER = lazy(r"\bnn\.(LSTMCell|GRUCell|RNNCell|LSTM|GRU|RNN)\s*\(")
 _SPLIT_PATH = lazy(r"[/\\]")
+_BATCH_FIRST = lazy(r"batch_first\s*=\s*(True|False)")
+_PRINTED_SIZE = lazy(r"torch\.Size\(\[(\d+(?:, \d+){0,5})\]\)")
+#: Bounds on what one paste contributes as code evidence (a log can repeat a line for ever).
+_MAX_CTOR_LINES = 50
+_MAX_SHAPES = 50
 
 
 def read_file(path: str) -> str:
@@ -200,6 +205,8 @@ class _Parsed:
     code_lines: set[int]                 # lines that show source code, not messages
     errors: dict[int, tuple[str | None, str]]   # line index -> (kind, message), in line order
     built_layers: set[str]               # layer types the paste constructs: nn.LSTM(...)
+    ctor_lines: list[str]                # the constructor lines themselves (bounded)
+    shapes: list[tuple[int, ...]]        # torch.Size([...]) printed outside error messages
 
     def __post_init__(self) -> None:
         self.frame_at = [at for at, _ in self.frames]
@@ -253,6 +260,8 @@ def _parse(text: str) -> _Parsed:
     code_lines: set[int] = set()
     errors: dict[int, tuple[str | None, str]] = {}
     built: set[str] = set()
+    ctor_lines: list[str] = []
+    shapes: list[tuple[int, ...]] = []
     current: dict[str, Any] | None = None
     cpython_pending = False
 
@@ -265,8 +274,13 @@ def _parse(text: str) -> _Parsed:
 
     for i, line in enumerate(lines):
         head = line[:MAX_LINE]
-        if "nn." in head:
-            built.update(_CTOR_LAYER.findall(head))
+        if "nn." in head and len(ctor_lines) < _MAX_CTOR_LINES:
+            layers = _CTOR_LAYER.findall(head)
+            if layers:
+                built.update(layers)
+                ctor_lines.append(head.strip()[:300])
+        if "torch.Size([" in head and len(shapes) < _MAX_SHAPES and "Error" not in head:
+            shapes.extend(tuple(int(t) for t in s.split(", ")) for s in _PRINTED_SIZE.findall(head))
         header = _frame_header(head)
         if header is not None:
             close()
@@ -303,7 +317,7 @@ def _parse(text: str) -> _Parsed:
             close()
             errors[i] = found
     close()
-    return _Parsed(lines, frames, code_lines, errors, built)
+    return _Parsed(lines, frames, code_lines, errors, built, ctor_lines, shapes[:_MAX_SHAPES])
 
 
 # --------------------------------------------------------------------------- context
@@ -344,19 +358,36 @@ def _layer_from(frames: list[Frame], message: str, user_line: str | None,
     return None
 
 
-def _context(frames: list[Frame], message: str, built: set[str]) -> catalog.Context:
+def _batch_first(ctor_lines: list[str]) -> bool | None:
+    """What the paste's constructors say about batch_first; None when unknown or mixed."""
+    said = set()
+    for line in ctor_lines:
+        m = _BATCH_FIRST.search(line)
+        if m:
+            said.add(m.group(1) == "True")
+        elif line.count("(") == line.count(")"):
+            said.add(False)   # a whole constructor call without batch_first: the default
+        else:
+            return None       # arguments continue on the next line: cannot tell
+    return said.pop() if len(said) == 1 else None
+
+
+def _context(frames: list[Frame], message: str, p: _Parsed) -> catalog.Context:
     user = next((f for f in reversed(frames) if f.is_user and f.code), None)
     last = frames[-1] if frames else None
     failing = last.code if last is not None and not last.is_user else None
     user_line = user.code if user else None
     frames_text = "\n".join(f"{f.file}:{f.line} in {f.func}: {f.code or ''}" for f in frames)
     return catalog.Context(
-        layer=_layer_from(frames, message, user_line, built),
+        layer=_layer_from(frames, message, user_line, p.built_layers),
         user_line=user_line,
         where=user.where if user else None,
         failing_line=failing,
         frames_text=frames_text,
-        built=tuple(sorted(built)),
+        built=tuple(sorted(p.built_layers)),
+        ctor_text="\n".join(p.ctor_lines),
+        batch_first=_batch_first(p.ctor_lines),
+        shapes=tuple(p.shapes),
     )
 
 
@@ -404,7 +435,7 @@ def explain_text(text: str) -> Explanation:
         if first in p.code_lines and first not in p.errors:
             continue  # the text of torch's own source shown in a frame, not a message
         message, kind = _message_span(p, first, last)
-        ctx = _context(_frames_before(p, first), message, p.built_layers)
+        ctx = _context(_frames_before(p, first), message, p)
         key = (entry.name, m.group(0), message, ctx)
         if key not in built_cache:
             built_cache[key] = (catalog.build(entry, m, message, ctx)
