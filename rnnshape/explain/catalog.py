@@ -143,7 +143,13 @@ def _hx_rank(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     if got == want - 1:
         causes.append("the state is missing the num_layers x num_directions axis: "
                       "torch.zeros(num_layers * num_directions, batch, hidden_size)")
-    if got == want + 1:
+    if got > want and want == 3:
+        d = replace(d, fix=f"{name} = {name}.squeeze(0)   # drop the extra axis (check {name}.shape: "
+                           "the axis of size 1 that is not num_layers x num_directions)")
+        causes.insert(0, f"an extra axis, not a missing one: the state is {got}-D where the layer "
+                         f"wants 3-D (num_layers x num_directions, batch, hidden) -- an unsqueeze "
+                         f"too many (or states stacked): {name}.squeeze(0) on the axis of size 1")
+    elif got == want + 1:
         causes.append("the input is unbatched (2-D) while the state is batched: give the "
                       "input a batch axis, or drop the state's batch axis")
     return _with_causes(d, causes)
@@ -159,14 +165,23 @@ def _hidden_size(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     if len(expected) != 3 or len(got) != 3:
         d = dx.hidden_rank(name=name, got_rank=len(got), expected_rank=len(expected),
                            layer=_layer(ctx), expected_shape=expected, torch_message=msg)
+        if len(got) > len(expected):
+            axis = next((i for i in range(len(got)) if got[i] == 1 and got[:i] + got[i + 1:] == expected),
+                        None)
+            d = replace(d, fix=f"{name} = {name}.squeeze({axis if axis is not None else 0})   "
+                               f"# drop the extra axis: {dx.fmt_shape(expected)}")
         return _with_causes(d, _rank_causes(name, expected, got))
     input_dims = _input_shape(ctx, expected, got)
+    batch_first = ctx.batch_first
+    if input_dims and batch_first is None and input_dims[1] == expected[1] != input_dims[0]:
+        batch_first = False   # torch took the input's dimension 1 as the batch: not batch-first
     d = dx.hidden_shape_mismatch(name=name, expected=expected, got=got, is_cell_state=is_c,
                                  torch_message=msg, input_dims=input_dims,
-                                 batch_first=ctx.batch_first if input_dims else None)
-    if d.code == "hidden-batch-mismatch":
-        d = replace(d, fix=_batch_fix(name, expected, ctx))
+                                 batch_first=batch_first if input_dims else None)
     causes = _state_causes(d.code, expected, got, ctx)
+    if d.code == "hidden-batch-mismatch":
+        layout_first = bool(causes) and causes[0].startswith(_LAYOUT)
+        d = replace(d, fix=_batch_fix(name, expected, got, ctx, layout_first))
     return _with_causes(d, causes)
 
 
@@ -189,11 +204,22 @@ def _input_shape(ctx: Context, e: tuple[int, ...], g: tuple[int, ...]) -> tuple[
     return None
 
 
-def _batch_fix(name: str, e: tuple[int, ...], ctx: Context) -> str:
-    """Size the state from x's batch axis, which depends on batch_first: never guess it."""
+def _batch_fix(name: str, e: tuple[int, ...], g: tuple[int, ...], ctx: Context,
+               layout_first: bool) -> str:
+    """Keep batch as batch: the state is sized from x's batch axis, which depends on batch_first;
+    when the input reads as batch-first, the fix is the layer's layout, not the state."""
     tail = f"{name} = torch.zeros({e[0]}, batch, {e[2]}, device=x.device)"
+    layer = f"nn.{ctx.layer}" if ctx.layer in ("LSTM", "GRU", "RNN") else "nn.LSTM"
     if ctx.batch_first is True:
         return f"batch = x.size(0)   # batch_first=True: x is (batch, seq_len, features)\n{tail}"
+    if layout_first and g[1] > e[1] or layout_first and ctx.shapes:
+        return (f"# x is (batch {g[1]}, seq_len {e[1]}, features): build the layer batch-first\n"
+                f"{_layer_attr(ctx)} = {layer}(input_size, hidden_size, batch_first=True)")
+    if layout_first:
+        return ("# print(x.shape) decides. If x is (batch, seq_len, features): build the layer\n"
+                f"{_layer_attr(ctx)} = {layer}(input_size, hidden_size, batch_first=True)\n"
+                "# If x is (seq_len, batch, features): size the state from x's batch (dimension 1)\n"
+                f"{name} = torch.zeros({e[0]}, x.size(1), {e[2]}, device=x.device)")
     if ctx.batch_first is False:
         return f"batch = x.size(1)   # batch_first=False: x is (seq_len, batch, features)\n{tail}"
     return ("# the batch axis of x: 0 with batch_first=True, 1 without (the default)\n"
@@ -226,8 +252,8 @@ def _layers_causes(e0: int, g0: int, ctx: Context) -> list[str]:
         causes.append(f"not a state at all: {g0} is a sequence length, not num_layers x "
                       "num_directions -- an output sequence passed as h_0 (pass h_n instead)")
     if e0 == 2 * g0:
-        layer_cause = (f"num_layers={e0} forgotten in the state (a {g0}-layer state for an "
-                       f"{e0}-layer model)" if g0 == 1 else
+        layer_cause = (f"num_layers={e0} forgotten in the state (a {g0}-layer state for a model "
+                       f"with num_layers={e0})" if g0 == 1 else
                        f"num_layers differs: the state holds {g0} layer state(s), the layer "
                        f"needs {e0}")
         bidir_cause = f"bidirectional=True forgotten in the state: {e0} = 2 directions x {g0} layer(s)"
@@ -277,9 +303,12 @@ def _state_causes(code: str, e: tuple[int, ...], g: tuple[int, ...],
     return causes
 
 
+_LAYOUT = "the input is batch-first"
+
+
 def _batch_causes(e1: int, g1: int, ctx: Context) -> list[str]:
     """State batch g1 vs torch's batch e1 (x.size(1), or x.size(0) with batch_first=True)."""
-    layout = ("the input is batch-first but the layer was built without batch_first=True: "
+    layout = (f"{_LAYOUT} but the layer was built without batch_first=True: "
               f"it reads dimension 1 ({e1}, the sequence length) as the batch")
     shape = _input_shape(ctx, (0, e1, 0), (0, g1, 0))
     looks_batch_first = shape is not None and shape[0] == g1 and shape[1] == e1

@@ -82,6 +82,8 @@ _PRINTED_SIZE = lazy(r"torch\.Size\(\[(\d+(?:, \d+){0,5})\]\)")
 #: Bounds on what one paste contributes as code evidence (a log can repeat a line for ever).
 _MAX_CTOR_LINES = 50
 _MAX_SHAPES = 50
+#: Entries whose consecutive lines are one error (load_state_dict lists every mismatched weight).
+_RUNS = frozenset({"state-dict-size"})
 
 
 def read_file(path: str) -> str:
@@ -429,6 +431,7 @@ def explain_text(text: str) -> Explanation:
     seen: dict[tuple[str, str], int] = {}
     built_cache: dict[tuple[str, str, str, catalog.Context], Diagnosis | None] = {}
     explained_lines: set[int] = set()
+    run: tuple[str, int, int] | None = None   # (entry, last line, finding index) of the last finding
     for start, end, entry, m in catalog.scan(clean):
         first = bisect_right(offsets, start) - 1
         last = bisect_right(offsets, max(start, end - 1)) - 1
@@ -444,6 +447,14 @@ def explain_text(text: str) -> Explanation:
         if d is None:
             continue
         explained_lines.update(range(first, last + 1))
+        if run is not None and run[0] == entry.name and first <= run[1] + 1 and entry.name in _RUNS:
+            # one load_state_dict error lists every mismatched weight: one finding, weight_hh first
+            run = (entry.name, last, run[2])
+            f = findings[run[2]]
+            better = "weight_hh" in m.group(0) and "weight_hh" not in f.diagnosis.title
+            findings[run[2]] = Finding(d if better else f.diagnosis, f.kind, f.message, ctx if better
+                                       else f.context, f.repeats + 1)
+            continue
         seen_key = (d.code, message)
         if seen_key in seen:
             i = seen[seen_key]
@@ -451,6 +462,7 @@ def explain_text(text: str) -> Explanation:
             findings[i] = Finding(f.diagnosis, f.kind, f.message, f.context, f.repeats + 1)
             continue
         seen[seen_key] = len(findings)
+        run = (entry.name, last, len(findings))
         findings.append(Finding(d, kind, message, ctx))
 
     unrecognised = tuple(_error_text(kind, msg) for i, (kind, msg) in p.errors.items()
