@@ -44,7 +44,9 @@ def state_dict_size_mismatch(*, param: str, module: str, checkpoint: tuple[int, 
         story = (f"{where} is (gates x hidden_size, input_size): the hidden sizes agree, but the "
                  f"checkpoint was trained with input_size {checkpoint[1]} and the model is built "
                  f"with input_size {model[1]}.")
-        fix = f"nn.{kinds[0] if kinds else 'LSTM'}(input_size={checkpoint[1]}, ...)   # as in the checkpoint"
+        kind = kinds[0] if kinds else "LSTM"
+        hidden = checkpoint[0] // GATES[kind]
+        fix = f"nn.{kind}(input_size={checkpoint[1]}, hidden_size={hidden})   # as in the checkpoint"
         code = "input-size-mismatch"
         evidence_h: dict[str, int] = {}
     else:
@@ -58,7 +60,7 @@ def state_dict_size_mismatch(*, param: str, module: str, checkpoint: tuple[int, 
             k = kinds[0]
             story += (f" The model is built with hidden_size {md[k]}; the checkpoint was trained "
                       f"with hidden_size {ck[k]}.")
-            fix = (f"nn.{k}(input_size, hidden_size={ck[k]}, ...)   # the checkpoint's size\n"
+            fix = (f"nn.{k}(input_size, hidden_size={ck[k]})   # the checkpoint's size\n"
                    f"# or load only matching weights: model.load_state_dict(sd, strict=False) "
                    f"after deleting {where}")
         else:

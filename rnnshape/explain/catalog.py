@@ -14,6 +14,7 @@ milliseconds.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -327,7 +328,17 @@ def _batch_causes(e1: int, g1: int, ctx: Context) -> list[str]:
 
 
 def _cell_batch(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
-    return _cell_state(int(m["idx"]), (int(m["input"]), None), (int(m["hidden"]), None), 0, msg)
+    d = _cell_state(int(m["idx"]), (int(m["input"]), None), (int(m["hidden"]), None), 0, msg)
+    e, g = int(m["input"]), int(m["hidden"])
+    if "hidden[" in m.group(0) and g > e:
+        # torch 0.4-1.x named an LSTMCell's h as hidden[0]: given h alone, it took h[0] (a vector
+        # of hidden_size) as the state, so the "batch" it reports is the hidden size.
+        alone = (f"an LSTMCell given h alone instead of the tuple (h, c): torch read h[0], a vector "
+                 f"of {g} = hidden_size, as the state -- pass cell(x, (h, c))")
+        causes = list(d.evidence["causes"])
+        causes.insert(0 if e == 1 else 1, alone)
+        d = replace(d, evidence={**d.evidence, "causes": causes})
+    return d
 
 
 def _cell_hidden(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
@@ -697,6 +708,13 @@ def _backend(backend: str, detail: str) -> Builder:
 
 def _cudnn_status(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     status = m["status"].upper()
+    if status == "CUDNN_STATUS_EXECUTION_FAILED":
+        return _with_causes(dx.cudnn_error(status=status, torch_message=msg), [
+            "an input or state (h_0, c_0) left on the CPU: torch 0.3-0.4 reported it as a cuDNN "
+            "failure; x = x.cuda() (and the state)",
+            "a torch build older than the GPU (e.g. a CUDA 9 build on an RTX 20xx/30xx): install "
+            "a build for your GPU",
+            "out of GPU memory inside cuDNN (very long sequences or huge batches)"])
     return _with_causes(dx.cudnn_error(status=status, torch_message=msg), [
         "a non-contiguous input or state (made by transpose or permute)",
         "states of another dtype or device than the input",
@@ -755,13 +773,16 @@ ENTRIES: tuple[Entry, ...] = (
        r"input has inconsistent input_size: got (?P<got>\d+),? expected (?P<expected>\d+)",
        _input_size),
     _e("input-rank", "input-rank",
-       r"(?:(?P<layer>\w+): )?Expected input to be 2D or 3D, got (?P<rank>\d+)D", _seq_input_rank),
+       r"(?:\b(?P<layer>\w{1,40}): )?Expected input to be 2-?D or 3-?D(?:, got| but received) (?P<rank>\d+)-?D",
+       _seq_input_rank),
     _e("input-rank-old", "input-rank",
        r"input must have (?P<want>\d) dimensions, got (?P<rank>\d+)", _old_input_rank),
     _e("cell-input-rank", "input-rank",
-       r"(?P<layer>\w+): Expected input to be 1D or 2D, got (?P<rank>\d+)D", _cell_input_rank),
+       r"\b(?P<layer>\w{1,40}): Expected input to be 1-?D or 2-?D(?:, got| but received) (?P<rank>\d+)-?D",
+       _cell_input_rank),
     _e("cell-hidden-rank", "hidden-rank",
-       r"(?P<layer>\w+): Expected (?P<which>hidden|hx\[\d\]) to be 1D or 2D, got (?P<rank>\d+)D",
+       r"\b(?P<layer>\w{1,40}): Expected (?P<which>hidden|hx\[\d\]) to be 1-?D or 2-?D(?:, got| but received) "
+       r"(?P<rank>\d+)-?D",
        _cell_hidden_rank),
     _e("hx-rank", "hidden-rank",
        r"input, hx(?: and cx)? should also be (?P<want>\d)-D but got (?P<got>\(?[\d\-D, ]+\)?)",
@@ -796,7 +817,7 @@ ENTRIES: tuple[Entry, ...] = (
        r"Expected object of type (?P<expected>torch\.[\w.]+) but found type (?P<found>torch\.[\w.]+)",
        _old_object_type, also=("device-mismatch", "integer-input"), needs=_RNN_EVIDENCE),
     _e("old-inconsistent-size", "hidden-size-mismatch",
-       r"inconsistent tensor size(?:, expected (?P<detail>[^\n]{0,300}?elements respectively))?",
+       r"inconsistent tensor size(?:, expected (?P<detail>[\s\S]{0,300}?elements respectively))?",
        _old_inconsistent, needs=_RNN_EVIDENCE),
     _e("state-dict-size", "hidden-size-mismatch",
        r"size mismatch for (?P<prefix>[\w.]*\.)?(?P<param>(?:weight|bias)_(?:ih|hh|hr)_l\d+(?:_reverse)?): "
@@ -936,7 +957,7 @@ ENTRIES: tuple[Entry, ...] = (
        _simple(dx.packing_empty, ("an empty batch after filtering",))),
     _e("packed-as-tensor", "packed-as-tensor",
        r"'PackedSequence' object has no attribute '(?P<attr>\w+)'"
-       r"|(?P<func>\w+)\(\): argument '\w+' \(position \d+\) must be Tensor, not PackedSequence"
+       r"|\b(?P<func>\w{1,60})\(\): argument '\w+' \(position \d+\) must be Tensor, not PackedSequence"
        r"|'PackedSequence' object is not subscriptable", _packed_attr),
     _e("packing-batch-sizes-cuda", "packing-batch-sizes", r"batch_sizes should always be on CPU",
        _batch_sizes("batch_sizes is on the GPU: the PackedSequence was built by hand or its "
@@ -950,7 +971,7 @@ ENTRIES: tuple[Entry, ...] = (
     _e("tuple-attribute", "output-tuple",
        r"'tuple' object has no attribute '(?P<attr>\w+)'", _tuple_attr, also=("gru-given-tuple",), needs=_RNN_EVIDENCE),
     _e("tuple-argument", "output-tuple",
-       r"(?P<func>\w+)\(\): argument '\w+' \(position \d+\) must be Tensor, not tuple"
+       r"\b(?P<func>\w{1,60})\(\): argument '\w+' \(position \d+\) must be Tensor, not tuple"
        r"|expected Tensor as element \d+ in argument \d+, but got tuple", _tuple_arg, needs=_RNN_EVIDENCE),
     _e("unpack", "unpack-outputs",
        r"(?P<kind>not enough|too many) values to unpack \(expected (?P<expected>\d+)(?:, got (?P<got>\d+))?\)",
@@ -994,8 +1015,8 @@ ENTRIES: tuple[Entry, ...] = (
 #: words (lower case). Keeps a multi-megabyte log at tens of milliseconds.
 _HINTS: dict[str, tuple[str, ...]] = {
     "input-size": ("input_size",), "cell-input-size": ("input_size",),
-    "input-rank": ("2d or 3d",), "input-rank-old": ("dimensions, got",),
-    "cell-input-rank": ("1d or 2d",), "cell-hidden-rank": ("1d or 2d",),
+    "input-rank": ("2d or 3d", "2-d or 3-d"), "input-rank-old": ("dimensions, got",),
+    "cell-input-rank": ("1d or 2d", "1-d or 2-d"), "cell-hidden-rank": ("1d or 2d", "1-d or 2-d"),
     "hx-rank": ("should also be",), "hidden-size": ("expected hidden",),
     "cell-batch": ("batch size",), "cell-hidden-size": ("inconsistent hidden_size",),
     "empty-sequence": ("sequence length",), "rnn-dtype": ("weight dtype",),
@@ -1133,12 +1154,17 @@ def scan(text: str) -> list[tuple[int, int, Entry, re.Match[str]]]:
         for m in entry.pattern.finditer(text):
             found.append((m.start(), m.end(), rank, entry, m))
     found.sort(key=lambda f: (f[2], f[0]))
-    taken: list[tuple[int, int]] = []
+    # The kept spans never overlap, so sorted by start each new span need only be checked
+    # against its two neighbours: O(log n) per match instead of a scan of all kept spans.
+    starts: list[int] = []
+    ends: list[int] = []
     kept = []
     for start, end, _rank, entry, m in found:
-        if any(start < e and s < end for s, e in taken):
+        i = bisect.bisect_right(starts, start)
+        if (i > 0 and ends[i - 1] > start) or (i < len(starts) and starts[i] < end):
             continue
-        taken.append((start, end))
+        starts.insert(i, start)
+        ends.insert(i, end)
         kept.append((start, end, entry, m))
     kept.sort(key=lambda f: f[0])
     return kept

@@ -48,7 +48,7 @@ _IPY7_FRAME = lazy(
     r"(?P<func>[\w.<>]+)\(")
 _RICH_FRAME = lazy(r"\s*(?P<file>\S+\.py):(?P<line>\d+) in (?P<func>[\w.<>]+)\s*$")
 _MARKER = lazy(r"\s*(?:-+>|❱)\s*(?P<line>\d+)\s?(?P<code>.*)")
-_CONTEXT_LINE = lazy(r"\s*(?:-+>|❱)?\s*\d+\s")
+_CONTEXT_LINE = lazy(r"\s*(?:(?:-+>|❱)\s*)?\d+\s")
 
 # Lines that end or separate tracebacks.
 _CHAIN = lazy(r"\s*(?:During handling of the above exception|The above exception was the direct cause)")
@@ -74,7 +74,7 @@ _VF_LAYER = (
 _QUALNAME = lazy(r"(LSTMCell|GRUCell|RNNCell|LSTM|GRU|RNN|Linear)\.")
 _MESSAGE_LAYER = lazy(r"\b(LSTMCell|GRUCell|RNNCell|LSTM|GRU|RNN): ")
 #: Called names in a line (``self.encoder_lstm(``): words only, so each scan stays in its word.
-_CALLED = lazy(r"([A-Za-z_]\w*)\s*\(")
+_CALLED = lazy(r"\b([A-Za-z_]\w*)\s*\(")
 _CTOR_LAYER = lazy(r"\bnn\.(LSTMCell|GRUCell|RNNCell|LSTM|GRU|RNN)\s*\(")
 _SPLIT_PATH = lazy(r"[/\\]")
 _BATCH_FIRST = lazy(r"batch_first\s*=\s*(True|False)")
@@ -84,6 +84,12 @@ _MAX_CTOR_LINES = 50
 _MAX_SHAPES = 50
 #: Entries whose consecutive lines are one error (load_state_dict lists every mismatched weight).
 _RUNS = frozenset({"state-dict-size"})
+
+
+#: Patterns applied only with ``.match`` at the start of one line (never searched): a leading
+#: ``\s*`` is anchored there, so each costs at most one scan of the line.
+MATCH_ONLY = ("_PY_FRAME", "_IPY8_FRAME", "_IPY_CELL", "_IPY7_FRAME", "_RICH_FRAME", "_MARKER",
+              "_CONTEXT_LINE", "_CHAIN", "_ERROR_LINE", "_CPP_WARNING", "_QUALNAME")
 
 
 def read_file(path: str) -> str:
@@ -410,6 +416,20 @@ def _message_span(p: _Parsed, first: int, last: int) -> tuple[str, str | None]:
     return "\n".join(parts).strip(), kind
 
 
+def _owning_error(p: _Parsed, first: int) -> int:
+    """The error line whose message continues down to line ``first`` (``first`` if none does):
+    "RuntimeError: Error(s) in loading state_dict ..." owns the size-mismatch lines below it."""
+    if first in p.errors:
+        return first
+    k = bisect_right(p.error_at, first) - 1
+    if k < 0 or first - p.error_at[k] > 30:
+        return first
+    owner = p.error_at[k]
+    if all(p.lines[j].strip() and j not in p.code_lines for j in range(owner + 1, first)):
+        return owner
+    return first
+
+
 def _frames_before(p: _Parsed, first: int) -> list[Frame]:
     """The frames of the traceback that ends at line ``first``: after the previous error line."""
     k = bisect_left(p.error_at, first)
@@ -447,6 +467,7 @@ def explain_text(text: str) -> Explanation:
         if d is None:
             continue
         explained_lines.update(range(first, last + 1))
+        explained_lines.add(_owning_error(p, first))
         if run is not None and run[0] == entry.name and first <= run[1] + 1 and entry.name in _RUNS:
             # one load_state_dict error lists every mismatched weight: one finding, weight_hh first
             run = (entry.name, last, run[2])

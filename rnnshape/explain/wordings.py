@@ -73,16 +73,22 @@ WORDINGS: tuple[Wording, ...] = (
     # ---- the input
     W("input-size", "input-size",
       "RuntimeError: input.size(-1) must be equal to input_size. Expected 8, got 10",
-      ("input.size(-1) must be equal to input_size. Expected {}, got {}",)),
+      ("input.size(-1) must be equal to input_size. Expected ",)),
     W("input-rank-3", "input-rank-old",
       "RuntimeError: input must have 3 dimensions, got 2",
-      ("input must have {} dimensions, got {}",)),
+      ("input must have ", " dimensions, got ")),
     W("input-rank-2d-3d", "input-rank",
       "ValueError: LSTM: Expected input to be 2D or 3D, got 4D input instead",
       ("Expected input to be 2D or 3D, got ",)),
+    W("input-rank-2d-3d-assert", "input-rank",
+      "AssertionError: LSTM: Expected input to be 2-D or 3-D but received 4-D tensor",
+      ("Expected input to be 2-D or 3-D but received ",)),
     W("cell-input-rank", "cell-input-rank",
       "ValueError: LSTMCell: Expected input to be 1D or 2D, got 3D instead",
       ("Expected input to be 1D or 2D, got ",)),
+    W("cell-input-rank-assert", "cell-input-rank",
+      "AssertionError: LSTMCell: Expected input to be 1-D or 2-D but received 3-D tensor",
+      ("Expected input to be 1-D or 2-D but received ",)),
     W("empty-sequence", "empty-sequence",
       "RuntimeError: Expected sequence length to be larger than 0 in RNN",
       ("Expected sequence length to be larger than 0 in RNN",)),
@@ -93,7 +99,7 @@ WORDINGS: tuple[Wording, ...] = (
       ("does not match weight dtype",)),
     W("rnn-dtype-old", "rnn-dtype-old",
       "ValueError: input must have the type torch.float32, got type torch.float64",
-      ("input must have the type {}, got type {}",),
+      ("input must have the type ", ", got type "),
       source="https://github.com/pytorch/pytorch/issues/136931"),
     W("rnn-tensors-dtype", "rnn-tensors-dtype",
       "RuntimeError: Input and parameter tensors are not the same dtype, found input tensor with "
@@ -152,11 +158,15 @@ WORDINGS: tuple[Wording, ...] = (
       "ValueError: too many values to unpack (expected 2)",
       ("'sorted_indices', 'unsorted_indices'",),
       note="PackedSequence has had 4 fields since 1.1: `data, batch_sizes = packed` fails"),
+    W("packed-four-fields-typed", "unpack",
+      "ValueError: too many values to unpack (expected 2)",
+      ("unsorted_indices: Optional[torch.Tensor]",),
+      note="the same four fields, declared as a typed NamedTuple since 2.x"),
     # ---- warnings, weights, kernels
     W("dropout-warning", "dropout-warning",
       "UserWarning: dropout option adds dropout after all but last recurrent layer, so non-zero "
       "dropout expects num_layers greater than 1, but got dropout=0.5 and num_layers=1",
-      ("non-zero dropout expects num_layers greater than 1",)),
+      ("so non-zero dropout expects ", "num_layers greater than 1, but got drop")),
     W("flatten-parameters", "non-contiguous-weights",
       "UserWarning: RNN module weights are not part of single contiguous chunk of memory. This "
       "means they need to be compacted at every call, possibly greatly increasing memory usage. "
@@ -166,7 +176,7 @@ WORDINGS: tuple[Wording, ...] = (
       "RuntimeError: Error(s) in loading state_dict for Net:\n\tsize mismatch for "
       "lstm.weight_hh_l0_reverse: copying a param with shape torch.Size([512, 128]) from "
       "checkpoint, the shape in current model is torch.Size([256, 64]).",
-      ("copying a param with shape {} from checkpoint, the shape in current model is {}",),
+      ("copying a param with shape ", " from checkpoint, ", "the shape in current model is "),
       source="https://github.com/dqwang122/HeterSumGraph/issues/22"),
     W("state-dict-size-old", "state-dict-size",
       "RuntimeError: While copying the parameter named lstm.weight_hh_l0, whose dimensions in "
