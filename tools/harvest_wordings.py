@@ -126,6 +126,11 @@ def _version_key(v: str) -> tuple[int, ...]:
     return tuple(int(t) for t in re.findall(r"\d+", v))
 
 
+def _chunks(versions: list[str], indent: str) -> list[str]:
+    """Versions as tuple items, eight to a line (the table stays within the line length)."""
+    return [indent + " ".join(f"{v!r}," for v in versions[i:i + 8]) for i in range(0, len(versions), 8)]
+
+
 def render(releases: dict[str, list[str]], harvested: list[str]) -> str:
     lines = [
         '"""Which torch releases print each wording (rnnshape/explain/wordings.py).',
@@ -136,12 +141,16 @@ def render(releases: dict[str, list[str]], harvested: list[str]) -> str:
         "",
         "from __future__ import annotations",
         "",
-        f"HARVESTED: tuple[str, ...] = {tuple(harvested)!r}",
+        "HARVESTED: tuple[str, ...] = (",
+        *_chunks(harvested, "    "),
+        ")",
         "",
         "RELEASES: dict[str, tuple[str, ...]] = {",
     ]
     for wid in sorted(releases):
-        lines.append(f"    {wid!r}: {tuple(releases[wid])!r},")
+        lines.append(f"    {wid!r}: (")
+        lines.extend(_chunks(releases[wid], "        "))
+        lines.append("    ),")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -164,7 +173,7 @@ def main() -> int:
         jobs.append(probes_installed(probes))
     for version, found, sources in jobs:
         per_release[version] = found
-        for path, text in sources.items():
+        for text in sources.values():
             for message in messages_of(text):
                 if not any(p in message or message in p for w in WORDINGS for p in w.probes):
                     uncovered.setdefault(message, set()).add(version)

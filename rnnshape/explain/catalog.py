@@ -843,8 +843,10 @@ ENTRIES: tuple[Entry, ...] = (
            dx.dtype_mismatch(what="the nn.Embedding's input", got=_norm_dtype(m["got"]),
                              expected="int64", torch_message=msg),
            ["token ids stored as floats (from numpy or a float collate): x.long()",
-            "features that are already vectors fed to nn.Embedding: skip the Embedding"]), needs=_RNN_EVIDENCE),
-    _e("onednn-dtype", "dtype-mismatch", r"get_mkldnn_dtype: unsupported data type", _mkldnn_dtype, needs=_RNN_EVIDENCE),
+            "features that are already vectors fed to nn.Embedding: skip the Embedding"]),
+       needs=_RNN_EVIDENCE),
+    _e("onednn-dtype", "dtype-mismatch", r"get_mkldnn_dtype: unsupported data type", _mkldnn_dtype,
+       needs=_RNN_EVIDENCE),
     # ---- the LSTM state given as one tensor
     _e("lstm-hx-tensor", "hidden-not-tuple",
        r"index 1 is out of bounds for dimension 0 with size 1|must be tuple of Tensors, not Tensor"

@@ -106,10 +106,6 @@ WORDINGS: tuple[Wording, ...] = (
       "Double and parameter tensor with Float",
       ("Input and parameter tensors are not the same dtype, found input tensor with ",),
       source="https://github.com/Rhuax/text-summarization/issues/1"),
-    W("rnn-hidden-dtype", "rnn-tensors-dtype",
-      "RuntimeError: Input and hidden tensors are not the same dtype, found input tensor with "
-      "Float and hidden tensor with Double",
-      ("Input and hidden tensors are not the same dtype, found input tensor with ",)),
     W("fused-cell-bf16", "fused-cell-dtype",
       "RuntimeError: \"_thnn_fused_lstm_cell_cuda\" not implemented for 'BFloat16'",
       ("_thnn_fused_lstm_cell_cuda",),
