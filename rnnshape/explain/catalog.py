@@ -309,8 +309,8 @@ _LAYOUT = "the input is batch-first"
 
 def _batch_causes(e1: int, g1: int, ctx: Context) -> list[str]:
     """State batch g1 vs torch's batch e1 (x.size(1), or x.size(0) with batch_first=True)."""
-    layout = (f"{_LAYOUT} but the layer was built without batch_first=True: "
-              f"it reads dimension 1 ({e1}, the sequence length) as the batch")
+    layout = (f"{_LAYOUT} but the layer was built without batch_first=True: it then reads "
+              f"dimension 1 as the batch (here {e1}, which would be the sequence length)")
     shape = _input_shape(ctx, (0, e1, 0), (0, g1, 0))
     looks_batch_first = shape is not None and shape[0] == g1 and shape[1] == e1
     last = (f"the last batch of the DataLoader is smaller ({e1}) than the batch size the state "
@@ -1149,9 +1149,16 @@ def scan(text: str) -> list[tuple[int, int, Entry, re.Match[str]]]:
     """Every non-overlapping entry match in ``text``, in order; earlier entries win overlaps."""
     found: list[tuple[int, int, int, Entry, re.Match[str]]] = []
     low = text.lower()
+    present: dict[str, bool] = {}   # several entries share a hint: search the text once per hint
+
+    def has(hint: str) -> bool:
+        if hint not in present:
+            present[hint] = hint in low
+        return present[hint]
+
     for rank, entry in enumerate(ENTRIES):
         hints = _HINTS.get(entry.name)
-        if hints and not any(h in low for h in hints):
+        if hints and not any(has(h) for h in hints):
             continue
         for m in entry.pattern.finditer(text):
             found.append((m.start(), m.end(), rank, entry, m))

@@ -56,7 +56,7 @@ _ERROR_LINE = lazy(
     r"\s*(?:>\s*)?(?:(?P<path>[^\s:][^:]*?(?::\d+)?):(?P<wline>\d+): )?"
     r"(?P<kind>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Warning|Interrupt|Exit))"
     r"(?::\s?(?P<msg>.*))?$")
-_ERROR_WORDS = ("Error", "Exception", "Warning", "Interrupt", "Exit")
+_ERROR_WORD = lazy(r"Error|Exception|Warning|Interrupt|Exit")
 _CPP_WARNING = lazy(r"\s*\[W [^\]]*\] Warning: (?P<msg>.*)|\s*Warning: (?P<msg2>.*)")
 
 _NOT_USER = lazy(
@@ -251,7 +251,7 @@ def _is_caret(line: str) -> bool:
 
 
 def _error_line(head: str) -> tuple[str | None, str] | None:
-    if any(word in head for word in _ERROR_WORDS):
+    if _ERROR_WORD.search(head):
         em = _ERROR_LINE.match(head)
         if em and em["msg"] is not None:
             return em["kind"], em["msg"].strip()

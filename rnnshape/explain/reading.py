@@ -13,7 +13,7 @@ import stat
 from typing import Any
 
 #: Text above this is refused from a file and trimmed to its tail from a pipe.
-MAX_BYTES = 4 * 1024 * 1024
+MAX_BYTES = 16 * 1024 * 1024
 
 #: Reads from a pipe go in blocks of this size (bounded memory per read call).
 _BLOCK = 1 << 16
