@@ -366,6 +366,13 @@ def _layer_from(frames: list[Frame], message: str, user_line: str | None,
     return None
 
 
+def _add_code_evidence(p: _Parsed, code: str) -> None:
+    extra = _parse(code)
+    p.built_layers |= extra.built_layers
+    p.ctor_lines.extend(extra.ctor_lines[:max(0, _MAX_CTOR_LINES - len(p.ctor_lines))])
+    p.shapes.extend(extra.shapes[:max(0, _MAX_SHAPES - len(p.shapes))])
+
+
 def _batch_first(ctor_lines: list[str]) -> bool | None:
     """What the paste's constructors say about batch_first; None when unknown or mixed."""
     said = set()
@@ -439,10 +446,16 @@ def _frames_before(p: _Parsed, first: int) -> list[Frame]:
     return [fr for _, fr in p.frames[lo:hi]]
 
 
-def explain_text(text: str) -> Explanation:
-    """Explain every error or warning the catalog knows in ``text``."""
+def explain_text(text: str, *, code: str | None = None) -> Explanation:
+    """Explain every error or warning the catalog knows in ``text``.
+
+    ``code`` is source the caller knows goes with the traceback (``diagnose`` passes the
+    pasted code): its constructors count as evidence, as if pasted above the traceback.
+    """
     clean = normalize(text)
     p = _parse(clean)
+    if code:
+        _add_code_evidence(p, normalize(code))
     offsets = [0]
     for line in p.lines[:-1]:
         offsets.append(offsets[-1] + len(line) + 1)
