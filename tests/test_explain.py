@@ -453,6 +453,13 @@ def test_special_files_are_refused_at_once(tmp_path: Path, special: str) -> None
     assert "not a regular file" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_stdin_from_a_device_is_refused_at_once() -> None:
+    with open("/dev/zero", "rb") as zero:
+        out = subprocess.run([sys.executable, "-m", "rnnshape", "explain"], stdin=zero,
+                             capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
+    assert out.returncode == 2 and "is a device" in out.stderr
+
+
 def test_stdin_keeps_only_the_tail_within_the_limit() -> None:
     import io
 

@@ -17,6 +17,8 @@ MAX_BYTES = 16 * 1024 * 1024
 
 #: Reads from a pipe go in blocks of this size (bounded memory per read call).
 _BLOCK = 1 << 16
+#: A pipe that keeps sending (``yes | rnnshape explain``) is read this far, then left.
+MAX_STREAM_BYTES = 1 << 30
 
 
 class InputError(ValueError):
@@ -82,6 +84,19 @@ def read_text_file(path: str, *, label: str = "--file", limit: int = MAX_BYTES) 
     return decode(read_bytes_file(path, label=label, limit=limit), source=f"{label} {path}")
 
 
+def _refuse_device(stream: Any, source: str) -> None:
+    """stdin redirected from a device (``< /dev/zero``) never ends: refuse it at once."""
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):
+        return   # not a real file descriptor (a test's StringIO): nothing to check
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        if hasattr(stream, "isatty") and stream.isatty():
+            return
+        raise InputError(f"{source} is a device, not text (e.g. < /dev/zero); pipe the log in "
+                         "or give it with --file.")
+
+
 def read_text_stream(stream: Any, *, source: str = "stdin",
                      limit: int = MAX_BYTES) -> tuple[str, str | None]:
     """Read a pipe in blocks, keeping only its last ``limit`` bytes (errors come last in a log).
@@ -89,10 +104,11 @@ def read_text_stream(stream: Any, *, source: str = "stdin",
     Memory stays bounded (about two blocks over ``limit``) however long the pipe runs; the
     note says how much was dropped.
     """
+    _refuse_device(stream, source)
     buf = getattr(stream, "buffer", stream)
     kept = bytearray()
     total = 0
-    while True:
+    while total < MAX_STREAM_BYTES:
         block = buf.read(_BLOCK)
         if not block:
             break
@@ -103,7 +119,10 @@ def read_text_stream(stream: Any, *, source: str = "stdin",
         if len(kept) > 2 * limit:
             del kept[:len(kept) - limit]
     note = None
-    if total > limit:
+    if total >= MAX_STREAM_BYTES:
+        note = (f"{source} was still sending after {MAX_STREAM_BYTES >> 30} GB; reading stopped "
+                f"there and only its last {limit // 1048576} MB were read.")
+    elif total > limit:
         note = (f"{source} held {total / 1048576:.1f} MB; only its last "
                 f"{limit // 1048576} MB were read.")
         del kept[:len(kept) - limit]
