@@ -597,6 +597,12 @@ def test_batch_first_gru_last_batch_fix_keeps_batch(shown: bool) -> None:
     ("RuntimeError: Input batch size {a} doesn't match hidden0 batch size {b}", "ab"),
     ("RuntimeError: hidden0 has inconsistent hidden_size: got {a}, expected {b}", "ab"),
     ("RuntimeError: Expected `len(lengths)` to be equal to batch_size, but got {a} (batch_size={b})", "ab"),
+    ("ValueError: Expected total_length to be at least the length of the longest sequence in input, but "
+     "got total_length={a} and max sequence length being {b}", "ab"),
+    ("RuntimeError: Error(s) in loading state_dict for Net:\n\tsize mismatch for rnn.weight_hh_l0: copying "
+     "a param with shape torch.Size([{a4}, {a}]) from checkpoint, the shape in current model is "
+     "torch.Size([{b4}, {b}]).", "ab"),
+    ("RuntimeError: Input batch size {a} doesn't match hidden[0] batch size {b}", "ab"),
 ])
 def test_explanations_carry_the_pasted_numbers(template: str, numbers: str) -> None:
     from hypothesis import given, settings
@@ -607,7 +613,7 @@ def test_explanations_carry_the_pasted_numbers(template: str, numbers: str) -> N
     @settings(max_examples=25, deadline=None)
     @given(a=sizes, b=sizes, c=sizes, d=sizes)
     def check(a: int, b: int, c: int, d: int) -> None:
-        values = {"a": a, "b": b, "c": c, "d": d}
+        values = {"a": a, "b": b, "c": c, "d": d, "a4": 4 * a, "b4": 4 * b}
         if len({values[k] for k in numbers}) < len(numbers):
             return   # equal numbers: nothing mismatches, or the message is ambiguous
         result = explain_text(template.format(**values))
