@@ -507,3 +507,50 @@ def test_wordings_of_the_installed_torch_are_triggered_live() -> None:
         result = explain_text(tb)
         assert result.ok, (wid, tb)
         assert result.diagnoses[0].evidence["catalog_entry"] == by_id[wid].entry, (wid, message)
+
+
+def _every_explained_text() -> list[tuple[str, str]]:
+    texts = [(c.id, c.pasted_code + raised(c.trigger)[1]) for c in CASES]
+    texts += [(w.id, MODEL_CODE + w.example) for w in WORDINGS]
+    return texts
+
+
+def test_every_fix_is_python_and_survives_80_columns() -> None:
+    """#9: every fix explain prints parses as Python, as printed in an 80-column console."""
+    import ast
+    import io
+
+    from rich.console import Console
+
+    from rnnshape.render.explain import print_explanation
+
+    failures: list[tuple[str, str]] = []
+    for name, text in _every_explained_text():
+        result = explain_text(text)
+        bad = []
+        for d in result.diagnoses:
+            try:
+                ast.parse(d.fix)
+            except SyntaxError:
+                bad.append(d.fix)
+        failures.extend((name, fix) for fix in bad)
+        out = io.StringIO()
+        print_explanation(result, console=Console(file=out, width=80, force_terminal=False))
+        blocks, current = [], None
+        for line in out.getvalue().splitlines():
+            if line.strip() == "Fix:":
+                current = []
+                blocks.append(current)
+            elif current is not None and line.startswith("    "):
+                current.append(line[4:])
+            else:
+                current = None
+        assert len(blocks) == sum(1 for d in result.diagnoses if d.fix), name
+        for block in blocks:
+            try:
+                ast.parse("\n".join(block))
+            except SyntaxError:
+                failures.append((name, "\n".join(block)))
+    for name, fix in failures:
+        print(f"--- {name}\n{fix}")
+    assert not failures, len(failures)

@@ -414,8 +414,9 @@ def _rnn_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
 
 def _mat_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     if m["a"] is None:
-        return _with_causes(dx.dtype_mismatch(what="a tensor", got="another dtype",
-                                              expected="the weights' dtype", torch_message=msg),
+        d = dx.dtype_mismatch(what="a tensor", got="another dtype", expected="the weights' dtype",
+                              torch_message=msg)
+        return _with_causes(replace(d, fix=_SAME_DTYPE_FIX),
                             ["the input or state has another dtype than the layer's weights"])
     return _dtype_pair(m["a"], m["b"], msg)
 
@@ -425,9 +426,16 @@ def _scalar_type(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     return _dtype_pair(m["found"], m["expected"], msg)
 
 
+#: When the message names no dtypes: give the input and the state the weights' dtype.
+_SAME_DTYPE_FIX = ("dtype = next(model.parameters()).dtype   # the weights' dtype\n"
+                   "x = x.to(dtype)\n"
+                   "h_0, c_0 = h_0.to(dtype), c_0.to(dtype)   # an LSTM's state, if you pass one")
+
+
 def _mkldnn_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     d = dx.dtype_mismatch(what="a state or the input", got="another dtype",
                           expected="the layer's dtype", torch_message=msg)
+    d = replace(d, fix=_SAME_DTYPE_FIX)
     return _with_causes(replace(d, explanation=d.explanation + (
         " On the CPU, oneDNN (mkldnn) runs the LSTM and reports this mismatch only as "
         "'unsupported data type'.")), [

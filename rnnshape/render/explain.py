@@ -98,7 +98,11 @@ def print_explanation(result: Explanation, note: str | None = None,
 
     out = console or Console()
     for part in explanation_renderables(result, note):
-        out.print(part, crop=False)
+        if getattr(part, "no_wrap", False):
+            # code: one physical line each, never wrapped or cropped, whatever the width
+            out.print(part, no_wrap=True, overflow="ignore", crop=False, soft_wrap=True)
+        else:
+            out.print(part, crop=False)
 
 
 def print_wordings(rows: list[dict[str, Any]], harvested: tuple[str, ...],
