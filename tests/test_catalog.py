@@ -494,6 +494,16 @@ NOT_REACHED = {
 }
 
 
+def test_packed_sequence_unpacked_in_two_names_the_four_fields() -> None:
+    _, tb = raised(_packed_unpacked_in_two)
+    d = explain_text(tb).diagnoses[0]
+    assert "4 fields since torch 1.1" in d.evidence["causes"][0]
+    packed = pack_padded_sequence(_x(5, 3, 8), [5, 3, 2])
+    scope: dict = {"packed": packed}
+    exec(d.fix, {}, scope)   # the fix runs on a real PackedSequence
+    assert scope["batch_sizes"].tolist() == [3, 3, 2, 1, 1]
+
+
 def test_wordings_of_the_installed_torch_are_triggered_live() -> None:
     installed = torch.__version__.split("+")[0]
     current = {w.id for w in WORDINGS if installed in RELEASES.get(w.id, ())}

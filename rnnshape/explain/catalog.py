@@ -676,6 +676,13 @@ def _unpack(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     d = dx.unpack_outputs(expected=exp, got=got, too_many=too_many,
                           layer=_layer(ctx, "the recurrent layer"), torch_message=msg)
     causes = []
+    user = ctx.user_line or ""
+    if too_many and exp == 2 and re.search(r"batch_sizes|pack", user):
+        # PackedSequence grew sorted_indices and unsorted_indices in torch 1.1
+        d = replace(d, fix="data, batch_sizes = packed.data, packed.batch_sizes\n"
+                           "# or all four: data, batch_sizes, sorted_indices, unsorted_indices = packed")
+        causes.append("a PackedSequence has had 4 fields since torch 1.1 (data, batch_sizes, "
+                      "sorted_indices, unsorted_indices): code written for 0.4 that unpacks two fails")
     if not too_many and exp == 3 and got == 2:
         causes.append("out, h, c = lstm(x): write out, (h, c) = lstm(x)")
     if not too_many and exp == 2 and got == 1:
