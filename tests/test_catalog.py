@@ -564,3 +564,18 @@ def test_every_fix_is_python_and_survives_80_columns() -> None:
     for name, fix in failures:
         print(f"--- {name}\n{fix}")
     assert not failures, len(failures)
+
+
+def test_releases_table_is_the_tools_output() -> None:
+    """releases.py is exactly what tools/harvest_wordings.py writes (not edited by hand), and the
+    tool finds the messages raised in a module's source."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "harvest_wordings", Path(__file__).parents[1] / "tools" / "harvest_wordings.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    table = {wid: list(versions) for wid, versions in RELEASES.items()}
+    assert tool.render(table, list(HARVESTED)) == tool.OUTPUT.read_text()
+    source = "def f(x):\n    if x:\n        raise ValueError(f'input must have {x} dimensions, got {x}')\n"
+    assert tool.messages_of(source) == ["input must have ", " dimensions, got "]

@@ -214,6 +214,7 @@ def listing() -> tuple[list[dict[str, object]], tuple[str, ...]]:
     for w in WORDINGS:
         found = RELEASES.get(w.id, ())
         rows.append({"id": w.id, "entry": w.entry, "example": w.example, "releases": list(found),
-                     "releases_text": _runs(found, HARVESTED), "source": w.source or None,
+                     "releases_text": _runs(found, HARVESTED) if found or not w.source
+                     else f"reported at {w.source}", "source": w.source or None,
                      "note": w.note or None})
     return rows, HARVESTED

@@ -112,9 +112,10 @@ def print_wordings(rows: list[dict[str, Any]], harvested: tuple[str, ...],
     from rich.text import Text
 
     out = console or Console()
-    span = f"{harvested[0]} to {harvested[-1]}" if harvested else "no release"
     out.print(Text(f"{len(rows)} wordings of torch's recurrent-layer messages that rnnshape "
-                   f"explains (releases read: {', '.join(harvested)}; range {span}).", style="bold"))
+                   f"explains, torch 0.4 to {harvested[-1] if harvested else '2.x'}. Dated from "
+                   f"torch's own code in {', '.join(harvested)}; older and GPU-only wordings "
+                   "from the users' reports they come from.", style="bold"))
     for row in rows:
         out.print(Text.assemble((row["id"], "bold cyan"), ("  entry ", "dim"), (row["entry"], "cyan"),
                                 ("  torch ", "dim"), (row["releases_text"], "green")))
