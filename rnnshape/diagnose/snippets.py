@@ -609,7 +609,7 @@ def diagnose_paste(text: str, hints: dict[str, Any] | None = None, *, name: str 
     if paste.traceback:
         from rnnshape.explain.explainer import explain_text
 
-        explanation = explain_text(paste.traceback)
+        explanation = explain_text(paste.traceback, code=paste.code)
         findings = _join_traceback(findings, explanation, paste, source="traceback")
     ran = None
     if run:
@@ -697,7 +697,7 @@ def _join_run(findings: list[Any], ran: RunResult, paste: Paste) -> list[Any]:
         return findings
     line = err.get("line")
     at_line = [r for r in ran.records if r.get("line") == line]
-    explained = explain_text(err.get("traceback") or f"{err['kind']}: {err['message']}")
+    explained = explain_text(err.get("traceback") or f"{err['kind']}: {err['message']}", code=paste.code)
     if explained.findings:
         d = explained.findings[0].diagnosis
     elif err["kind"] in ("Timeout", "Crash"):
