@@ -103,13 +103,12 @@ def default_file(cwd: str = ".") -> str:
 
 def load_cases(path: str) -> list[Case]:
     """Read and validate every case of ``path`` (a cases file, or a pyproject.toml)."""
+    from rnnshape.textio import MAX_TOML_BYTES, InputFileError, read_bounded
+
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except FileNotFoundError:
-        raise CheckFileError(path, "no such file") from None
-    except OSError as exc:
-        raise CheckFileError(path, f"cannot read it ({exc.strerror or exc})") from None
+        raw = read_bounded(path, limit=MAX_TOML_BYTES, what="the check file")
+    except InputFileError as exc:
+        raise CheckFileError(path, str(exc).removeprefix(f"the check file {path!r}").lstrip(" :")) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
