@@ -1,0 +1,41 @@
+"""Shared test helpers."""
+
+from __future__ import annotations
+
+# --------------------------------------------------------------------------- hostile input (issue 15)
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Runs its arguments as a child and reports the child's peak RSS (getrusage of the children).
+_MEASURE = (
+    "import json, resource, subprocess, sys\n"
+    "p = subprocess.run(sys.argv[1:], capture_output=True, stdin=subprocess.DEVNULL)\n"
+    "print(json.dumps({'rc': p.returncode, 'out': p.stdout.decode('utf-8', 'replace'),\n"
+    "                  'err': p.stderr.decode('utf-8', 'replace'),\n"
+    "                  'peak': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}))\n"
+)
+
+
+@dataclass
+class Measured:
+    rc: int
+    out: str
+    err: str
+    peak_bytes: int
+
+
+def rnnshape_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": REPO, "COLUMNS": "80"}
+
+
+def measured_run(*args: str, timeout: float = 120) -> Measured:
+    """``python -m rnnshape ARGS`` in a subprocess: exit code, output and peak resident memory."""
+    proc = subprocess.run([sys.executable, "-c", _MEASURE, sys.executable, "-m", "rnnshape", *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=REPO, env=rnnshape_env())
+    found = json.loads(proc.stdout)
+    return Measured(found["rc"], found["out"], found["err"], found["peak"])
