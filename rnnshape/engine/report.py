@@ -30,6 +30,7 @@ from rnnshape.model.shapes import (
     packed_layout,
     parameter_shapes,
     predict,
+    size_limit_problem,
 )
 from rnnshape.model.spec import LayerSpec
 
@@ -129,6 +130,9 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
     already be in ``req``). ``progress``: a context manager shown around the forward.
     """
     t0 = time.perf_counter()
+    too_large = size_limit_problem(req)
+    if too_large is not None:
+        raise TooLarge(too_large)
     if not dry_run and req.device is None:
         req = replace(req, device=device)
     pred = predict(req)
