@@ -708,7 +708,8 @@ def workspace_bytes(req: Request) -> int:
 
     A cell computes both gate products (batch x gates*hidden each) and, given no state,
     builds zero states first. A layer keeps work space proportional to one layer's
-    steps x batch x hidden per direction: oneDNN's LSTM about twice that; RNN and GRU
+    steps x batch x hidden per direction: oneDNN's LSTM about twice that (more in a
+    bidirectional stack); RNN and GRU
     precompute every step's input gates and gather the steps' outputs before stacking
     them, and a stack also holds the previous layer's output.
     """
@@ -721,8 +722,8 @@ def workspace_bytes(req: Request) -> int:
     if len(x) not in (2, 3):
         return 0
     per_layer = numel(x[:-1]) * spec.hidden_size * spec.num_directions
-    if spec.mode == "lstm":
-        return 2 * per_layer
+    if spec.mode == "lstm":  # and a stack keeps the layers' outputs per direction and joined
+        return 2 * per_layer + (spec.num_directions * per_layer if spec.num_layers > 1 else 0)
     return (gates + 1) * per_layer + (per_layer if spec.num_layers > 1 else 0)
 
 
