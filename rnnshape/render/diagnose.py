@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.render.report import code_text, diagnosis_panel
+from rnnshape.render.safe import SafeConsole
 
 #: Longer pastes show only the lines that matter (shapes, findings, skipped), with context.
 FULL_LISTING = 120
@@ -266,7 +267,7 @@ def diagnose_renderable(result: Any, width: int = 100) -> Group:
 
 
 def print_diagnosis(result: Any, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or SafeConsole()
     console.print(diagnose_renderable(result, console.width))
 
 

@@ -7,6 +7,7 @@ from rich.text import Text
 
 from rnnshape.explain.explainer import Explanation
 from rnnshape.render.report import diagnosis_panel
+from rnnshape.render.safe import SafeConsole
 
 
 def explanation_renderable(result: Explanation, note: str | None = None) -> Group:
@@ -44,4 +45,4 @@ def explanation_renderable(result: Explanation, note: str | None = None) -> Grou
 
 def print_explanation(result: Explanation, note: str | None = None,
                       console: Console | None = None) -> None:
-    (console or Console()).print(explanation_renderable(result, note))
+    (console or SafeConsole()).print(explanation_renderable(result, note))
