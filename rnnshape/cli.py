@@ -120,6 +120,7 @@ def _report(code: int, message: str, as_json: bool) -> int:
     if as_json:
         _emit(failure_json(message, code))
     sys.stderr.write(f"rnnshape: error: {escape_control(message)}\n")
+    sys.stderr.flush()
     return code
 
 

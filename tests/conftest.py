@@ -39,3 +39,21 @@ def measured_run(*args: str, timeout: float = 120) -> Measured:
                           capture_output=True, text=True, timeout=timeout, cwd=REPO, env=rnnshape_env())
     found = json.loads(proc.stdout)
     return Measured(found["rc"], found["out"], found["err"], found["peak"])
+
+
+def invoke_main(*args: str, input: str | bytes | None = None) -> tuple[int, str, str]:
+    """``rnnshape ARGS`` in-process through ``cli.run`` (main's contract, the parser's errors included)."""
+    from typer.testing import CliRunner
+
+    from rnnshape import cli
+
+    with CliRunner().isolation(input=input) as (out, err, _):
+        code = cli.run(list(args))
+        return code, out.getvalue().decode("utf-8", "replace"), err.getvalue().decode("utf-8", "replace")
+
+
+def one_json_object(stdout: str) -> dict:
+    """stdout holds exactly one JSON object (``json.loads`` refuses anything after it)."""
+    found = json.loads(stdout)
+    assert isinstance(found, dict), stdout
+    return found
