@@ -160,13 +160,13 @@ def test_absurd_sizes_in_a_toml_case_are_refused_quickly(tmp_path, extra: str) -
 # --------------------------------------------------------------------------- special files
 
 
-@pytest.mark.parametrize("command", [["check"], ["diagnose"], ["check", "--dry-run"]])
+@pytest.mark.parametrize("command", [["check"], ["diagnose"], ["check", "--dry-run"], ["explain", "--file"]])
 def test_fifos_and_devices_refused_at_once(tmp_path, command: list[str]) -> None:
     fifo = tmp_path / "cases.toml"
     os.mkfifo(fifo)
     for target in (str(fifo), "/dev/zero"):
         t0 = time.monotonic()
-        code, out, _ = invoke_main(command[0], target, *command[1:], "--json")
+        code, out, _ = invoke_main(*command, target, "--json")
         assert code == EXIT_USAGE and time.monotonic() - t0 < 10
         assert "regular files only" in one_json_object(out)["error"]
 

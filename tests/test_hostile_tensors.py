@@ -159,3 +159,15 @@ def test_npz_listing_reads_headers_only(tmp_path) -> None:
     np.savez(path, a=np.zeros((2, 3), np.float32), b=np.zeros(4, np.int64))
     with pytest.raises(TensorFileError, match=r"a \(2, 3\) float32, b \(4,\) int64"):
         load(str(path), device="cpu")
+
+
+def test_memory_refusal_after_loading_does_not_claim_nothing_was_allocated(tmp_path) -> None:
+    from conftest import invoke_main, one_json_object
+
+    path = tmp_path / "x.pt"
+    torch.save(torch.zeros(5, 3, 10), path)
+    code, out, _ = invoke_main("inspect", "lstm", "--input", str(path), "--device", "cpu", "--max-memory",
+                               "1KB", "--json")
+    assert code == 2
+    message = one_json_object(out)["error"]
+    assert "nothing was allocated" not in message and "the forward was not run" in message

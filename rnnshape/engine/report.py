@@ -43,11 +43,13 @@ CELL_TENSORS = ("input", "h_0", "c_0", "h_1", "c_1")
 class MemoryRefused(ValueError):
     """The run would not fit; carries the estimate for the message."""
 
-    def __init__(self, needed: int, free: int, device: str) -> None:
+    def __init__(self, needed: int, free: int, device: str, loaded: bool = False) -> None:
         self.needed, self.free, self.device = needed, free, device
+        # Only true when no file was loaded: the user's tensors are in memory by now.
+        done = "the forward was not run" if loaded else "nothing was allocated"
         super().__init__(
             f"this run needs about {human_bytes(needed)} but {device} has "
-            f"{human_bytes(free)} free; nothing was allocated. Use --device meta (shapes "
+            f"{human_bytes(free)} free; {done}. Use --device meta (shapes "
             f"from real torch without memory) or --dry-run (shape model only)."
         )
 
@@ -166,7 +168,7 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
 
             limit = free_memory_bytes(device)
         if limit is not None and valid_layer and memory > limit:
-            raise MemoryRefused(memory, limit, device)
+            raise MemoryRefused(memory, limit, device, loaded=bool(tensors))
         from rnnshape.engine.run import run_forward
 
         t1 = time.perf_counter()
