@@ -732,7 +732,7 @@ def workspace_bytes(req: Request) -> int:
 #: torch holds sizes as signed 64-bit integers: nothing larger can exist, on any device.
 MAX_SIZE = 2**63 - 1
 #: Stacked layers the model lists (torch builds them one by one: hours for millions).
-MAX_LAYERS = 10_000
+MAX_LAYERS = 100_000
 #: Steps of the longest packed sequence: batch_sizes lists one entry per step.
 MAX_PACKED_STEPS = 1_000_000
 
