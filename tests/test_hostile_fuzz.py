@@ -23,8 +23,8 @@ HOSTILE = st.sampled_from([
 ])
 SMALL = st.integers(min_value=-3, max_value=48).map(str)
 VALUE = st.one_of(SMALL, HOSTILE, st.text(max_size=30))
-SHAPE = st.one_of(st.lists(st.integers(min_value=-2, max_value=12), min_size=0, max_size=4)
-                  .map(lambda xs: ",".join(map(str, xs))), HOSTILE)
+SHAPE = st.one_of(st.lists(st.one_of(st.integers(min_value=-2, max_value=12).map(str), HOSTILE), min_size=0,
+                           max_size=4).map(",".join), HOSTILE)
 
 
 def _assert_contract(code: int, out: str, err: str, as_json: bool) -> None:

@@ -274,8 +274,9 @@ def parse_init_args(text: str | None) -> tuple[list[Any], dict[str, Any]]:
         return [], {}
     try:
         value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TraceError(f"--init-args is not JSON ({exc.msg} at column {exc.colno}): write e.g. "
+    except ValueError as exc:  # JSONDecodeError, or an integer over Python's 4,300 digits
+        where = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)[:80]
+        raise TraceError(f"--init-args is not JSON ({where}): write e.g. "
                          "'{\"vocab_size\": 100, \"hidden\": 32}' or '[100, 32]'") from None
     if isinstance(value, dict):
         return [], value
