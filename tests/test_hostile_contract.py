@@ -269,3 +269,13 @@ def test_5000_digit_values_in_trace_are_usage_errors(model_file, extra: list[str
     code, out, err = invoke_main("trace", f"{model_file}:Item", *extra, "--json")
     assert code == EXIT_USAGE, err
     assert one_json_object(out)["exit_code"] == EXIT_USAGE
+
+
+def test_trace_json_stays_one_object_when_the_model_prints(tmp_path) -> None:
+    path = tmp_path / "chatty.py"
+    path.write_text("import torch.nn as nn\nprint('importing')\n\nclass M(nn.Module):\n    def __init__(self):\n"
+                    "        super().__init__()\n        print('building')\n        self.rnn = nn.GRU(10, 20)\n\n"
+                    "    def forward(self, x):\n        print('forward')\n        return self.rnn(x)\n")
+    code, out, err = invoke_main("trace", f"{path}:M", "--input-shape", "5,3,10", "--json")
+    assert code == 0 and one_json_object(out)["ok"] is True
+    assert "forward" in err
