@@ -49,6 +49,8 @@ def invoke_main(*args: str, input: str | bytes | None = None) -> tuple[int, str,
 
     with CliRunner().isolation(input=input) as (out, err, _):
         code = cli.run(list(args))
+        sys.stdout.flush()
+        sys.stderr.flush()
         return code, out.getvalue().decode("utf-8", "replace"), err.getvalue().decode("utf-8", "replace")
 
 
