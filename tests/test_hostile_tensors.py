@@ -171,3 +171,22 @@ def test_memory_refusal_after_loading_does_not_claim_nothing_was_allocated(tmp_p
     assert code == 2
     message = one_json_object(out)["error"]
     assert "nothing was allocated" not in message and "the forward was not run" in message
+
+
+@pytest.mark.parametrize("suffix", ["pt", "npy", "npz", "safetensors"])
+def test_the_memory_refusal_names_the_flag_once(tmp_path, suffix: str) -> None:
+    path = tmp_path / f"x.{suffix}"
+    data = np.zeros(1000, np.float32)
+    if suffix == "pt":
+        torch.save({"input": torch.from_numpy(data)}, path)
+    elif suffix == "npy":
+        np.save(path, data)
+    elif suffix == "npz":
+        np.savez(path, input=data)
+    else:
+        _safetensors(path, {"input": {"dtype": "F32", "shape": [1000], "data_offsets": [0, 4000]}}, data.tobytes())
+    source = str(path) if suffix == "npy" else f"{path}:input"
+    with pytest.raises(TensorFileError) as info:
+        load(source, device="cpu", max_bytes=100, what="--hidden")
+    message = str(info.value)
+    assert message.startswith("--hidden ") and message.count("--hidden") == 1 and "(1000,) float32" in message

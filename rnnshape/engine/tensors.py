@@ -81,7 +81,7 @@ def load(text: str, *, device: str, keep_device: bool = False, what: str = "--in
         raise TensorFileError(
             f"{what} {path!r}: unknown file type {suffix or '(none)'}; rnnshape reads "
             f"{', '.join(SUFFIXES)}.")
-    guard = _Guard(what, max_bytes if max_bytes is not None else _free_cpu_bytes(), max_bytes is not None)
+    guard = _Guard(max_bytes if max_bytes is not None else _free_cpu_bytes(), max_bytes is not None)
     try:
         readers = {".pt": _load_torch, ".pth": _load_torch, ".npy": _load_npy, ".npz": _load_npz,
                    ".safetensors": _load_safetensors}
@@ -101,18 +101,18 @@ def load(text: str, *, device: str, keep_device: bool = False, what: str = "--in
 class _Guard:
     """The memory check every tensor passes before its bytes are read."""
 
-    what: str
     limit: int | None
     from_flag: bool  # --max-memory, rather than the memory free here
 
-    def check(self, origin: str, shape: tuple[int, ...], dtype: str, nbytes: int) -> None:
+    def check(self, label: str, shape: tuple[int, ...], dtype: str, nbytes: int) -> None:
+        """``label``: the flag and the file, e.g. ``--input 'x.npz':input``."""
         if self.limit is None or nbytes <= self.limit:
             return
         from rnnshape.engine.report import human_bytes
 
         bound = "--max-memory allows" if self.from_flag else "this machine has free"
         raise TensorFileError(
-            f"{self.what} {origin}: its tensor {shape} {dtype} needs {human_bytes(nbytes)} to load, "
+            f"{label}: its tensor {shape} {dtype} needs {human_bytes(nbytes)} to load, "
             f"more than the {human_bytes(self.limit)} {bound}; it was not loaded (its size comes from "
             f"the file's header). Give its shape instead: --input-shape/--hidden-shape/--cell-shape.")
 
@@ -186,7 +186,7 @@ def _load_torch(path: str, key: str | None, device: str, keep_device: bool, what
         if "mmap can only be used" not in str(exc):
             raise
         # The legacy format stores tensors raw in the pickle: they are no larger than the file.
-        guard.check(repr(path), (), "(legacy .pt file)", file_size)
+        guard.check(f"{what} {path!r}", (), "(legacy .pt file)", file_size)
         try:
             obj = torch.load(path, weights_only=True, map_location="cpu")
         except pickle.UnpicklingError as err:
@@ -194,7 +194,7 @@ def _load_torch(path: str, key: str | None, device: str, keep_device: bool, what
     except pickle.UnpicklingError as exc:
         raise _refusal(exc, path, what) from None
     tensor, origin = _pick(obj, key, path, what)
-    guard.check(origin, tuple(tensor.shape), str(tensor.dtype).replace("torch.", ""),
+    guard.check(f"{what} {origin}", tuple(tensor.shape), str(tensor.dtype).replace("torch.", ""),
                 tensor.numel() * tensor.element_size())
     if not keep_device:
         return tensor.to(device), device, origin
@@ -419,7 +419,7 @@ def _load_safetensors(path: str, key: str | None, device: str, keep_device: bool
                                   f"file is corrupt.")
         if start > end or 8 + n + end > file_size:
             raise TensorFileError(f"{label}: its data runs past the end of the file (truncated).")
-        guard.check(f"{path!r}:{key}", shape, dtype, end - start)
+        guard.check(label, shape, dtype, end - start)
         fh.seek(8 + n + start)
         data = bytearray(fh.read(end - start))
     torch_dtype = getattr(torch, dtype)
