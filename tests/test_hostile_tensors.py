@@ -189,4 +189,4 @@ def test_the_memory_refusal_names_the_flag_once(tmp_path, suffix: str) -> None:
     with pytest.raises(TensorFileError) as info:
         load(source, device="cpu", max_bytes=100, what="--hidden")
     message = str(info.value)
-    assert message.startswith("--hidden ") and message.count("--hidden") == 1 and "(1000,) float32" in message
+    assert message.startswith("--hidden ") and message.count("--hidden ") == 1 and "(1000,) float32" in message
