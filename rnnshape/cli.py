@@ -20,7 +20,6 @@ from rnnshape.commands import explain as explain_cmd
 from rnnshape.commands import inspect as inspect_cmd
 from rnnshape.commands import trace as trace_cmd
 from rnnshape.commands.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, REPORT_REQUEST, failure_json
-from rnnshape.render.safe import escape_control
 
 app = typer.Typer(
     add_completion=False,
@@ -117,6 +116,8 @@ def _parser_error(exc: typer.TyperException, as_json: bool) -> int:
 
 
 def _report(code: int, message: str, as_json: bool) -> int:
+    from rnnshape.render.safe import escape_control  # rich loads only when there is something to say
+
     if as_json:
         _emit(failure_json(message, code))
     sys.stderr.write(f"rnnshape: error: {escape_control(message)}\n")
