@@ -103,13 +103,12 @@ def default_file(cwd: str = ".") -> str:
 
 def load_cases(path: str) -> list[Case]:
     """Read and validate every case of ``path`` (a cases file, or a pyproject.toml)."""
+    from rnnshape.textio import MAX_TOML_BYTES, InputFileError, read_bounded
+
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except FileNotFoundError:
-        raise CheckFileError(path, "no such file") from None
-    except OSError as exc:
-        raise CheckFileError(path, f"cannot read it ({exc.strerror or exc})") from None
+        raw = read_bounded(path, limit=MAX_TOML_BYTES, what="the check file")
+    except InputFileError as exc:
+        raise CheckFileError(path, str(exc).removeprefix(f"the check file {path!r}").lstrip(" :")) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -539,11 +538,45 @@ def junit_xml(result: CheckResult) -> str:
         if r.report is not None:
             out = ET.SubElement(case, "system-out")
             out.text = _tensor_lines(r)
+    _xml_safe(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+# Characters XML 1.0 cannot hold at all, escaped or not (ElementTree writes them raw).
+_NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_safe(root: ET.Element) -> None:
+    """Every text and attribute made representable: characters XML forbids become visible escapes."""
+    def clean(text: str) -> str:
+        return _NOT_XML.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+    for el in root.iter():
+        if el.text:
+            el.text = clean(el.text)
+        for name, value in el.attrib.items():
+            el.set(name, clean(value))
+
+
+def refuse_overwriting_inputs(output: str, check_file: str, cases: list[Case] | None = None) -> None:
+    """An output path that is one of the inputs (the check file, a case's tensor file) is a usage error."""
+    inputs = [check_file] + [_path(c, v) for c in cases or [] for k in (*_TENSOR_KEYS, "lengths")
+                             if isinstance(v := c.values.get(k), str)]
+    if not os.path.exists(output):
+        return
+    for name in inputs:
+        try:
+            same = os.path.samefile(output, name)
+        except OSError:
+            continue
+        if same:
+            raise UsageError(f"--junit-xml {output!r} is an input of this check ({name}); writing the "
+                             f"report there would overwrite it. Choose another path, e.g. report.xml.")
+
+
 def write_junit(result: CheckResult, path: str) -> None:
+    refuse_overwriting_inputs(path, result.file, [r.case for r in result.results])
     folder = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(folder, exist_ok=True)

@@ -6,8 +6,10 @@ pay for it.
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -17,7 +19,7 @@ from rnnshape.commands import diagnose as diagnose_cmd
 from rnnshape.commands import explain as explain_cmd
 from rnnshape.commands import inspect as inspect_cmd
 from rnnshape.commands import trace as trace_cmd
-from rnnshape.commands.common import EXIT_DIAGNOSED
+from rnnshape.commands.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, REPORT_REQUEST, failure_json
 
 app = typer.Typer(
     add_completion=False,
@@ -51,17 +53,101 @@ app.command()(trace_cmd.trace)
 app.command()(diagnose_cmd.diagnose)
 
 
-def main() -> None:
-    """Console entry point: never lets a traceback reach the user."""
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Console entry point: every path ends with an exit code of the contract, never a traceback."""
+    sys.exit(run(sys.argv[1:] if argv is None else list(argv)))
+
+
+def run(args: list[str]) -> int:
+    """Run the app on ``args`` and return its exit code (0 fine, 1 diagnosed, 2 usage, 3 internal).
+
+    Typer runs with ``standalone_mode=False`` so that the argument parser's own errors
+    come back here, to be answered as JSON under ``--json`` like every other usage error.
+    """
+    as_json = "--json" in args
+    _usable_streams()
     try:
-        app()
-    except SystemExit:
-        raise
+        code = app(args=args, prog_name="rnnshape", standalone_mode=False)
+        sys.stdout.flush()
+        return code if isinstance(code, int) else EXIT_OK
+    except SystemExit as exc:  # typer's own exits (a closed pipe) and sys.exit in a command
+        if exc.code is None:
+            return EXIT_OK
+        return exc.code if isinstance(exc.code, int) and 0 <= exc.code <= EXIT_INTERNAL else EXIT_USAGE
+    except typer.TyperException as exc:  # the argument parser: unknown option, `--seq-len abc`
+        return _parser_error(exc, as_json)
+    except typer.Abort:  # stdin closed under a prompt
+        return _report(EXIT_USAGE, "the input ended before the command could read it.", as_json)
     except KeyboardInterrupt:
         sys.stderr.write("rnnshape: interrupted\n")
-        sys.exit(130)
+        return 130
+    except OSError as exc:
+        if exc.errno in _OUTPUT_ERRNOS:
+            return _output_failed(exc)
+        return _internal(exc, as_json)
     except Exception as exc:  # a bug in rnnshape: say so in one paragraph
-        sys.stderr.write(
-            f"rnnshape: internal error ({type(exc).__name__}: {exc}). This is a bug in "
-            f"rnnshape; please report it with the command you ran.\n")
-        sys.exit(EXIT_DIAGNOSED)
+        return _internal(exc, as_json)
+
+
+#: The output cannot be written: a closed pipe, a full disk (> /dev/full), a closed descriptor.
+_OUTPUT_ERRNOS = frozenset({errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT})
+
+
+def _usable_streams() -> None:
+    """Closed stdin/stdout/stderr become empty ones; an encoding that cannot show a character escapes it."""
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))  # noqa: SIM115 - lives as long as the process
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (stream.encoding or "").lower().replace("-", "") != "utf8":
+            reconfigure(errors="backslashreplace")
+
+
+def _parser_error(exc: typer.TyperException, as_json: bool) -> int:
+    code = getattr(exc, "exit_code", EXIT_USAGE)
+    if code == EXIT_OK:  # not an error (no arguments: the help was shown)
+        exc.show()
+        return EXIT_OK
+    if as_json:
+        _emit(failure_json(exc.format_message(), EXIT_USAGE))
+    exc.show()
+    return EXIT_USAGE
+
+
+def _report(code: int, message: str, as_json: bool) -> int:
+    from rnnshape.render.safe import escape_control  # rich loads only when there is something to say
+
+    if as_json:
+        _emit(failure_json(message, code))
+    sys.stderr.write(f"rnnshape: error: {escape_control(message)}\n")
+    sys.stderr.flush()
+    return code
+
+
+def _internal(exc: BaseException, as_json: bool) -> int:
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return _report(EXIT_INTERNAL, f"internal error ({type(exc).__name__}: {first}). {REPORT_REQUEST}", as_json)
+
+
+def _output_failed(exc: OSError) -> int:
+    """Nowhere to write: say so on stderr (once), and keep the exit at interpreter end quiet."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
+    if exc.errno != errno.EPIPE:  # a reader that went away asked for no more; a full disk is news
+        try:
+            sys.stderr.write(f"rnnshape: error: cannot write the output ({exc.strerror or exc}).\n")
+            sys.stderr.flush()
+        except OSError:
+            pass
+    return EXIT_USAGE
+
+
+def _emit(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()

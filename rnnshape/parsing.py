@@ -44,6 +44,9 @@ def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
             raise UsageError(
                 f"{what} {text!r} is not a shape: {reason}. Write the sizes separated by commas, "
                 f"e.g. 5,3,10.")
+        if len(p.lstrip("0")) > len(str(MAX_DIM)):  # before int(): Python refuses 4,300+ digits
+            raise UsageError(f"{what}: a size of {len(p.lstrip('0')):,} digits is larger than any tensor "
+                             f"dimension can be.")
         n = int(p)
         if n > MAX_DIM:
             raise UsageError(f"{what} {text!r}: {n} is larger than any tensor dimension can be.")
@@ -78,4 +81,7 @@ def parse_bytes(text: str) -> int:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", text)
     if not m or m.group(2).upper() not in _UNITS:
         raise UsageError(f"--max-memory {text!r} is not a size; write e.g. 512MB or 1GB.")
-    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+    value = float(m.group(1)) * _UNITS[m.group(2).upper()]
+    if value > 2**63:  # no machine has more; float('1' * 400) is infinite
+        raise UsageError(f"--max-memory {text[:40]!r}: larger than any memory; write e.g. 512MB or 1GB.")
+    return int(value)

@@ -29,10 +29,12 @@ def check(
     hidden, cell, lengths, enforce_sorted, dtype, device, and expect = { output = [...],
     h_n = [...] } or expect_error = "input-size-mismatch".
     """
-    from rnnshape.check import default_file, run_check, write_junit
+    from rnnshape.check import default_file, refuse_overwriting_inputs, run_check, write_junit
 
     try:
         path = file if file is not None else default_file()
+        if junit_xml is not None:  # before any case runs: an input is never the output
+            refuse_overwriting_inputs(junit_xml, path)
         result = run_check(path, device=device, dry_run=dry_run)
         if junit_xml is not None:
             write_junit(result, junit_xml)

@@ -1,4 +1,10 @@
-"""What every command shares: the exit-code contract, usage failures, and the one way a command ends."""
+"""What every command shares: the exit-code contract, usage failures, and the one way a command ends.
+
+The contract, on every path (``cli.main`` enforces it around the commands):
+0 the shapes work, 1 a diagnosed error (or a failed expectation), 2 a usage error
+(bad arguments, unreadable or hostile input, a run that would not fit), 3 an
+internal error (a bug in rnnshape). Under ``--json`` every path prints one JSON object.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +13,30 @@ from typing import Any, NoReturn
 
 import typer
 
-EXIT_OK, EXIT_DIAGNOSED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_DIAGNOSED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
+#: The one-line request every internal error ends with.
+REPORT_REQUEST = "This is a bug in rnnshape; please report it with the command you ran."
+
+
+def failure_json(message: str, exit_code: int) -> str:
+    """The JSON object of a command that produced no result (usage or internal error)."""
+    import json
+
+    return json.dumps({"ok": False, "error": message, "exit_code": exit_code}, indent=2)
 
 
 def fail_usage(message: str, as_json: bool) -> NoReturn:
-    if as_json:
-        import json
+    from rnnshape.render.safe import escape_control
 
-        typer.echo(json.dumps({"ok": False, "error": message, "exit_code": EXIT_USAGE}, indent=2))
-    typer.echo(f"rnnshape: error: {message}", err=True)
+    if as_json:
+        typer.echo(failure_json(message, EXIT_USAGE))
+    typer.echo(f"rnnshape: error: {escape_control(message)}", err=True)
     raise typer.Exit(EXIT_USAGE)
 
 
 def finish(result: Any, as_json: bool, print_human: Callable[[], None],
-            exit_code: int | None = None) -> NoReturn:
+           exit_code: int | None = None) -> NoReturn:
     """Every command ends here: the result as JSON or for people, then its exit code."""
     if as_json:
         import json

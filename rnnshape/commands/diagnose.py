@@ -34,7 +34,14 @@ def diagnose(
         if file is None and sys.stdin.isatty():
             raise UsageError("nothing to diagnose: give a FILE, or pipe the code in "
                              "(pbpaste | rnnshape diagnose).")
-        text, name = read_source(file, sys.stdin)
+        if file is not None and file != "-":  # a regular file only, never more than the paste limit
+            from rnnshape.diagnose.snippets import decode
+            from rnnshape.textio import MAX_CODE_BYTES, read_bounded
+
+            text, name = decode(read_bounded(file, limit=MAX_CODE_BYTES, what="the code file"),
+                                source=file), file
+        else:
+            text, name = read_source(file, sys.stdin)
         hints = parse_hints(shape or [])
     except (UsageError, PasteError) as exc:
         fail_usage(str(exc), as_json)

@@ -92,10 +92,15 @@ def inspect(
         if dry_run and any(f is not None for f in files):
             raise UsageError("--dry-run does not load tensors (that needs torch); give their shapes "
                              "with --input-shape/--hidden-shape/--cell-shape instead.")
+        lengths_file = lengths is not None and looks_like_file(lengths)
+        if dry_run and lengths_file:
+            raise UsageError(f"--dry-run never imports torch, and reading --lengths {lengths} needs it; "
+                             "give the lengths as numbers (--lengths 5,3,2) or drop --dry-run.")
         resolved = "none" if dry_run else _resolve(device)
-        needs_torch = any(f is not None for f in files) or (lengths is not None and looks_like_file(lengths))
+        limit = parse_bytes(max_memory) if max_memory is not None else None
+        needs_torch = any(f is not None for f in files) or lengths_file
         user = (load_user_tensors(input=input, hidden=hidden, cell=cell, lengths=lengths,
-                                  device=resolved, keep_device=keep_device)
+                                  device=resolved, keep_device=keep_device, max_bytes=limit)
                 if needs_torch else UserTensors(lengths=parse_shape(lengths, "--lengths") if lengths else None))
         req = build_request(spec, seq_len=seq_len, batch=batch, unbatched=unbatched,
                             input_shape=input_shape, hidden_shape=hidden_shape,
@@ -103,7 +108,6 @@ def inspect(
                             enforce_sorted=enforce_sorted)
         exports = _export_paths(svg, html, (input, hidden, cell, lengths))
         expects = parse_expect(expect or [], expected_names(spec))
-        limit = parse_bytes(max_memory) if max_memory is not None else None
         report = inspect_layer(req, device=resolved, dry_run=dry_run, expects=expects,
                                max_memory=limit, tensors=user.tensors, repeat=repeat,
                                progress=None if as_json else _progress(resolved),

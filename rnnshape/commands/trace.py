@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from typing import Annotated
 
 import typer
@@ -47,11 +49,14 @@ def trace(
         for text in input_value or []:
             try:
                 values.append(json.loads(text))
-            except json.JSONDecodeError as exc:
-                raise UsageError(f"--input-value {text!r} is not JSON ({exc.msg}); write e.g. "
+            except ValueError as exc:  # JSONDecodeError, or an integer over Python's 4,300 digits
+                why = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)[:80]
+                raise UsageError(f"--input-value {text[:60]!r} is not JSON ({why}); write e.g. "
                                  "\"[7, 5, 3]\"") from None
-        result = trace_model(target, shapes, input_dtypes=input_dtype, input_values=values,
-                             init_args=parse_init_args(init_args), device=device)
+        # The model's own prints go to stderr under --json: stdout holds one JSON object.
+        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+            result = trace_model(target, shapes, input_dtypes=input_dtype, input_values=values,
+                                 init_args=parse_init_args(init_args), device=device)
     except UsageError as exc:
         fail_usage(str(exc), as_json)
 

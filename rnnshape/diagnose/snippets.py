@@ -15,7 +15,6 @@ import ast
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -451,14 +450,13 @@ def run_snippet(code: str, *, timeout: float = 60.0) -> RunResult:
         with open(boot, "w", encoding="utf-8") as fh:
             fh.write(_BOOTSTRAP)
         t0 = time.perf_counter()
-        try:
-            proc = subprocess.run([sys.executable, boot, src, out], capture_output=True, text=True,
-                                  timeout=timeout, cwd=tmp, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired as exc:
-            stdout = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        from rnnshape.diagnose.sandbox import run_sandboxed
+
+        proc = run_sandboxed([sys.executable, boot, src, out], timeout=timeout, cwd=tmp)
+        if proc.timed_out:
             return RunResult(True, time.perf_counter() - t0, [], {
                 "kind": "Timeout", "message": f"the code did not finish within {timeout:g} s and was "
-                "stopped", "line": None, "traceback": ""}, timed_out=True, stdout=stdout)
+                "stopped", "line": None, "traceback": ""}, timed_out=True, stdout=proc.stdout)
         seconds = time.perf_counter() - t0
         try:
             with open(out, encoding="utf-8") as fh:

@@ -144,8 +144,13 @@ def looks_like_file(text: str) -> bool:
 
 
 def load_user_tensors(*, input: str | None, hidden: str | None, cell: str | None,
-                      lengths: str | None, device: str, keep_device: bool) -> UserTensors:
-    """Load ``--input/--hidden/--cell`` files and ``--lengths`` (numbers or a file)."""
+                      lengths: str | None, device: str, keep_device: bool,
+                      max_bytes: int | None = None) -> UserTensors:
+    """Load ``--input/--hidden/--cell`` files and ``--lengths`` (numbers or a file).
+
+    ``max_bytes``: the most one tensor may take (``--max-memory``); by default the memory
+    free here. Each file's header is read first, and nothing larger is loaded.
+    """
     from rnnshape.engine.tensors import TensorFileError, load
 
     found = UserTensors()
@@ -154,26 +159,30 @@ def load_user_tensors(*, input: str | None, hidden: str | None, cell: str | None
                                  ("--cell", "c_0", cell)):
             if text is None:
                 continue
-            loaded = load(text, device=device, keep_device=keep_device, what=flag)
+            loaded = load(text, device=device, keep_device=keep_device, what=flag, max_bytes=max_bytes)
             found.tensors[name] = loaded.tensor
             note = loaded.origin
             if loaded.saved_device != loaded.device:
                 note += f" (saved on {loaded.saved_device}, loaded on {loaded.device})"
             found.sources[name] = note
         if lengths is not None:
-            found.lengths = _lengths(lengths)
+            found.lengths = _lengths(lengths, max_bytes)
     except TensorFileError as exc:
         raise UsageError(str(exc)) from None
     return found
 
 
-def _lengths(text: str) -> tuple[int, ...]:
+#: More lengths than this (sequences in one batch) is refused before they become Python ints.
+MAX_LENGTHS = 1_000_000
+
+
+def _lengths(text: str, max_bytes: int | None = None) -> tuple[int, ...]:
     """``5,3,2``, or a file holding a 1-D integer tensor (read on the CPU, where torch wants it)."""
     if not looks_like_file(text):
         return parse_shape(text, "--lengths")
     from rnnshape.engine.tensors import TensorFileError, load
 
-    loaded = load(text, device="cpu", what="--lengths")
+    loaded = load(text, device="cpu", what="--lengths", max_bytes=max_bytes)
     t = loaded.tensor
     if t.dim() != 1:
         raise TensorFileError(f"--lengths {text!r} holds a {t.dim()}-D tensor {tuple(t.shape)}; "
@@ -181,6 +190,9 @@ def _lengths(text: str) -> tuple[int, ...]:
     if t.dtype.is_floating_point or t.dtype.is_complex:
         if not bool((t == t.round()).all()):
             raise TensorFileError(f"--lengths {text!r} holds fractional numbers; lengths are whole.")
+    if t.numel() > MAX_LENGTHS:
+        raise TensorFileError(f"--lengths {text!r} holds {t.numel():,} lengths; rnnshape packs at most "
+                              f"{MAX_LENGTHS:,} sequences.")
     return tuple(int(v) for v in t.tolist())
 
 

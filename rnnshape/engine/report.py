@@ -31,6 +31,7 @@ from rnnshape.model.shapes import (
     packed_layout,
     parameter_shapes,
     predict,
+    size_limit_problem,
 )
 from rnnshape.model.spec import LayerSpec
 
@@ -43,11 +44,13 @@ CELL_TENSORS = ("input", "h_0", "c_0", "h_1", "c_1")
 class MemoryRefused(ValueError):
     """The run would not fit; carries the estimate for the message."""
 
-    def __init__(self, needed: int, free: int, device: str) -> None:
+    def __init__(self, needed: int, free: int, device: str, loaded: bool = False) -> None:
         self.needed, self.free, self.device = needed, free, device
+        # Only true when no file was loaded: the user's tensors are in memory by now.
+        done = "the forward was not run" if loaded else "nothing was allocated"
         super().__init__(
             f"this run needs about {human_bytes(needed)} but {device} has "
-            f"{human_bytes(free)} free; nothing was allocated. Use --device meta (shapes "
+            f"{human_bytes(free)} free; {done}. Use --device meta (shapes "
             f"from real torch without memory) or --dry-run (shape model only)."
         )
 
@@ -132,6 +135,9 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
     already be in ``req``). ``progress``: a context manager shown around the forward.
     """
     t0 = time.perf_counter()
+    too_large = size_limit_problem(req)
+    if too_large is not None:
+        raise TooLarge(too_large)
     if not dry_run and req.device is None:
         req = replace(req, device=device)
     pred = predict(req)
@@ -165,7 +171,7 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
 
             limit = free_memory_bytes(device)
         if limit is not None and valid_layer and memory > limit:
-            raise MemoryRefused(memory, limit, device)
+            raise MemoryRefused(memory, limit, device, loaded=bool(tensors))
         from rnnshape.engine.run import run_forward
 
         t1 = time.perf_counter()

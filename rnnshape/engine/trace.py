@@ -274,8 +274,9 @@ def parse_init_args(text: str | None) -> tuple[list[Any], dict[str, Any]]:
         return [], {}
     try:
         value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TraceError(f"--init-args is not JSON ({exc.msg} at column {exc.colno}): write e.g. "
+    except ValueError as exc:  # JSONDecodeError, or an integer over Python's 4,300 digits
+        where = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)[:80]
+        raise TraceError(f"--init-args is not JSON ({where}): write e.g. "
                          "'{\"vocab_size\": 100, \"hidden\": 32}' or '[100, 32]'") from None
     if isinstance(value, dict):
         return [], value
@@ -328,6 +329,11 @@ def trace_model(target: str | Any, input_shapes: list[tuple[int, ...]], *,
     result = _trace_on(obj, label, "meta", input_shapes, dtypes, input_values or [], args, kwargs)
     if result.stage is not None and _meta_limitation(result):
         why = f"{result.error_type}: {(result.error_message or '').splitlines()[0][:200]}"
+        refused = _cpu_refusal(obj, input_shapes, dtypes, args, kwargs)
+        if refused is not None:
+            result.notes.insert(0, f"this model does not run on the meta device ({why}); it was not "
+                                   f"retried on cpu: {refused}")
+            return result
         retry = _trace_on(obj, label, "cpu", input_shapes, dtypes, input_values or [], args, kwargs)
         retry.notes.insert(0, f"this model does not run on the meta device ({why}); traced on cpu "
                               "instead (real memory and compute).")
@@ -335,8 +341,37 @@ def trace_model(target: str | Any, input_shapes: list[tuple[int, ...]], *,
     return result
 
 
+def _cpu_refusal(obj: Any, shapes: list[tuple[int, ...]], dtypes: list[str], args: list[Any],
+                 kwargs: dict[str, Any]) -> str | None:
+    """Why the cpu retry would not fit in memory (the memory guard of inspect), or None.
+
+    Counts what the retry allocates before the forward: the inputs, and the parameters
+    and buffers of the model as built on meta (its activations are not known here).
+    """
+    import torch
+
+    from rnnshape.engine.report import human_bytes
+    from rnnshape.engine.run import free_memory_bytes
+    from rnnshape.model.shapes import numel
+
+    need = sum(numel(s) * torch.empty((), dtype=getattr(torch, dtypes[i if len(dtypes) > 1 else 0])).element_size()
+               for i, s in enumerate(shapes))
+    try:
+        model = _build(obj, "meta", args, kwargs)
+        need += sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
+    except (Exception, SystemExit):  # the meta build failed: the inputs alone are counted
+        pass
+    free = free_memory_bytes("cpu")
+    if free is None or need <= free:
+        return None
+    return (f"its inputs and parameters alone need {human_bytes(need)}, more than the "
+            f"{human_bytes(free)} free here; nothing was allocated on cpu.")
+
+
 def _meta_limitation(result: TraceResult) -> bool:
     """A failure on meta worth retrying on cpu: the device's, not an error rnnshape can name."""
+    if result.error_type == "SystemExit":  # the model chose to exit: it would on cpu too
+        return False
     message = result.error_message or ""
     if any(w in message for w in _META_WORDS) or result.error_type == "NotImplementedError":
         return True
@@ -381,7 +416,7 @@ def _trace_on(obj: Any, label: str, device: str, shapes: list[tuple[int, ...]], 
         model = _build(obj, device, args, kwargs)
     except TraceError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit in the model is its failure, not rnnshape's exit
         _failed(result, exc, "construct", None)
         return result
     model.eval()
@@ -414,7 +449,7 @@ def _trace_on(obj: Any, label: str, device: str, shapes: list[tuple[int, ...]], 
     try:
         with torch.no_grad():
             model(*inputs)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         failing = stack[-1] if stack else None
         for node in stack:
             node.status = "inside"

@@ -82,7 +82,7 @@ def _input_size(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
                                torch_message=msg)
     causes = [f"the features per time step are {got}, but the layer was built for {exp} "
               "(a changed embedding size, feature set or vocabulary)"]
-    if got < exp and exp % got == 0 or got > exp and got % exp == 0:
+    if got > 0 and exp > 0 and (got < exp and exp % got == 0 or got > exp and got % exp == 0):
         causes.append("the input's dimensions are in the wrong order: the features must be "
                       "the last dimension (permute a (batch, features, seq_len) tensor)")
     if exp == 2 * got or got == 2 * exp:

@@ -259,12 +259,26 @@ def _kernel_checks(req: Request, h: TensorArg | None, c: TensorArg | None) -> dx
 
 
 def packed_layout(req: Request) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """What pack_padded_sequence makes of the input: (data shape, batch_sizes)."""
-    lengths = req.lengths or ()
-    x = req.input.shape
-    longest = max(lengths, default=0)
-    batch_sizes = tuple(sum(1 for n in lengths if n > t) for t in range(longest))
-    return (sum(lengths), *x[2:]), batch_sizes
+    """What pack_padded_sequence makes of the input: (data shape, batch_sizes).
+
+    batch_sizes has one entry per step of the longest sequence: callers keep that
+    length under :data:`MAX_PACKED_STEPS` (see :func:`size_limit_problem`).
+    """
+    return packed_data_shape(req), packed_batch_sizes(req.lengths or ())
+
+
+def packed_data_shape(req: Request) -> tuple[int, ...]:
+    """The PackedSequence's data shape: one row per real step of every sequence (O(batch))."""
+    return (sum(req.lengths or ()), *req.input.shape[2:])
+
+
+def packed_batch_sizes(lengths: tuple[int, ...]) -> tuple[int, ...]:
+    """batch_sizes from the sorted lengths: runs of equal batch size, O(batch log batch + longest)."""
+    order = sorted((n for n in lengths if n > 0), reverse=True)
+    sizes: list[int] = []
+    for count in range(len(order), 0, -1):  # the `count` longest sequences cover steps up to order[count-1]
+        sizes.extend([count] * (order[count - 1] - len(sizes)))
+    return tuple(sizes)
 
 
 def _check_packed(req: Request) -> dx.Diagnosis | None:
@@ -299,7 +313,7 @@ def _check_packed(req: Request) -> dx.Diagnosis | None:
     if max(lengths) > seq_len:
         found = dx.packing_lengths_too_long(longest=max(lengths), seq_len=seq_len)
         return replace(found, evidence={**found.evidence, UNSAFE: True})
-    data, _ = packed_layout(req)
+    data = packed_data_shape(req)
     h, c = req.hidden, req.cell
     if spec.is_lstm:
         return _check_packed_lstm(req, data, batch, h, c)
@@ -585,7 +599,7 @@ def _outputs(req: Request) -> dict[str, TensorInfo]:
         c_dims = (layers, batch, c_size) if batched else (layers, c_size)
         out["c_n"] = TensorInfo("c_n", tuple(d for d in c_dims if d is not None), req.dtype)
     if req.packed:
-        data, _ = packed_layout(req)
+        data = packed_data_shape(req)
         total = Dim(data[0], "sum(lengths)", f"sum of lengths {data[0]}")
         out["input_packed"] = TensorInfo("input_packed", (total, Dim(x[-1], "input_size")),
                                          req.input.dtype or req.dtype)
@@ -679,18 +693,75 @@ def largest_tensor_bytes(req: Request, pred: Prediction) -> tuple[str, int]:
 def estimate_bytes(req: Request, pred: Prediction) -> int:
     """A forward's memory: parameters, every tensor in and out, and the kernel's work space.
 
-    The work space is dominated by the per-layer gate activations the kernels keep
-    (gates x hidden_size per step, batch element and direction), so it is counted
-    once per layer: generous rather than tight, since it only guards against runs
-    that cannot fit.
+    Meant to refuse runs that cannot fit; measured against real CPU runs (peak
+    resident memory) it stays within 1.5x for cells and layers (tests/test_hostile_memory.py).
     """
     spec = req.spec
     item = DTYPE_BYTES.get(req.dtype, 4)
     total = sum(numel(s) for _, s in parameter_shapes(spec)) * item
     total += sum(numel(t.shape) * DTYPE_BYTES.get(t.dtype, 4) for t in pred.tensors.values())
-    x = req.input.shape
-    if not spec.is_cell and len(x) in (2, 3):
-        steps_by_batch = numel(x[:-1])
-        gates = {"rnn": 1, "lstm": 4, "gru": 3}[spec.mode]
-        total += steps_by_batch * spec.num_directions * spec.num_layers * gates * spec.hidden_size * item
-    return total
+    return total + workspace_bytes(req) * item
+
+
+def workspace_bytes(req: Request) -> int:
+    """The kernel's temporaries, in elements, as torch's CPU kernels allocate them.
+
+    A cell computes both gate products (batch x gates*hidden each) and, given no state,
+    builds zero states first. A layer keeps work space proportional to one layer's
+    steps x batch x hidden per direction: oneDNN's LSTM about twice that (more in a
+    bidirectional stack); RNN and GRU
+    precompute every step's input gates and gather the steps' outputs before stacking
+    them, and a stack also holds the previous layer's output.
+    """
+    spec, x = req.spec, req.input.shape
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[spec.mode.removesuffix("-cell")]
+    if spec.is_cell:
+        state = (x[0] if len(x) == 2 else 1) * spec.hidden_size
+        zero_states = 0 if req.hidden is not None else (2 if spec.is_lstm else 1) * state
+        return zero_states + 2 * gates * state
+    if len(x) not in (2, 3):
+        return 0
+    per_layer = numel(x[:-1]) * spec.hidden_size * spec.num_directions
+    if spec.mode == "lstm":  # and a stack keeps the layers' outputs per direction and joined
+        return 2 * per_layer + (spec.num_directions * per_layer if spec.num_layers > 1 else 0)
+    return (gates + 1) * per_layer + (per_layer if spec.num_layers > 1 else 0)
+
+
+# --------------------------------------------------------------------------- size limits
+
+#: torch holds sizes as signed 64-bit integers: nothing larger can exist, on any device.
+MAX_SIZE = 2**63 - 1
+#: Stacked layers the model lists (torch builds them one by one: hours for millions).
+MAX_LAYERS = 100_000
+#: Steps of the longest packed sequence: batch_sizes lists one entry per step.
+MAX_PACKED_STEPS = 1_000_000
+
+
+def size_limit_problem(req: Request) -> str | None:
+    """Why these sizes are beyond what rnnshape models (and torch could run), or None.
+
+    Checked before any work whose cost grows with a size (parameter lists grow with
+    the layers, batch_sizes with the longest length), so that one absurd number is a
+    clear refusal, never a hang. Messages never print a huge number in full.
+    """
+    spec = req.spec
+    for name in ("input_size", "hidden_size", "num_layers", "proj_size"):
+        value = getattr(spec, name, None)
+        if isinstance(value, int) and value > MAX_SIZE:
+            return f"{name} {_short(value)} is larger than any size torch can hold (2^63 - 1)."
+    for arg in (req.input, req.hidden, req.cell):
+        if arg is not None and any(isinstance(s, int) and s > MAX_SIZE for s in arg.shape):
+            return f"{arg.origin or 'a tensor'} has a size larger than any torch can hold (2^63 - 1)."
+    if not spec.is_cell and isinstance(spec.num_layers, int) and spec.num_layers > MAX_LAYERS:
+        return (f"num_layers {_short(spec.num_layers)} is more stacked layers than rnnshape models "
+                f"({MAX_LAYERS:,}); torch would build them one by one, for hours.")
+    longest = max(req.lengths or (0,))
+    if req.packed and longest > MAX_PACKED_STEPS:
+        return (f"the longest of the lengths, {_short(longest)}, is more steps than rnnshape packs "
+                f"({MAX_PACKED_STEPS:,}): batch_sizes would list every step.")
+    return None
+
+
+def _short(n: int) -> str:
+    """A number for a message: digits when short, its order of magnitude when huge."""
+    return f"{n:,}" if n.bit_length() <= 64 else f"about 2^{n.bit_length() - 1}"

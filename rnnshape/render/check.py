@@ -8,6 +8,7 @@ from rich.text import Text
 
 from rnnshape.check import CaseResult, CheckResult
 from rnnshape.render.report import diagnosis_panel
+from rnnshape.render.safe import SafeConsole
 
 _STATUS = {"passed": ("✓ passed", "green"), "failed": ("✗ failed", "red"),
            "error": ("! error", "red"), "skipped": ("- skipped", "yellow")}
@@ -78,4 +79,4 @@ def check_renderable(result: CheckResult) -> Group:
 
 
 def print_check(result: CheckResult, console: Console | None = None) -> None:
-    (console or Console()).print(check_renderable(result))
+    (console or SafeConsole()).print(check_renderable(result))

@@ -14,6 +14,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from rnnshape.render.safe import SafeConsole
+
 #: Longer pastes show only the lines that matter (shapes, findings, skipped), with context.
 FULL_LISTING = 120
 CONTEXT = 2
@@ -296,7 +298,7 @@ def diagnose_renderable(result: Any, width: int = 100) -> Group:
 
 
 def print_diagnosis(result: Any, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or SafeConsole()
     console.print(diagnose_renderable(result, console.width), crop=False)
 
 

@@ -94,9 +94,9 @@ def explanation_renderables(result: Explanation, note: str | None = None) -> lis
 
 def print_explanation(result: Explanation, note: str | None = None,
                       console: Console | None = None) -> None:
-    from rich.console import Console
+    from rnnshape.render.safe import SafeConsole
 
-    out = console or Console()
+    out = console or SafeConsole()
     for part in explanation_renderables(result, note):
         if getattr(part, "no_wrap", False):
             # code: one physical line each, never wrapped or cropped, whatever the width

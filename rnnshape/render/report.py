@@ -19,6 +19,7 @@ from rich.text import Text
 from rnnshape.diagnoses import Diagnosis, fmt_shape
 from rnnshape.engine.report import CELL_TENSORS, PACKED_TENSORS, SEQUENCE_TENSORS, Report, human_bytes
 from rnnshape.model.shapes import numel
+from rnnshape.render.safe import SafeConsole
 
 _MAX_PARAMETER_ROWS = 24
 _SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "blue"}
@@ -150,7 +151,7 @@ def report_renderable(report: Report, parameters: ParameterView | None = None) -
 
 def print_report(report: Report, console: Console | None = None,
                  parameters: ParameterView | None = None) -> None:
-    (console or Console()).print(report_renderable(report, parameters))
+    (console or SafeConsole()).print(report_renderable(report, parameters))
 
 
 # --------------------------------------------------------------------------- inspect --diagram, --params
@@ -180,7 +181,7 @@ def diagram_section(report: Report) -> list[RenderableType]:
 
 
 def print_diagnoses(diagnoses: Iterable[Diagnosis], console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or SafeConsole()
     for d in diagnoses:
         console.print(diagnosis_panel(d))
 

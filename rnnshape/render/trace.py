@@ -8,6 +8,7 @@ from rich.tree import Tree
 
 from rnnshape.engine.trace import Call, TraceResult
 from rnnshape.render.report import diagnosis_panel
+from rnnshape.render.safe import SafeConsole
 
 _MARK = {"ok": ("", ""), "failed": ("  ✗ failed here", "bold red"),
          "inside": ("  (failed inside)", "yellow"), "running": ("", "")}
@@ -75,4 +76,4 @@ def trace_renderable(result: TraceResult) -> Group:
 
 
 def print_trace(result: TraceResult, console: Console | None = None) -> None:
-    (console or Console()).print(trace_renderable(result))
+    (console or SafeConsole()).print(trace_renderable(result))
