@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from dataclasses import dataclass
 
 # --------------------------------------------------------------------------- diagnose: the torch oracle for fixes
 
@@ -76,8 +78,6 @@ def axes_kept(before: list[dict], after: list[dict]) -> bool:
 
 
 # --------------------------------------------------------------------------- hostile input (issue 15)
-import os
-from dataclasses import dataclass
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

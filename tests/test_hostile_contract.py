@@ -168,7 +168,7 @@ def test_fifos_and_devices_refused_at_once(tmp_path, command: list[str]) -> None
         t0 = time.monotonic()
         code, out, _ = invoke_main(*command, target, "--json")
         assert code == EXIT_USAGE and time.monotonic() - t0 < 10
-        assert "regular files only" in one_json_object(out)["error"]
+        assert "regular file" in one_json_object(out)["error"]
 
 
 def test_an_oversized_toml_is_refused(tmp_path) -> None:

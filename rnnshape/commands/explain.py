@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from rnnshape.commands.common import fail_usage, finish
-from rnnshape.errors import UsageError
 
 
 def explain(
@@ -32,9 +31,6 @@ def explain(
         if file is not None and text is not None:
             raise InputError("give the text either as an argument or with --file, not both.")
         if file is not None:
-            from rnnshape.textio import regular_file_size
-
-            regular_file_size(file, "--file")  # a FIFO or a device is refused at once, never read
             source = read_file(file)
         elif text is None or text == "-":
             if text is None and sys.stdin.isatty():
@@ -44,7 +40,7 @@ def explain(
             source, note = read_stream(sys.stdin)
         else:
             source = decode(text.encode("utf-8", errors="replace"), source="the text")
-    except (InputError, UsageError) as exc:
+    except InputError as exc:
         fail_usage(str(exc), as_json)
     result = explain_text(source)
 
