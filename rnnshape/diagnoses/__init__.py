@@ -10,8 +10,13 @@ Codes are stable identifiers: scripts and CI match on them. Never rename one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from dataclasses import replace as _replace
 from typing import Any, Literal
+
+from rnnshape.diagnoses.fixes import Fix, FixKind, code_fix, joined_code
+from rnnshape.diagnoses.fixes import Verified as Verified
 
 Severity = Literal["error", "warning", "info"]
 
@@ -72,7 +77,13 @@ CODES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """One finding. ``fix`` is code the user can paste; ``evidence`` holds the numbers."""
+    """One finding. ``fixes`` are structured fixes (:class:`Fix`); ``fix`` is their code as one
+    string, kept for readers that want text; ``evidence`` holds the numbers.
+
+    Give either: ``fixes`` fills ``fix``; a bare ``fix`` string becomes one unchecked
+    :class:`Fix`. A ``fix`` string that no longer matches ``fixes`` (someone replaced
+    the text) wins, as one unchecked fix: the text printed is never silently wrong.
+    """
 
     code: str
     severity: Severity
@@ -80,10 +91,21 @@ class Diagnosis:
     explanation: str
     fix: str = ""
     evidence: dict[str, Any] = field(default_factory=dict, compare=False)
+    fixes: tuple[Fix, ...] = ()
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
             raise ValueError(f"unknown diagnosis code {self.code!r}")
+        fixes = tuple(self.fixes)
+        if fixes and not self.fix:
+            object.__setattr__(self, "fix", joined_code(fixes))
+        elif self.fix and (not fixes or joined_code(fixes) != self.fix):
+            fixes = (code_fix(self.fix),)
+        object.__setattr__(self, "fixes", fixes)
+
+    def with_fixes(self, fixes: tuple[Fix, ...] | list[Fix]) -> Diagnosis:
+        """The same finding with other fixes (verified, filtered); ``fix`` follows them."""
+        return _replace(self, fixes=tuple(fixes), fix=joined_code(tuple(fixes)))
 
     @property
     def is_error(self) -> bool:
@@ -96,8 +118,26 @@ class Diagnosis:
             "title": self.title,
             "explanation": self.explanation,
             "fix": self.fix,
+            "fixes": [f.to_dict() for f in self.fixes],
             "evidence": _jsonable(self.evidence),
         }
+
+
+def with_verified_fixes(d: Diagnosis, fixes: list[Fix] | tuple[Fix, ...]) -> Diagnosis:
+    """``d`` with the fixes that survived verification; the prose says when several remain.
+
+    Several surviving fixes that assume different things (each has a label) mean the
+    evidence cannot tell the causes apart: the explanation then names the one fact
+    that decides (``evidence["deciding_fact"]``).
+    """
+    fixes = tuple(fixes)
+    explanation = d.explanation
+    decide = d.evidence.get("deciding_fact")
+    if decide and sum(1 for f in fixes if f.kind is not FixKind.CODE) > 1:
+        explanation += f" The shapes alone cannot tell these causes apart; what decides: {decide}."
+    elif not fixes and d.fixes:
+        explanation += " None of rnnshape's usual fixes works for this call (each was tried)."
+    return _replace(d, explanation=explanation, fixes=fixes, fix=joined_code(fixes))
 
 
 def _jsonable(value: Any) -> Any:
@@ -128,30 +168,31 @@ def _of(origin: str | None) -> str:
 def input_rank(
     *, layer: str, got_rank: int, shape: tuple[int, ...] | None = None,
     is_cell: bool = False, batch_first: bool = False, origin: str | None = None,
-    torch_message: str | None = None,
+    torch_message: str | None = None, input_size: int | None = None,
 ) -> Diagnosis:
+    fixes: list[Fix] = []
+    decide = ""
     if is_cell:
         ok = "1-D (input_size,) for one sample or 2-D (batch, input_size)"
         if got_rank == 3:
-            fix = (
+            fixes.append(code_fix(
                 "# a cell takes one time step; loop over the sequence yourself:\n"
                 "for x_t in x.unbind(0):        # x: (seq_len, batch, input_size)\n"
-                "    h = cell(x_t, h)"
-            )
+                "    h = cell(x_t, h)"))
         else:
-            fix = "x = x.reshape(batch, input_size)"
+            fixes.append(code_fix("x = x.reshape(-1, cell.input_size)   # (batch, input_size)"))
     else:
         layout = "(batch, seq_len, input_size)" if batch_first else "(seq_len, batch, input_size)"
         ok = f"2-D (seq_len, input_size) for one sequence or 3-D {layout}"
         if got_rank == 1:
-            fix = "x = x.unsqueeze(-1)   # a 1-D series becomes (seq_len, 1 feature)"
-        elif got_rank == 4:
-            fix = (
-                "# merge the extra dimension into the features (or the batch):\n"
-                "x = x.flatten(start_dim=2)"
-            )
+            fixes.append(Fix(FixKind.UNSQUEEZE, "x = x.unsqueeze(-1)   # a 1-D series: (seq_len, 1 feature)",
+                             "x", -1))
+        elif got_rank == 4 and shape is not None:
+            fixes.extend(_merge_axis_fixes(shape, batch_first, input_size))
+            decide = ("which two of the four dimensions belong together: rnnshape merges the "
+                      "ones next to the batch, keeping the time axis and the features")
         else:
-            fix = f"x = x.reshape(...)   # to {layout}"
+            fixes.append(code_fix(f"x = x.reshape(...)   # to {layout}"))
     shown = f" {fmt_shape(shape)}" if shape is not None else ""
     return Diagnosis(
         code="input-rank",
@@ -161,10 +202,34 @@ def input_rank(
             f"{layer} accepts {ok}, but the input{_of(origin)} has {got_rank} "
             f"dimension{'s' if got_rank != 1 else ''}."
         ),
-        fix=fix,
+        fixes=tuple(fixes),
         evidence={"layer": layer, "got_rank": got_rank, "shape": shape, "origin": origin,
-                  "torch_message": torch_message},
+                  "torch_message": torch_message, "deciding_fact": decide},
     )
+
+
+def _merge_axis_fixes(shape: tuple[int, ...], batch_first: bool,
+                      input_size: int | None) -> list[Fix]:
+    """A 4-D input for a sequence layer: merge an extra axis into the batch (or the features).
+
+    The batch is the axis that can absorb another one without changing what a time step
+    or a feature is: (batch, seq, feat) layouts merge the two leading axes, (seq, batch,
+    feat) layouts merge the two middle ones. Merging into the features is offered only
+    when the product is the layer's input_size.
+    """
+    a, b, c, d = shape
+    fixes = []
+    if batch_first:
+        fixes.append(Fix(FixKind.RESHAPE, "x = x.flatten(0, 1)   # (batch x extra, seq_len, features)",
+                         "x", (a * b, c, d), label="if dimensions 0 and 1 are both batch-like"))
+    else:
+        fixes.append(Fix(FixKind.RESHAPE, "x = x.flatten(1, 2)   # (seq_len, batch x extra, features)",
+                         "x", (a, b * c, d), label="if dimensions 1 and 2 are both batch-like"))
+    if input_size is not None and c * d == input_size and d != input_size:
+        fixes.append(Fix(FixKind.RESHAPE, "x = x.flatten(start_dim=2)   # features = "
+                         f"{c} x {d} = input_size", "x", (a, b, c * d),
+                         label="if the last two dimensions are the features"))
+    return fixes
 
 
 def input_size_mismatch(
@@ -174,11 +239,11 @@ def input_size_mismatch(
 ) -> Diagnosis:
     built = f"{layer_code} was" if layer_code else f"{layer} was"
     either = rebuilt_code or f"{layer}({got}, ...)"
-    fix = (
-        f"# either build the layer for {got} features:\n{either}\n"
-        f"# or project your {got} features down to {expected} first:\n"
-        f"proj = nn.Linear({got}, {expected})\nx = proj(x)"
-    )
+    var = "cell" if "Cell" in either else "rnn"
+    fixes = [Fix(FixKind.CONSTRUCTOR, f"{var} = {either}   # input_size = the features you have",
+                 var, {"input_size": got}, label=f"build the layer for {got} features"),
+             Fix(FixKind.PROJECT, f"proj = nn.Linear({got}, {expected})   # map {got} features to {expected}\n"
+                 "x = proj(x)", "x", expected, label=f"map the features to {expected} with a Linear layer")]
     return Diagnosis(
         code="input-size-mismatch",
         severity="error",
@@ -187,9 +252,9 @@ def input_size_mismatch(
             f"{built} built with input_size={expected}, but the last dimension of your "
             f"input{_of(origin)} is {got}. The last dimension of the input is the number of "
             f"features per time step, and it must equal input_size: either build the layer "
-            f"with input_size={got} or project your features to {expected}."
+            f"with input_size={got} or map your {got} features to {expected} with a Linear layer."
         ),
-        fix=fix,
+        fixes=tuple(fixes),
         evidence={"expected": expected, "got": got, "origin": origin,
                   "torch_message": torch_message},
     )
@@ -218,16 +283,15 @@ def hidden_rank(
     *, name: str, got_rank: int, expected_rank: int, input_rank: int | None = None,
     layer: str = "the layer", expected_shape: tuple[int, ...] | None = None,
     origin: str | None = None, torch_message: str | None = None,
+    got_shape: tuple[int, ...] | None = None, is_cell: bool | None = None,
 ) -> Diagnosis:
-    batched = {3: "batched 3-D", 2: "unbatched 2-D", 1: "unbatched 1-D"}.get(input_rank or 0, "")
+    cell = is_cell if is_cell is not None else "Cell" in layer
+    kinds = ({2: "batched 2-D", 1: "unbatched 1-D"} if cell else
+             {3: "batched 3-D", 2: "unbatched 2-D", 1: "unbatched 1-D"})
+    batched = kinds.get(input_rank or 0, "")
     why = f" because the input is {batched}" if batched else ""
     want = f" {fmt_shape(expected_shape)}" if expected_shape else ""
-    if expected_rank == got_rank + 1:
-        fix = f"{name} = {name}.unsqueeze(0)   # add the num_layers x num_directions axis"
-    elif expected_rank + 1 == got_rank:
-        fix = f"{name} = {name}.squeeze(1)   # unbatched input takes an unbatched state"
-    else:
-        fix = f"{name} = {name}.reshape{want or '(...)'}"
+    fixes = _rank_fixes(name, got_rank, expected_rank, got_shape, expected_shape, cell)
     return Diagnosis(
         code="hidden-rank",
         severity="error",
@@ -237,10 +301,43 @@ def hidden_rank(
             f"{name}{_of(origin)} has {got_rank}. The state's rank follows the input's: "
             "batched input takes a batched state."
         ),
-        fix=fix,
+        fixes=tuple(fixes),
         evidence={"name": name, "got_rank": got_rank, "expected_rank": expected_rank,
                   "origin": origin, "torch_message": torch_message},
     )
+
+
+def _rank_fixes(name: str, got_rank: int, expected_rank: int, got: tuple[int, ...] | None,
+                expected: tuple[int, ...] | None, cell: bool) -> list[Fix]:
+    """Squeeze or unsqueeze the one axis that makes the state the expected shape."""
+    if got is not None and expected is not None:
+        if len(got) == len(expected) + 1:
+            for dim, size in enumerate(got):
+                if size == 1 and got[:dim] + got[dim + 1:] == tuple(expected):
+                    return [Fix(FixKind.SQUEEZE, f"{name} = {name}.squeeze({dim})   # {fmt_shape(got)} -> "
+                                f"{fmt_shape(expected)}", name, dim)]
+        if len(got) + 1 == len(expected):
+            for dim in range(len(expected)):
+                if expected[dim] == 1 and expected[:dim] + expected[dim + 1:] == tuple(got):
+                    return [Fix(FixKind.UNSQUEEZE, f"{name} = {name}.unsqueeze({dim})   # {fmt_shape(got)} -> "
+                                f"{fmt_shape(expected)}", name, dim)]
+        return [_state_fix(name, expected, cell)]
+    if expected_rank == got_rank + 1 and not cell:
+        return [Fix(FixKind.UNSQUEEZE, f"{name} = {name}.unsqueeze(0)   # add the num_layers x num_directions "
+                    "axis", name, 0)]
+    return [code_fix(f"{name} = {name}.reshape{fmt_shape(expected) if expected else '(...)'}")]
+
+
+def _state_fix(name: str, shape: tuple[int, ...], cell: bool, batch_expr: str | None = None,
+               batch_axis: int | None = None, label: str = "") -> Fix:
+    """``h_0 = torch.zeros(...)`` with the batch taken from ``x`` where the axis is known."""
+    dims = [str(s) for s in shape]
+    batch_at = 0 if cell else 1
+    if batch_expr and len(shape) > batch_at and (len(shape) == 3 or cell and len(shape) == 2):
+        dims[batch_at] = batch_expr
+    comment = "   # (batch, hidden_size)" if cell else ""
+    return Fix(FixKind.STATE, f"{name} = torch.zeros({', '.join(dims)}, dtype=x.dtype, device=x.device)"
+               + comment, name, {"shape": tuple(shape), "batch_axis": batch_axis}, label=label)
 
 
 def hidden_not_tuple(
@@ -276,12 +373,14 @@ def hidden_shape_mismatch(
     hidden_size: int | None = None, proj_size: int = 0, is_cell_state: bool = False,
     origin: str | None = None, torch_message: str | None = None,
     input_dims: tuple[int, ...] | None = None, batch_first: bool | None = None,
+    flipped_code: str | None = None,
 ) -> Diagnosis:
     """A state of the right rank but the wrong sizes; the code names the guilty dimension.
 
     ``expected`` and ``got`` are torch's own numbers, e.g. from "Expected hidden size
     (2, 3, 20), got [1, 3, 20]". The classification is the single rule shared by the
-    shape model, the runner and ``explain``.
+    shape model, the runner and ``explain``. ``flipped_code``: the layer rebuilt with
+    the other ``batch_first``, offered when the state's batch is the input's other axis.
     """
     code, dim = classify_state_mismatch(
         expected, got, proj_size=proj_size, hidden_size=hidden_size,
@@ -295,61 +394,117 @@ def hidden_shape_mismatch(
         f"{name}{_of(origin)} has shape {got_s}, but the layer expects {exp_s} = "
         f"(num_layers x num_directions {expected[0]}, batch {expected[1]}, {last} {expected[2]})."
     ]
-    fix_lines: list[str] = []
-    ctor_fix = "h_0 = torch.zeros(num_layers * num_directions, batch, hidden_size)"
+    batch_expr = _batch_expr(batch_first)
+    fixes: list[Fix] = []
+    decide = ""
     if code == "hidden-batch-first":
         lines.append(
             f"It looks batch-first: {got_s} is {exp_s} with the first two dimensions "
             "swapped. batch_first=True changes the layout of the input and output only; "
             "h_0, c_0, h_n and c_n are always (num_layers x num_directions, batch, size)."
         )
-        fix_lines.append(f"{name} = {name}.transpose(0, 1).contiguous()")
+        fixes.append(Fix(FixKind.PERMUTE, f"{name} = {name}.transpose(0, 1).contiguous()", name, (1, 0, 2)))
     elif code == "cell-shape-mismatch":
         lines.append(
             f"c_0 holds the LSTM's cell state and is always sized by hidden_size "
             f"(never proj_size); dimension {dim} ({meaning[dim]}) differs: expected "
             f"{expected[dim]}, got {got[dim]}."
         )
-        fix_lines.append(
-            f"c_0 = torch.zeros({expected[0]}, batch, {expected[2]})   "
-            "# (num_layers * num_directions, batch, hidden_size)"
-        )
+        fixes.append(_state_fix(name, expected, False, batch_expr))
     elif code == "proj-hidden-size":
         lines.append(
             f"With proj_size={proj_size} the LSTM projects h down: h_0 and h_n are sized "
             f"by proj_size {proj_size}, while c_0 and c_n stay at hidden_size {hidden_size}."
         )
-        fix_lines.append(f"h_0 = torch.zeros({expected[0]}, batch, {proj_size})   # proj_size, not hidden_size")
+        fixes.append(_state_fix(name, expected, False, batch_expr))
     elif code == "hidden-layers-mismatch":
         lines.append(_layers_story(expected[0], got[0], num_layers, num_directions))
-        fix_lines.append(
-            f"{name} = torch.zeros(num_layers * num_directions, batch, {last})   "
-            f"# = ({expected[0]}, batch, {expected[2]})"
-        )
+        fixes.append(_state_fix(name, expected, False, batch_expr))
     elif code == "hidden-batch-mismatch":
         lines.append(_batch_story(expected[1], got[1], input_dims, batch_first))
-        fix_lines.append(
-            f"# size the state from the batch you actually have:\n"
-            f"batch = x.size({0 if batch_first else 1})\n"
-            f"{name} = torch.zeros({expected[0]}, batch, {expected[2]}, device=x.device)"
-        )
+        other = _other_axis(input_dims, batch_first)
+        if other is not None and input_dims is not None and input_dims[other] == got[1] and flipped_code:
+            read = 1 - other
+            fixes.append(Fix(FixKind.CONSTRUCTOR, f"rnn = {flipped_code}", "rnn",
+                             {"batch_first": not batch_first},
+                             label=f"if dimension {other} of x (size {got[1]}) is the batch"))
+            fixes.append(_state_fix(name, expected, False, batch_expr,
+                                    label=f"if dimension {read} of x (size {expected[1]}) is the batch"))
+            decide = (f"which dimension of x is the batch: dimension {other} (size {got[1]}, as "
+                      f"the state says) or dimension {read} (size {expected[1]}, as the layer reads it)")
+        else:
+            fixes.append(_state_fix(name, expected, False, batch_expr,
+                                    label="size the state from the batch you actually have"))
     else:  # hidden-size-mismatch
         lines.append(
             f"The last dimension is the state size ({last}): expected {expected[2]}, got "
             f"{got[2]}. Build the state with the layer's own {last}."
         )
-        fix_lines.append(f"{name} = torch.zeros({expected[0]}, batch, {expected[2]})")
-    del ctor_fix
+        fixes.append(_state_fix(name, expected, False, batch_expr))
     return Diagnosis(
         code=code,
         severity="error",
         title=f"{name} has shape {got_s}, expected {exp_s}",
         explanation=" ".join(lines),
-        fix="\n".join(fix_lines),
+        fixes=tuple(fixes),
         evidence={"name": name, "expected": list(expected), "got": list(got),
                   "dimension": dim, "meaning": meaning.get(dim), "origin": origin,
-                  "torch_message": torch_message},
+                  "torch_message": torch_message, "deciding_fact": decide},
     )
+
+
+def _batch_expr(batch_first: bool | None) -> str:
+    """Where the batch is in ``x``: known from the layer, or read from it when unknown."""
+    if batch_first is None:
+        return "x.size(0 if rnn.batch_first else 1)"
+    return f"x.size({0 if batch_first else 1})"
+
+
+def _other_axis(input_dims: tuple[int, ...] | None, batch_first: bool | None) -> int | None:
+    """The input axis the layer does *not* read as the batch (of the first two)."""
+    if input_dims is None or len(input_dims) != 3 or batch_first is None:
+        return None
+    return 1 if batch_first else 0
+
+
+def cell_state_mismatch(
+    *, name: str, dimension: int, expected: tuple[int | None, int | None],
+    got: tuple[int | None, int | None], origin: str | None = None,
+    torch_message: str | None = None, causes: list[str] | None = None,
+) -> Diagnosis:
+    """A cell's (batch, hidden_size) state wrong in ``dimension`` (0: batch, 1: hidden_size).
+
+    The one builder for cells, used by the shape model (full shapes) and by ``explain``
+    (torch names only the guilty dimension, so the other may be None).
+    """
+    code = "cell-shape-mismatch" if name == "c_0" else (
+        "hidden-batch-mismatch" if dimension == 0 else "hidden-size-mismatch")
+    what = "batch" if dimension == 0 else "hidden_size"
+    e, g = expected[dimension], got[dimension]
+    story = f"The cell's state is (batch, hidden_size); its {what} must be {e}, but {name}{_of(origin)} has {g}."
+    if dimension == 0 and g is not None and e is not None and g > e:
+        story += (" A state bigger than the input's batch is the classic last-batch problem: "
+                  "build the state from x.size(0), or use DataLoader(..., drop_last=True).")
+    hidden = str(expected[1]) if expected[1] is not None else "cell.hidden_size"
+    shape = (expected[0] if expected[0] is not None else 0, expected[1] if expected[1] is not None else 0)
+    fix = Fix(FixKind.STATE, f"{name} = torch.zeros(x.size(0), {hidden}, dtype=x.dtype, device=x.device)",
+              name, {"shape": shape, "batch_axis": 0})
+    if causes is None:
+        causes = ([f"the last batch is smaller ({e}) than the batch the state was built for ({g})",
+                   "the state was built once for a fixed batch size"]
+                  if dimension == 0 and g is not None and e is not None and g > e else
+                  [f"the state was built for batch {g}, the input has batch {e}"] if dimension == 0 else
+                  [f"the state was built with hidden_size {g}; the cell has {e}",
+                   "an unbatched 1-D input given a batched (batch, hidden) state"])
+    full = None not in expected and None not in got
+    return Diagnosis(
+        code=code, severity="error",
+        title=(f"{name} has shape {fmt_shape(got)}, expected {fmt_shape(expected)}" if full  # type: ignore[arg-type]
+               else f"{name}: {what} must be {e}, got {g}"),
+        explanation=story, fixes=(fix,),
+        evidence={"name": name, "dimension": dimension, "expected": e if not full else list(expected),
+                  "got": g if not full else list(got), "origin": origin, "causes": causes,
+                  "torch_message": torch_message})
 
 
 def classify_state_mismatch(
@@ -417,31 +572,60 @@ def _batch_story(expected: int, got: int, input_dims: tuple[int, ...] | None,
 # --------------------------------------------------------------------------- types, devices
 
 
+_INT_DTYPES = ("int64", "int32", "int16", "int8", "uint8", "bool", "long", "int")
+
+
 def integer_input(*, dtype: str = "int64", vocab_size: int | None = None,
-                  input_size: int | None = None, torch_message: str | None = None) -> Diagnosis:
+                  input_size: int | None = None, torch_message: str | None = None,
+                  shape: tuple[int, ...] | None = None) -> Diagnosis:
     vocab = str(vocab_size) if vocab_size else "vocab_size"
-    dim = str(input_size) if input_size else "input_size"
+    dim = str(input_size) if input_size else "rnn.input_size"
+    fixes = []
+    if shape is None or len(shape) <= 2 or shape[-1] != input_size:
+        fixes.append(Fix(FixKind.EMBED,
+                         f"embed = nn.Embedding(num_embeddings={vocab}, embedding_dim={dim})\n"
+                         "x = embed(x)   # token ids -> vectors: x.shape + (input_size,)",
+                         "x", input_size, label="if x holds token ids"))
+    if shape is None or shape[-1] == input_size:
+        fixes.append(Fix(FixKind.CONVERT, "x = x.float()   # numbers stored as integers", "x", "float32",
+                         label="if x holds numeric features"))
     return Diagnosis(
         code="integer-input",
         severity="error",
         title=f"integer input ({dtype}) fed into a recurrent layer",
         explanation=(
             f"The input holds integers ({dtype}), which usually means token ids. A recurrent "
-            "layer multiplies its input by float weights, so ids must first become vectors. "
-            "PyTorch's own message suggests model.to(int64); do not do that: integer weights "
-            "cannot learn. Put an nn.Embedding in front, which maps each id to a vector of "
-            "input_size floats."
+            "layer multiplies its input by float weights, so ids must first become vectors: "
+            "put an nn.Embedding in front, which maps each id to a vector of input_size floats. "
+            "Never convert the model to an integer dtype (torch's own message suggests it): "
+            "integer weights cannot learn."
         ),
-        fix=(
-            f"embed = nn.Embedding(num_embeddings={vocab}, embedding_dim={dim})\n"
-            "out, h = rnn(embed(x))   # x: LongTensor of token ids"
-        ),
-        evidence={"dtype": dtype, "vocab_size": vocab_size, "torch_message": torch_message},
+        fixes=tuple(fixes),
+        evidence={"dtype": dtype, "vocab_size": vocab_size, "torch_message": torch_message,
+                  "deciding_fact": "whether x holds token ids or numbers" if len(fixes) > 1 else ""},
     )
 
 
 def dtype_mismatch(*, what: str, got: str, expected: str,
                    torch_message: str | None = None) -> Diagnosis:
+    var = _var(what)
+    if expected in _INT_DTYPES:  # an index tensor (token ids): never the weights' dtype
+        return Diagnosis(
+            code="dtype-mismatch",
+            severity="error",
+            title=f"{what} is {got} but must hold integer indices",
+            explanation=(
+                f"{what[:1].upper()}{what[1:]} is looked up by index: it must hold integer token ids "
+                f"(int64, or int32), but it is {got}. Convert the ids; if the values are "
+                "already feature vectors, they need no embedding."
+            ),
+            fixes=(Fix(FixKind.CONVERT, f"{var} = {var}.long()   # token ids are integers", var, "int64"),),
+            evidence={"what": what, "got": got, "expected": expected, "torch_message": torch_message},
+        )
+    fixes = [Fix(FixKind.CONVERT, f"{var} = {var}.to(torch.{expected})   # the layer's dtype", var, expected)]
+    if got not in _INT_DTYPES and " " not in got:
+        fixes.append(Fix(FixKind.CONSTRUCTOR, f"rnn = rnn.to(torch.{got})   # the whole model in {got}",
+                         "rnn", {"dtype": got}, label=f"if you want the model in {got}"))
     return Diagnosis(
         code="dtype-mismatch",
         severity="error",
@@ -451,28 +635,40 @@ def dtype_mismatch(*, what: str, got: str, expected: str,
             f"weights are {expected} and {what} is {got}. Convert the tensor (cheap), or the "
             "whole model if you really want it in that precision."
         ),
-        fix=f"{_var(what)} = {_var(what)}.to(torch.{expected})\n# or: model = model.to(torch.{got})",
+        fixes=tuple(fixes),
         evidence={"what": what, "got": got, "expected": expected, "torch_message": torch_message},
     )
 
 
-def device_mismatch(*, devices: list[str], torch_message: str | None = None) -> Diagnosis:
+_PARAMETER_DEVICE = re.compile(r"parameter tensor at (\S+?)[,.]?(?:\s|$)")
+
+
+def device_mismatch(*, devices: list[str], torch_message: str | None = None,
+                    model_device: str | None = None, what: str = "x") -> Diagnosis:
+    """Tensors on several devices. The model stays where it is: tensors go to the model."""
     devs = " and ".join(devices) if devices else "two devices"
-    target = devices[0] if devices else "device"
+    if model_device is None and torch_message:
+        found = _PARAMETER_DEVICE.search(torch_message)
+        model_device = found.group(1) if found else None
+    if model_device is not None:
+        fixes = [Fix(FixKind.MOVE, f"{what} = {what}.to('{model_device}')   # where the model's "
+                     "weights are", what, model_device)]
+    else:
+        fixes = [code_fix("device = next(model.parameters()).device   # where the weights are\n"
+                          "x = x.to(device)\n"
+                          "h_0 = torch.zeros(..., device=device)   # create states on that device")]
     return Diagnosis(
         code="device-mismatch",
         severity="error",
         title=f"tensors are on different devices ({devs})",
         explanation=(
             f"The layer's weights, the input and the states must live on one device, but "
-            f"they are spread over {devs}. model.to(device) moves the weights; tensors you "
-            "create yourself (inputs, h_0, c_0) must be moved too."
+            f"they are spread over {devs}. Move the tensors to the device of the model's "
+            "weights (the model is where you put it on purpose); tensors you create yourself "
+            "(inputs, h_0, c_0) need device=x.device."
         ),
-        fix=(
-            f"device = torch.device('{target}')\nmodel = model.to(device)\nx = x.to(device)\n"
-            "h_0 = torch.zeros(..., device=device)   # create states on the same device"
-        ),
-        evidence={"devices": devices, "torch_message": torch_message},
+        fixes=tuple(fixes),
+        evidence={"devices": devices, "model_device": model_device, "torch_message": torch_message},
     )
 
 
@@ -497,6 +693,10 @@ def invalid_config(*, message: str, fix: str = "", layer: str = "the layer",
 
 def dropout_single_layer(*, dropout: float, rebuilt_code: str | None = None,
                          torch_message: str | None = None) -> Diagnosis:
+    fixes = []
+    if rebuilt_code:
+        fixes.append(Fix(FixKind.CONSTRUCTOR, f"rnn = {rebuilt_code}", "rnn", {"dropout": 0.0}))
+    fixes.append(code_fix(f"drop = nn.Dropout({dropout})\nout = drop(out)   # dropout on the output instead"))
     return Diagnosis(
         code="dropout-single-layer",
         severity="warning",
@@ -507,14 +707,15 @@ def dropout_single_layer(*, dropout: float, rebuilt_code: str | None = None,
             "such place, so it is ignored (PyTorch warns about this). To regularise a "
             "one-layer RNN, apply nn.Dropout to its output yourself, or stack layers."
         ),
-        fix=(rebuilt_code + "\n" if rebuilt_code else "")
-        + f"drop = nn.Dropout({dropout})\nout = drop(out)",
+        fixes=tuple(fixes),
         evidence={"dropout": dropout, "torch_message": torch_message},
     )
 
 
 def batch_first_suspect(*, shape: tuple[int, ...], batch_first: bool,
-                        rebuilt_code: str | None = None) -> Diagnosis:
+                        rebuilt_code: str | None = None, batch_source: str | None = None,
+                        time_source: str | None = None) -> Diagnosis:
+    """The layer reads the input's batch axis as time (known from where the axes came from)."""
     if batch_first:
         reading = f"batch {shape[0]}, seq_len {shape[1]}"
         other = f"seq_len {shape[0]}, batch {shape[1]}"
@@ -523,17 +724,22 @@ def batch_first_suspect(*, shape: tuple[int, ...], batch_first: bool,
         reading = f"seq_len {shape[0]}, batch {shape[1]}"
         other = f"batch {shape[0]}, seq_len {shape[1]}"
         flag = "batch_first=True"
+    known = "; ".join(w for w in (batch_source and f"the batch comes from {batch_source}",
+                                  time_source and f"the time axis from {time_source}") if w)
+    why = f" ({known})" if known else ""
+    fixes = [Fix(FixKind.CONSTRUCTOR, f"rnn = {rebuilt_code or 'nn.LSTM(..., ' + flag + ')'}", "rnn",
+                 {"batch_first": not batch_first}),
+             Fix(FixKind.PERMUTE, "x = x.transpose(0, 1)   # and read the output in that layout", "x", (1, 0, 2))]
     return Diagnosis(
         code="batch-first-suspect",
         severity="warning",
-        title=f"is {fmt_shape(shape)} really ({reading})?",
+        title=f"{fmt_shape(shape)} is ({other}), but the layer reads ({reading})",
         explanation=(
-            f"The layer reads the input {fmt_shape(shape)} as ({reading}, features). The "
-            f"numbers look more like ({other}): {shape[0 if not batch_first else 1]} is a "
-            f"typical batch size. If so, the shapes still work but the layer recurs over the "
-            f"wrong axis. Build it with {flag}, or permute the input."
+            f"The layer reads the input {fmt_shape(shape)} as ({reading}, features), but it "
+            f"is ({other}, features){why}. The shapes work, but the layer recurs over the "
+            f"batch instead of time. Build it with {flag}, or permute the input."
         ),
-        fix=(rebuilt_code or f"nn.LSTM(..., {flag})") + "\n# or: x = x.transpose(0, 1)",
+        fixes=tuple(fixes),
         evidence={"shape": list(shape), "batch_first": batch_first},
     )
 
@@ -591,9 +797,9 @@ def torch_error(*, message: str, kind: str = "RuntimeError") -> Diagnosis:
 
 
 def _d(code: str, title: str, explanation: str, fix: str, evidence: dict[str, Any],
-       severity: Severity = "error") -> Diagnosis:
+       severity: Severity = "error", fixes: tuple[Fix, ...] = ()) -> Diagnosis:
     return Diagnosis(code=code, severity=severity, title=title, explanation=explanation,
-                     fix=fix, evidence=evidence)
+                     fix="" if fixes else fix, evidence=evidence, fixes=fixes)
 
 
 def packing_unsorted(*, torch_message: str | None = None) -> Diagnosis:
@@ -604,7 +810,10 @@ def packing_unsorted(*, torch_message: str | None = None) -> Diagnosis:
         "lengths are not. Pass enforce_sorted=False and torch sorts (and unsorts the "
         "outputs) for you; sort yourself only if you export to ONNX.",
         "packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)",
-        {"torch_message": torch_message})
+        {"torch_message": torch_message}, fixes=(Fix(
+            FixKind.FLAG, "packed = pack_padded_sequence(x, lengths, batch_first=rnn.batch_first,\n"
+            "                              enforce_sorted=False)", "pack_padded_sequence",
+            {"enforce_sorted": False}),))
 
 
 def packing_bad_length(*, torch_message: str | None = None) -> Diagnosis:
