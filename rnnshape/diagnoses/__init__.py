@@ -123,20 +123,30 @@ class Diagnosis:
         }
 
 
+_NONE_WORKS = " None of rnnshape's usual fixes works for this call (each was tried)."
+
+
+def _ambiguous(decide: str) -> str:
+    return f" The shapes alone cannot tell these causes apart; what decides: {decide}."
+
+
 def with_verified_fixes(d: Diagnosis, fixes: list[Fix] | tuple[Fix, ...]) -> Diagnosis:
     """``d`` with the fixes that survived verification; the prose says when several remain.
 
-    Several surviving fixes that assume different things (each has a label) mean the
-    evidence cannot tell the causes apart: the explanation then names the one fact
-    that decides (``evidence["deciding_fact"]``).
+    Several surviving fixes that assume different things mean the evidence cannot tell
+    the causes apart: the explanation then names the one fact that decides
+    (``evidence["deciding_fact"]``). Calling it again (model, then torch) rewrites that
+    sentence rather than repeating it.
     """
     fixes = tuple(fixes)
-    explanation = d.explanation
-    decide = d.evidence.get("deciding_fact")
+    decide = d.evidence.get("deciding_fact") or ""
+    explanation = d.explanation.replace(_NONE_WORKS, "")
+    if decide:
+        explanation = explanation.replace(_ambiguous(decide), "")
     if decide and sum(1 for f in fixes if f.kind is not FixKind.CODE) > 1:
-        explanation += f" The shapes alone cannot tell these causes apart; what decides: {decide}."
+        explanation += _ambiguous(decide)
     elif not fixes and d.fixes:
-        explanation += " None of rnnshape's usual fixes works for this call (each was tried)."
+        explanation += _NONE_WORKS
     return _replace(d, explanation=explanation, fixes=fixes, fix=joined_code(fixes))
 
 
@@ -329,15 +339,25 @@ def _rank_fixes(name: str, got_rank: int, expected_rank: int, got: tuple[int, ..
 
 
 def _state_fix(name: str, shape: tuple[int, ...], cell: bool, batch_expr: str | None = None,
-               batch_axis: int | None = None, label: str = "") -> Fix:
-    """``h_0 = torch.zeros(...)`` with the batch taken from ``x`` where the axis is known."""
-    dims = [str(s) for s in shape]
-    batch_at = 0 if cell else 1
-    if batch_expr and len(shape) > batch_at and (len(shape) == 3 or cell and len(shape) == 2):
-        dims[batch_at] = batch_expr
-    comment = "   # (batch, hidden_size)" if cell else ""
-    return Fix(FixKind.STATE, f"{name} = torch.zeros({', '.join(dims)}, dtype=x.dtype, device=x.device)"
-               + comment, name, {"shape": tuple(shape), "batch_axis": batch_axis}, label=label)
+               batch_axis: int | None = None, label: str = "",
+               other: tuple[str, tuple[int, ...]] | None = None) -> Fix:
+    """``h_0 = torch.zeros(...)`` with the batch taken from ``x`` where the axis is known.
+
+    ``other``: a second state rebuilt the same way (an LSTM's c_0 next to h_0).
+    """
+    shapes = {name: tuple(shape)}
+    if other is not None:
+        shapes[other[0]] = tuple(other[1])
+    lines = []
+    for state, state_shape in shapes.items():
+        dims = [str(s) for s in state_shape]
+        batch_at = 0 if cell else 1
+        if batch_expr and len(state_shape) > batch_at and (len(state_shape) == 3 or cell and len(state_shape) == 2):
+            dims[batch_at] = batch_expr
+        comment = "   # (batch, hidden_size)" if cell else ""
+        lines.append(f"{state} = torch.zeros({', '.join(dims)}, dtype=x.dtype, device=x.device){comment}")
+    return Fix(FixKind.STATE, "\n".join(lines), name,
+               {"shape": tuple(shape), "shapes": shapes, "batch_axis": batch_axis}, label=label)
 
 
 def hidden_not_tuple(
@@ -373,7 +393,7 @@ def hidden_shape_mismatch(
     hidden_size: int | None = None, proj_size: int = 0, is_cell_state: bool = False,
     origin: str | None = None, torch_message: str | None = None,
     input_dims: tuple[int, ...] | None = None, batch_first: bool | None = None,
-    flipped_code: str | None = None,
+    flipped_code: str | None = None, other_state: tuple[str, tuple[int, ...]] | None = None,
 ) -> Diagnosis:
     """A state of the right rank but the wrong sizes; the code names the guilty dimension.
 
@@ -381,6 +401,8 @@ def hidden_shape_mismatch(
     (2, 3, 20), got [1, 3, 20]". The classification is the single rule shared by the
     shape model, the runner and ``explain``. ``flipped_code``: the layer rebuilt with
     the other ``batch_first``, offered when the state's batch is the input's other axis.
+    ``other_state``: an LSTM's other state (name, the shape it needs) when it is wrong in
+    the same way: a rebuilt state then rebuilds both.
     """
     code, dim = classify_state_mismatch(
         expected, got, proj_size=proj_size, hidden_size=hidden_size,
@@ -410,16 +432,16 @@ def hidden_shape_mismatch(
             f"(never proj_size); dimension {dim} ({meaning[dim]}) differs: expected "
             f"{expected[dim]}, got {got[dim]}."
         )
-        fixes.append(_state_fix(name, expected, False, batch_expr))
+        fixes.append(_state_fix(name, expected, False, batch_expr, other=other_state))
     elif code == "proj-hidden-size":
         lines.append(
             f"With proj_size={proj_size} the LSTM projects h down: h_0 and h_n are sized "
             f"by proj_size {proj_size}, while c_0 and c_n stay at hidden_size {hidden_size}."
         )
-        fixes.append(_state_fix(name, expected, False, batch_expr))
+        fixes.append(_state_fix(name, expected, False, batch_expr, other=other_state))
     elif code == "hidden-layers-mismatch":
         lines.append(_layers_story(expected[0], got[0], num_layers, num_directions))
-        fixes.append(_state_fix(name, expected, False, batch_expr))
+        fixes.append(_state_fix(name, expected, False, batch_expr, other=other_state))
     elif code == "hidden-batch-mismatch":
         lines.append(_batch_story(expected[1], got[1], input_dims, batch_first))
         other = _other_axis(input_dims, batch_first)
@@ -428,19 +450,19 @@ def hidden_shape_mismatch(
             fixes.append(Fix(FixKind.CONSTRUCTOR, f"rnn = {flipped_code}", "rnn",
                              {"batch_first": not batch_first},
                              label=f"if dimension {other} of x (size {got[1]}) is the batch"))
-            fixes.append(_state_fix(name, expected, False, batch_expr,
+            fixes.append(_state_fix(name, expected, False, batch_expr, other=other_state,
                                     label=f"if dimension {read} of x (size {expected[1]}) is the batch"))
             decide = (f"which dimension of x is the batch: dimension {other} (size {got[1]}, as "
                       f"the state says) or dimension {read} (size {expected[1]}, as the layer reads it)")
         else:
-            fixes.append(_state_fix(name, expected, False, batch_expr,
+            fixes.append(_state_fix(name, expected, False, batch_expr, other=other_state,
                                     label="size the state from the batch you actually have"))
     else:  # hidden-size-mismatch
         lines.append(
             f"The last dimension is the state size ({last}): expected {expected[2]}, got "
             f"{got[2]}. Build the state with the layer's own {last}."
         )
-        fixes.append(_state_fix(name, expected, False, batch_expr))
+        fixes.append(_state_fix(name, expected, False, batch_expr, other=other_state))
     return Diagnosis(
         code=code,
         severity="error",

@@ -253,7 +253,8 @@ def _check_sequence(req: Request) -> dx.Diagnosis | None:
                 num_directions=spec.num_directions, hidden_size=spec.hidden_size,
                 proj_size=spec.proj_size if spec.mode == "lstm" else 0, is_cell_state=is_c,
                 origin=state.origin, torch_message=msg, input_dims=x3,
-                batch_first=spec.batch_first, flipped_code=_flipped(spec))
+                batch_first=spec.batch_first, flipped_code=_flipped(spec),
+                other_state=_other_state(req, label, c, batch, batched))
     seq_len = x3[1] if spec.batch_first else x3[0]
     if seq_len == 0:
         return dx.empty_sequence(origin=req.input.origin,
@@ -527,6 +528,19 @@ def _state_shape(req: Request, is_c: bool) -> tuple[int, ...] | None:
     if len(x) == 2:
         return (spec.state_layers, size)
     return None
+
+
+def _other_state(req: Request, label: str, c: TensorArg | None, batch: int,
+                 batched: bool) -> tuple[str, tuple[int, ...]] | None:
+    """An LSTM's c_0 when h_0 is the state reported and c_0 is wrong too: a fix rebuilds both."""
+    spec = req.spec
+    if label != "h_0" or c is None or not spec.is_lstm:
+        return None
+    need = (spec.state_layers, batch, spec.hidden_size)
+    got = c.shape if batched else (c.shape[0], 1, *c.shape[1:])
+    if tuple(got) == need:
+        return None
+    return "c_0", need if batched else (need[0], need[2])
 
 
 def _flipped(spec: LayerSpec) -> str:
