@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape import diagnoses as dx
-from rnnshape.explain import catalog
 from rnnshape.diagnoses.fixes import Fix, Verified
+from rnnshape.explain import catalog
 from rnnshape.model.fixing import apply_fix, verify_all
 from rnnshape.model.shapes import (
     DTYPE_BYTES,
