@@ -150,6 +150,18 @@ def with_verified_fixes(d: Diagnosis, fixes: list[Fix] | tuple[Fix, ...]) -> Dia
     return _replace(d, explanation=explanation, fixes=fixes, fix=joined_code(fixes))
 
 
+def renamed_in_fixes(d: Diagnosis, names: dict[str, str]) -> Diagnosis:
+    """``d`` with names in its fixes' code replaced (``self.fc`` -> ``self.head``), verification kept.
+
+    The conventions ``rnn``/``x`` become the user's own names where the caller knows them.
+    """
+    def swap(code: str) -> str:
+        for old, new in names.items():
+            code = re.sub(rf"(?<![\w.]){re.escape(old)}(?!\w)", new, code)
+        return code
+    return d.with_fixes(tuple(_replace(f, code=swap(f.code)) for f in d.fixes))
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
