@@ -232,24 +232,23 @@ def input_rank(
 
 def _merge_axis_fixes(shape: tuple[int, ...], batch_first: bool,
                       input_size: int | None) -> list[Fix]:
-    """A 4-D input for a sequence layer: merge an extra axis into the batch (or the features).
+    """A 4-D input for a sequence layer: merge two neighbouring axes into one.
 
-    The batch is the axis that can absorb another one without changing what a time step
-    or a feature is: (batch, seq, feat) layouts merge the two leading axes, (seq, batch,
-    feat) layouts merge the two middle ones. Merging into the features is offered only
-    when the product is the layer's input_size.
+    Which two belong together is a fact about the data, not the shape; the candidates
+    are ordered by the usual layouts (an extra axis next to the batch merges into it:
+    (docs, sentences, words, features) with batch_first) and verification drops any
+    that break the layer's input_size or, where the axes are known, their meaning.
     """
     a, b, c, d = shape
-    fixes = []
-    if batch_first:
-        fixes.append(Fix(FixKind.RESHAPE, "x = x.flatten(0, 1)   # (batch x extra, seq_len, features)",
-                         "x", (a * b, c, d), label="if dimensions 0 and 1 are both batch-like"))
-    else:
-        fixes.append(Fix(FixKind.RESHAPE, "x = x.flatten(1, 2)   # (seq_len, batch x extra, features)",
-                         "x", (a, b * c, d), label="if dimensions 1 and 2 are both batch-like"))
-    if input_size is not None and c * d == input_size and d != input_size:
-        fixes.append(Fix(FixKind.RESHAPE, "x = x.flatten(start_dim=2)   # features = "
-                         f"{c} x {d} = input_size", "x", (a, b, c * d),
+    merges = [(0, 1, (a * b, c, d)), (1, 2, (a, b * c, d))]
+    if not batch_first:
+        merges.reverse()
+    fixes = [Fix(FixKind.RESHAPE, f"x = x.flatten({i}, {j})   # {fmt_shape(shape)} -> {fmt_shape(new)}",
+                 "x", {"flatten": (i, j), "shape": new}, label=f"if dimensions {i} and {j} belong together")
+             for i, j, new in merges if input_size is None or new[-1] == input_size]
+    if input_size is not None and c * d == input_size:
+        fixes.append(Fix(FixKind.RESHAPE, f"x = x.flatten(2, 3)   # features: {c} x {d} = input_size",
+                         "x", {"flatten": (2, 3), "shape": (a, b, c * d)},
                          label="if the last two dimensions are the features"))
     return fixes
 
@@ -306,14 +305,19 @@ def hidden_rank(
     layer: str = "the layer", expected_shape: tuple[int, ...] | None = None,
     origin: str | None = None, torch_message: str | None = None,
     got_shape: tuple[int, ...] | None = None, is_cell: bool | None = None,
+    also: str | None = None, also_shape: tuple[int, ...] | None = None,
 ) -> Diagnosis:
+    """``also``: the LSTM's other state when it has the same shape and needs the same fix
+    (``also_shape``: the shape it needs)."""
     cell = is_cell if is_cell is not None else "Cell" in layer
     kinds = ({2: "batched 2-D", 1: "unbatched 1-D"} if cell else
              {3: "batched 3-D", 2: "unbatched 2-D", 1: "unbatched 1-D"})
     batched = kinds.get(input_rank or 0, "")
     why = f" because the input is {batched}" if batched else ""
     want = f" {fmt_shape(expected_shape)}" if expected_shape else ""
-    fixes = _rank_fixes(name, got_rank, expected_rank, got_shape, expected_shape, cell)
+    other = (also, also_shape) if also and also_shape else None
+    fixes = [_also(f, name, also) for f in _rank_fixes(name, got_rank, expected_rank, got_shape,
+                                                        expected_shape, cell, other)]
     return Diagnosis(
         code="hidden-rank",
         severity="error",
@@ -329,8 +333,17 @@ def hidden_rank(
     )
 
 
+def _also(fix: Fix, name: str, other: str | None) -> Fix:
+    """The same transform applied to the other state too (an LSTM's h_0 and c_0 go together)."""
+    if other is None or fix.kind not in (FixKind.SQUEEZE, FixKind.UNSQUEEZE, FixKind.PERMUTE):
+        return fix
+    line = fix.code.splitlines()[0].split("   #")[0].replace(name, other)
+    return _replace(fix, code=f"{fix.code}\n{line}", target=f"{name} {other}")
+
+
 def _rank_fixes(name: str, got_rank: int, expected_rank: int, got: tuple[int, ...] | None,
-                expected: tuple[int, ...] | None, cell: bool) -> list[Fix]:
+                expected: tuple[int, ...] | None, cell: bool,
+                other: tuple[str, tuple[int, ...]] | None = None) -> list[Fix]:
     """Squeeze or unsqueeze the one axis that makes the state the expected shape."""
     if got is not None and expected is not None:
         if len(got) == len(expected) + 1:
@@ -343,7 +356,7 @@ def _rank_fixes(name: str, got_rank: int, expected_rank: int, got: tuple[int, ..
                 if expected[dim] == 1 and expected[:dim] + expected[dim + 1:] == tuple(got):
                     return [Fix(FixKind.UNSQUEEZE, f"{name} = {name}.unsqueeze({dim})   # {fmt_shape(got)} -> "
                                 f"{fmt_shape(expected)}", name, dim)]
-        return [_state_fix(name, expected, cell)]
+        return [_state_fix(name, expected, cell, other=other)]
     if expected_rank == got_rank + 1 and not cell:
         return [Fix(FixKind.UNSQUEEZE, f"{name} = {name}.unsqueeze(0)   # add the num_layers x num_directions "
                     "axis", name, 0)]
@@ -437,7 +450,8 @@ def hidden_shape_mismatch(
             "swapped. batch_first=True changes the layout of the input and output only; "
             "h_0, c_0, h_n and c_n are always (num_layers x num_directions, batch, size)."
         )
-        fixes.append(Fix(FixKind.PERMUTE, f"{name} = {name}.transpose(0, 1).contiguous()", name, (1, 0, 2)))
+        fixes.append(_also(Fix(FixKind.PERMUTE, f"{name} = {name}.transpose(0, 1).contiguous()", name,
+                               (1, 0, 2)), name, other_state[0] if other_state else None))
     elif code == "cell-shape-mismatch":
         lines.append(
             f"c_0 holds the LSTM's cell state and is always sized by hidden_size "
@@ -504,7 +518,7 @@ def _other_axis(input_dims: tuple[int, ...] | None, batch_first: bool | None) ->
 def cell_state_mismatch(
     *, name: str, dimension: int, expected: tuple[int | None, int | None],
     got: tuple[int | None, int | None], origin: str | None = None,
-    torch_message: str | None = None, causes: list[str] | None = None,
+    torch_message: str | None = None, causes: list[str] | None = None, also: str | None = None,
 ) -> Diagnosis:
     """A cell's (batch, hidden_size) state wrong in ``dimension`` (0: batch, 1: hidden_size).
 
@@ -521,8 +535,10 @@ def cell_state_mismatch(
                   "build the state from x.size(0), or use DataLoader(..., drop_last=True).")
     hidden = str(expected[1]) if expected[1] is not None else "cell.hidden_size"
     shape = (expected[0] if expected[0] is not None else 0, expected[1] if expected[1] is not None else 0)
-    fix = Fix(FixKind.STATE, f"{name} = torch.zeros(x.size(0), {hidden}, dtype=x.dtype, device=x.device)",
-              name, {"shape": shape, "batch_axis": 0})
+    names = [name] if also is None else [name, also]
+    fix = Fix(FixKind.STATE, "\n".join(f"{n} = torch.zeros(x.size(0), {hidden}, dtype=x.dtype, device=x.device)"
+                                       for n in names),
+              name, {"shape": shape, "shapes": {n: shape for n in names}, "batch_axis": 0})
     if causes is None:
         causes = ([f"the last batch is smaller ({e}) than the batch the state was built for ({g})",
                    "the state was built once for a fixed batch size"]

@@ -28,19 +28,19 @@ def apply_fix(req: Request, fix: Fix) -> Request | None:
         return replace(req, spec=req.spec.with_(**value, given=req.spec.given | set(value)))
     if kind is FixKind.FLAG and isinstance(value, dict) and "enforce_sorted" in value:
         return replace(req, enforce_sorted=bool(value["enforce_sorted"]))
-    field = _TENSORS.get(fix.target)
-    arg: TensorArg | None = getattr(req, field) if field else None
-    if field is None:
-        return None
     if kind is FixKind.STATE and isinstance(value, dict):
         shapes = value.get("shapes") or {fix.target: value["shape"]}
         rebuilt = {_TENSORS[name]: TensorArg(tuple(shape), None, f"{name} rebuilt by the fix")
                    for name, shape in shapes.items() if name in _TENSORS}
-        return replace(req, **rebuilt)
-    if arg is None:
-        return None
-    changed = _transform(arg, kind, value, req)
-    return None if changed is None else replace(req, **{field: changed})
+        return replace(req, **rebuilt) if rebuilt else None
+    for name in fix.target.split():  # "h_0 c_0": the same transform on both states
+        field = _TENSORS.get(name)
+        arg: TensorArg | None = getattr(req, field) if field else None
+        changed = None if arg is None else _transform(arg, kind, value, req)
+        if field is None or changed is None:
+            return None
+        req = replace(req, **{field: changed})
+    return req if fix.target else None
 
 
 def _transform(arg: TensorArg, kind: FixKind, value: Any, req: Request) -> TensorArg | None:
@@ -61,8 +61,17 @@ def _transform(arg: TensorArg, kind: FixKind, value: Any, req: Request) -> Tenso
         dim = value if value >= 0 else len(shape) + 1 + value
         return replace(arg, shape=shape[:dim] + (1,) + shape[dim:],
                        axes=None if axes is None else axes[:dim] + (None,) + axes[dim:])
+    if kind is FixKind.RESHAPE and isinstance(value, dict):  # flatten(start, end)
+        start, end = value["flatten"]
+        if not 0 <= start < end < len(shape):
+            return None
+        merged = 1
+        for size in shape[start:end + 1]:
+            merged *= size
+        new_axes = None if axes is None else (*axes[:start], _merge(axes[start:end + 1]), *axes[end + 1:])
+        return replace(arg, shape=(*shape[:start], merged, *shape[end + 1:]), axes=new_axes)
     if kind is FixKind.RESHAPE:
-        return replace(arg, shape=tuple(value), axes=_merged_axes(shape, tuple(value), axes))
+        return replace(arg, shape=tuple(value), axes=None)
     if kind is FixKind.EMBED:
         size = value if isinstance(value, int) else req.spec.input_size
         feat = Axis(AxisRole.FEATURES, "the embedding")
@@ -77,25 +86,14 @@ def _transform(arg: TensorArg, kind: FixKind, value: Any, req: Request) -> Tenso
     return None
 
 
-def _merged_axes(old: tuple[int, ...], new: tuple[int, ...],
-                 axes: tuple[Axis | None, ...] | None) -> tuple[Axis | None, ...] | None:
-    """Axes after merging neighbours (flatten): a merged axis keeps a batch among its parts."""
-    if axes is None:
-        return None
-    out: list[Axis | None] = []
-    i = 0
-    for size in new:
-        group, product = [], 1
-        while i < len(old) and (product < size or not group):
-            group.append(axes[i])
-            product *= old[i]
-            i += 1
-        if product != size:
-            return None
-        known = [a for a in group if a is not None]
-        batch = next((a for a in known if a.role is AxisRole.BATCH), None)
-        out.append(group[0] if len(group) == 1 else batch or (known[0] if len(known) == 1 else None))
-    return tuple(out) if i == len(old) else None
+def _merge(group: tuple[Axis | None, ...]) -> Axis | None:
+    """The meaning of axes merged by flatten: a batch absorbs unknown axes; batch with time is MIXED."""
+    known = [a for a in group if a is not None]
+    roles = {a.role for a in known}
+    if {AxisRole.BATCH, AxisRole.TIME} <= roles:
+        return Axis(AxisRole.MIXED, "a reshape that merged batch and time")
+    batch = next((a for a in known if a.role is AxisRole.BATCH), None)
+    return batch or (known[0] if len(known) == 1 else None)
 
 
 def fix_works(req: Request, d: dx.Diagnosis, fix: Fix) -> bool | None:

@@ -82,6 +82,7 @@ class AxisRole(str, Enum):
     BATCH = "batch"
     TIME = "time"
     FEATURES = "features"
+    MIXED = "batch and time merged"  # after a reshape that merged the two: never right
 
 
 @dataclass(frozen=True)
@@ -214,8 +215,10 @@ def _check_sequence(req: Request) -> dx.Diagnosis | None:
                 msg = (f"For {kind} input, hx and cx should also be {want_rank}-D but got "
                        f"({hr}-D, {cr}-D) tensors")
                 state = h if which == "h_0" else c
+                same = which == "h_0" and cr == hr and c.shape[:1] == h.shape[:1]  # type: ignore[union-attr]
                 return dx.hidden_rank(name=which, got_rank=got, expected_rank=want_rank,
-                                      input_rank=len(x), layer=name,
+                                      input_rank=len(x), layer=name, also="c_0" if same else None,
+                                      also_shape=_state_shape(req, True),
                                       origin=state.origin,  # type: ignore[union-attr]
                                       torch_message=msg, got_shape=state.shape,  # type: ignore[union-attr]
                                       expected_shape=_state_shape(req, which == "c_0"))
@@ -478,7 +481,7 @@ def _check_cell(req: Request) -> dx.Diagnosis | None:
                                       input_rank=len(x), layer=name, origin=state.origin,
                                       got_shape=state.shape, expected_shape=_state_shape(req, label == "c_0"),
                                       torch_message=msg)
-            return _cell_state_mismatch(label, expected, tuple(s), 1, state, msg)
+            return _cell_state_mismatch(label, expected, tuple(s), 1, state, msg, req)
         if len(s) < 2:
             return dx.hidden_rank(
                 name=label, got_rank=len(state.shape), expected_rank=len(x), input_rank=len(x),
@@ -492,7 +495,7 @@ def _check_cell(req: Request) -> dx.Diagnosis | None:
                                       input_rank=len(x), layer=name, origin=state.origin,
                                       got_shape=state.shape, expected_shape=_state_shape(req, label == "c_0"),
                                       torch_message=msg)
-            return _cell_state_mismatch(label, expected, tuple(s), 2, state, msg)
+            return _cell_state_mismatch(label, expected, tuple(s), 2, state, msg, req)
         if len(s) != 2:
             # Past torch's checks with the wrong rank: torch then broadcasts into a wrong
             # result or, for LSTMCell, can crash the process (segmentation fault seen with
@@ -511,10 +514,12 @@ def _check_cell(req: Request) -> dx.Diagnosis | None:
 
 
 def _cell_state_mismatch(label: str, expected: tuple[int, int], got: tuple[int, ...],
-                         which: int, state: TensorArg, msg: str) -> dx.Diagnosis:
-    """A cell's (batch, hidden_size) state, wrong in one dimension."""
+                         which: int, state: TensorArg, msg: str, req: Request) -> dx.Diagnosis:
+    """A cell's (batch, hidden_size) state, wrong in one dimension (with c_0 when it is wrong too)."""
+    c = req.cell
+    also = "c_0" if label == "h_0" and c is not None and tuple(c.shape) != tuple(expected) else None
     return dx.cell_state_mismatch(name=label, dimension=which - 1, expected=expected,
-                                  got=(got[0], got[1]), origin=state.origin, torch_message=msg)
+                                  got=(got[0], got[1]), origin=state.origin, torch_message=msg, also=also)
 
 
 def _state_shape(req: Request, is_c: bool) -> tuple[int, ...] | None:
