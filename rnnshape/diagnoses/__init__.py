@@ -419,6 +419,7 @@ def hidden_shape_mismatch(
     origin: str | None = None, torch_message: str | None = None,
     input_dims: tuple[int, ...] | None = None, batch_first: bool | None = None,
     flipped_code: str | None = None, other_state: tuple[str, tuple[int, ...]] | None = None,
+    read_as_batch: tuple[str, str] | None = None,
 ) -> Diagnosis:
     """A state of the right rank but the wrong sizes; the code names the guilty dimension.
 
@@ -427,7 +428,9 @@ def hidden_shape_mismatch(
     shape model, the runner and ``explain``. ``flipped_code``: the layer rebuilt with
     the other ``batch_first``, offered when the state's batch is the input's other axis.
     ``other_state``: an LSTM's other state (name, the shape it needs) when it is wrong in
-    the same way: a rebuilt state then rebuilds both.
+    the same way: a rebuilt state then rebuilds both. ``read_as_batch``: what the input
+    axis the layer reads as the batch really is, and where that is known from
+    (("batch", "--batch 16") or ("time", "the second axis of the ids")).
     """
     code, dim = classify_state_mismatch(
         expected, got, proj_size=proj_size, hidden_size=hidden_size,
@@ -469,7 +472,7 @@ def hidden_shape_mismatch(
         lines.append(_layers_story(expected[0], got[0], num_layers, num_directions))
         fixes.append(_state_fix(name, expected, False, batch_expr, other=other_state))
     elif code == "hidden-batch-mismatch":
-        lines.append(_batch_story(expected[1], got[1], input_dims, batch_first))
+        lines.append(_batch_story(expected[1], got[1], input_dims, batch_first, read_as_batch))
         other = _other_axis(input_dims, batch_first)
         if other is not None and input_dims is not None and input_dims[other] == got[1] and flipped_code:
             read = 1 - other
@@ -599,10 +602,16 @@ def _layers_story(expected: int, got: int, num_layers: int | None,
 
 
 def _batch_story(expected: int, got: int, input_dims: tuple[int, ...] | None,
-                 batch_first: bool | None) -> str:
+                 batch_first: bool | None, read_as_batch: tuple[str, str] | None = None) -> str:
     base = (f"The second dimension is the batch: the input has batch {expected}, the state "
             f"has {got}.")
-    if input_dims is not None and len(input_dims) == 3 and batch_first is not None:
+    if read_as_batch is not None and read_as_batch[0] == "time":
+        return base + (f" But the axis the layer reads as the batch ({expected}) is the time axis "
+                       f"({read_as_batch[1]}): batch_first={not batch_first} is missing, and the "
+                       "layer recurs over the batch.")
+    if read_as_batch is not None and read_as_batch[0] == "batch":
+        base += f" The input's batch is known ({read_as_batch[1]}): the state was built for another."
+    if read_as_batch is None and input_dims is not None and len(input_dims) == 3 and batch_first is not None:
         other = input_dims[1] if batch_first else input_dims[0]
         if other == got and not batch_first:
             return base + (f" {got} is the input's first dimension: the input looks "

@@ -220,10 +220,15 @@ def verify_by_torch(req: Request, d: dx.Diagnosis, device: str,
         fixed = apply_fix(req, fix)
         if fixed is None:
             continue
+        pred = predict(fixed)
+        next_error = pred.error  # the model may expect a later, independent mistake
+        if (next_error is not None and next_error.evidence.get(UNSAFE)) or (
+                device != "meta" and estimate_bytes(fixed, pred) > MAX_VERIFY_BYTES):
+            kept.append(fix)  # never hand torch a call that can crash it; big runs stay model-checked
+            continue
         same = {name: t for name, t in tensors.items()
                 if getattr(fixed, _ARG[name]) is getattr(req, _ARG[name])}
         result = run_forward(fixed, device, same)
-        next_error = predict(fixed).error  # the model may expect a later, independent mistake
         if not result.ran:
             kept.append(fix)
         elif result.exception is None if next_error is None else _same_error(next_error, result.message):
@@ -232,6 +237,8 @@ def verify_by_torch(req: Request, d: dx.Diagnosis, device: str,
 
 
 _ARG = {"input": "input", "h_0": "hidden", "c_0": "cell"}
+#: Above this estimate a fix is not re-run on a real device (it would double a big run's cost).
+MAX_VERIFY_BYTES = 256 * 1024 * 1024
 
 
 def _packed_info(req: Request) -> dict[str, Any] | None:

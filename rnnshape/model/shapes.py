@@ -257,7 +257,8 @@ def _check_sequence(req: Request) -> dx.Diagnosis | None:
                 proj_size=spec.proj_size if spec.mode == "lstm" else 0, is_cell_state=is_c,
                 origin=state.origin, torch_message=msg, input_dims=x3,
                 batch_first=spec.batch_first, flipped_code=_flipped(spec),
-                other_state=_other_state(req, label, c, batch, batched))
+                other_state=_other_state(req, label, c, batch, batched),
+                read_as_batch=_read_as_batch(req))
     seq_len = x3[1] if spec.batch_first else x3[0]
     if seq_len == 0:
         return dx.empty_sequence(origin=req.input.origin,
@@ -546,6 +547,15 @@ def _other_state(req: Request, label: str, c: TensorArg | None, batch: int,
     if tuple(got) == need:
         return None
     return "c_0", need if batched else (need[0], need[2])
+
+
+def _read_as_batch(req: Request) -> tuple[str, str] | None:
+    """What the input axis the layer reads as the batch really is, where that is known."""
+    axes, x = req.input.axes, req.input.shape
+    if axes is None or len(x) != 3 or req.spec.is_cell:
+        return None
+    axis = axes[0 if req.spec.batch_first else 1]
+    return None if axis is None else (axis.role.value, axis.source)
 
 
 def _flipped(spec: LayerSpec) -> str:
