@@ -259,10 +259,14 @@ def input_size_mismatch(
     torch_message: str | None = None,
 ) -> Diagnosis:
     built = f"{layer_code} was" if layer_code else f"{layer} was"
-    either = rebuilt_code or f"{layer}({got}, ...)"
+    named = layer if all(p.isidentifier() for p in layer.split(".")) else "LSTM"
+    named = named if "." in named else f"nn.{named}"
+    either = rebuilt_code or f"{named}({got}, ...)"
     var = "cell" if "Cell" in either else "rnn"
-    fixes = [Fix(FixKind.CONSTRUCTOR, f"{var} = {either}   # input_size = the features you have",
-                 var, {"input_size": got}, label=f"build the layer for {got} features"),
+    rebuild = (Fix(FixKind.CONSTRUCTOR, f"{var} = {either}   # input_size = the features you have",
+                   var, {"input_size": got}, label=f"build the layer for {got} features")
+               if rebuilt_code else code_fix(f"{var} = {either}", label=f"build the layer for {got} features"))
+    fixes = [rebuild,
              Fix(FixKind.PROJECT, f"proj = nn.Linear({got}, {expected})   # map {got} features to {expected}\n"
                  "x = proj(x)", "x", expected, label=f"map the features to {expected} with a Linear layer")]
     return Diagnosis(
@@ -681,7 +685,10 @@ def dtype_mismatch(*, what: str, got: str, expected: str,
             fixes=(Fix(FixKind.CONVERT, f"{var} = {var}.long()   # token ids are integers", var, "int64"),),
             evidence={"what": what, "got": got, "expected": expected, "torch_message": torch_message},
         )
-    fixes = [Fix(FixKind.CONVERT, f"{var} = {var}.to(torch.{expected})   # the layer's dtype", var, expected)]
+    if " " in expected:  # torch did not name the dtypes: read the layer's own
+        fixes = [code_fix(f"{var} = {var}.to(next(rnn.parameters()).dtype)   # the layer's dtype")]
+    else:
+        fixes = [Fix(FixKind.CONVERT, f"{var} = {var}.to(torch.{expected})   # the layer's dtype", var, expected)]
     if got not in _INT_DTYPES and " " not in got:
         fixes.append(Fix(FixKind.CONSTRUCTOR, f"rnn = rnn.to(torch.{got})   # the whole model in {got}",
                          "rnn", {"dtype": got}, label=f"if you want the model in {got}"))
