@@ -136,3 +136,16 @@ def test_fit_code_keeps_python_valid_at_any_width(width: int) -> None:
     assert ast.dump(ast.parse(fitted)) == ast.dump(ast.parse(code))  # the same program
     long_tokens = [t for t in code.split() if len(t) > width - 4]
     assert all(len(line) <= width for line in fitted.splitlines()) or long_tokens
+
+
+def test_every_fix_explain_gives_for_real_pasted_errors_is_python() -> None:
+    """The explain corpus (real users' errors): each fix, whatever its builder, parses."""
+    from rnnshape.explain.explainer import explain_text
+
+    corpus = sorted((ROOT / "tests" / "data" / "explain_corpus").glob("*.txt"))
+    assert corpus
+    fixes = [d.fix for path in corpus for d in explain_text(path.read_text()).diagnoses if d.fix]
+    assert fixes
+    for fix in fixes:
+        ast.parse(fix)
+        ast.parse(fit_code(fix, 80))
