@@ -23,7 +23,8 @@ def marked_input(req: Request) -> Any:
     arg = req.input
     dtype = getattr(torch, arg.dtype or req.dtype)
     if not dtype.is_floating_point:
-        return torch.randint(0, 5, arg.shape, dtype=dtype, device=arg.device or "cpu")
+        top = arg.largest if arg.largest is not None else 4  # ids up to the largest the call reports
+        return torch.randint(0, top + 1, arg.shape, dtype=dtype, device=arg.device or "cpu")
     x = torch.randn(arg.shape, dtype=dtype)
     roles = {a.role: i for i, a in enumerate(arg.axes or ()) if a is not None}
     if arg.shape and arg.shape[-1] >= 2 and {AxisRole.BATCH, AxisRole.TIME} <= roles.keys():
