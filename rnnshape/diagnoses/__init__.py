@@ -11,177 +11,66 @@ Codes are stable identifiers: scripts and CI match on them. Never rename one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from dataclasses import replace as _replace
-from typing import Any, Literal
 
-from rnnshape.diagnoses.fixes import Fix, FixKind, code_fix, joined_code
-from rnnshape.diagnoses.fixes import Verified as Verified
+from rnnshape.diagnoses.backends import (  # builders by topic, re-exported
+    backend_error,
+    backward_twice,
+    cudnn_double_backward,
+    cudnn_error,
+    cudnn_eval_backward,
+    non_contiguous_weights,
+)
+from rnnshape.diagnoses.downstream import (  # builders by topic, re-exported
+    classifier_whole_sequence,
+    embedding_float_input,
+    embedding_index_range,
+    gru_given_tuple,
+    linear_mismatch,
+    output_last_step_batch_first,
+    output_tuple,
+    shape_op,
+    state_tuple_as_tensor,
+    unknown_shape,
+    unpack_outputs,
+)
+from rnnshape.diagnoses.fixes import Fix, FixKind, Verified, code_fix
+from rnnshape.diagnoses.packing import (  # builders by topic, re-exported
+    dtype_unsupported,
+    packed_as_tensor,
+    packing_bad_length,
+    packing_batch_sizes,
+    packing_empty,
+    packing_lengths_batch,
+    packing_lengths_device,
+    packing_lengths_too_long,
+    packing_total_length,
+    packing_unsorted,
+)
+from rnnshape.diagnoses.record import (
+    CODES,
+    Diagnosis,
+    Severity,
+    _of,
+    _replace,
+    fmt_shape,
+    renamed_in_fixes,
+    with_verified_fixes,
+)
 
-Severity = Literal["error", "warning", "info"]
-
-#: Every code this package can emit, with a one-line meaning. Kept in one place
-#: so the docs, the JSON consumers and the tests agree on the vocabulary.
-CODES: dict[str, str] = {
-    "input-rank": "the input has the wrong number of dimensions",
-    "input-size-mismatch": "the input's last dimension is not the layer's input_size",
-    "hidden-rank": "the initial state has the wrong number of dimensions",
-    "hidden-layers-mismatch": "the state's first dimension is not num_layers x num_directions",
-    "hidden-batch-mismatch": "the state's batch dimension is not the input's batch",
-    "hidden-size-mismatch": "the state's last dimension is not hidden_size",
-    "hidden-batch-first": "the state was laid out batch-first; states never are",
-    "proj-hidden-size": "an LSTM with proj_size got h_0 sized by hidden_size",
-    "cell-shape-mismatch": "the LSTM's c_0 has the wrong shape",
-    "hidden-not-tuple": "an LSTM's state must be the tuple (h_0, c_0)",
-    "empty-sequence": "the sequence has length 0",
-    "dtype-mismatch": "the input or state dtype differs from the layer's",
-    "integer-input": "integer input (token ids) fed straight into a recurrent layer",
-    "device-mismatch": "tensors and layer live on different devices",
-    "invalid-config": "the layer cannot be built with these arguments",
-    "dropout-single-layer": "dropout has no effect with a single layer",
-    "batch-first-suspect": "the input looks batch-first but the layer is not (or the reverse)",
-    "expect-failed": "a shape asserted with --expect did not hold",
-    "model-disagrees": "rnnshape's shape model and real torch disagree (a bug in rnnshape)",
-    "torch-error": "torch raised an error that rnnshape has no catalog entry for",
-    # ``rnnshape explain``: packing, downstream mistakes, backends.
-    "packing-unsorted": "pack_padded_sequence got lengths not sorted longest first",
-    "packing-bad-length": "a sequence length given to packing is 0 or negative",
-    "packing-lengths-batch": "len(lengths) differs from the batch size",
-    "packing-lengths-device": "the lengths tensor is not a 1-D int64 tensor on the CPU",
-    "packing-total-length": "pad_packed_sequence's total_length is shorter than the longest sequence",
-    "packing-empty": "pack_sequence or pad_sequence got an empty list",
-    "packed-as-tensor": "a PackedSequence was used where a tensor is needed",
-    "packing-batch-sizes": "a PackedSequence's batch_sizes is invalid (built by hand, or moved to the GPU)",
-    "output-tuple": "a recurrent layer's output tuple was passed on as if it were a tensor",
-    "unpack-outputs": "a recurrent layer's outputs were unpacked into the wrong number of names",
-    "gru-given-tuple": "a GRU or RNN was given an LSTM-style (h, c) tuple as its state",
-    "linear-mismatch": "the Linear layer after the recurrent layer has the wrong in_features",
-    "backward-twice": "backward through a graph already freed: the hidden state was not detached",
-    "cudnn-eval-backward": "backward through a cuDNN RNN run in eval mode",
-    "cudnn-double-backward": "double backward (gradient of a gradient) through a cuDNN RNN",
-    "cudnn-error": "cuDNN rejected the recurrent call (CUDNN_STATUS_...)",
-    "non-contiguous-weights": "the layer's weights are not one contiguous block (flatten_parameters)",
-    "backend-error": "a GPU backend (MPS, oneDNN) failed inside the recurrent layer",
-    "packing-lengths-too-long": "a length exceeds the padded sequence (torch does not check this)",
-    "dtype-unsupported": "the device has no kernel for this dtype (e.g. float16 on some CPUs)",
-    # ``rnnshape diagnose``: what following a snippet's shapes finds around the layers.
-    "unknown-shape": "rnnshape cannot follow a shape here without a hint (--shape NAME=SHAPE)",
-    "shape-op": "a tensor operation (view, cat, permute, indexing, ...) cannot apply to this shape",
-    "state-tuple-as-tensor": "an LSTM's state tuple (h_n, c_n) used as if it were the tensor h_n",
-    "embedding-float-input": "nn.Embedding was given float values; it takes integer token ids",
-    "embedding-index-range": "a token id is not smaller than nn.Embedding's num_embeddings",
-    "classifier-whole-sequence": "a per-sequence classifier was fed the whole output sequence",
-    "output-last-step-batch-first": "output[-1] with batch_first=True is the last sequence, not the last step",
-}
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    """One finding. ``fixes`` are structured fixes (:class:`Fix`); ``fix`` is their code as one
-    string, kept for readers that want text; ``evidence`` holds the numbers.
-
-    Give either: ``fixes`` fills ``fix``; a bare ``fix`` string becomes one unchecked
-    :class:`Fix`. A ``fix`` string that no longer matches ``fixes`` (someone replaced
-    the text) wins, as one unchecked fix: the text printed is never silently wrong.
-    """
-
-    code: str
-    severity: Severity
-    title: str
-    explanation: str
-    fix: str = ""
-    evidence: dict[str, Any] = field(default_factory=dict, compare=False)
-    fixes: tuple[Fix, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.code not in CODES:
-            raise ValueError(f"unknown diagnosis code {self.code!r}")
-        fixes = tuple(self.fixes)
-        if fixes and not self.fix:
-            object.__setattr__(self, "fix", joined_code(fixes))
-        elif self.fix and (not fixes or joined_code(fixes) != self.fix):
-            fixes = (code_fix(self.fix),)
-        object.__setattr__(self, "fixes", fixes)
-
-    def with_fixes(self, fixes: tuple[Fix, ...] | list[Fix]) -> Diagnosis:
-        """The same finding with other fixes (verified, filtered); ``fix`` follows them."""
-        return _replace(self, fixes=tuple(fixes), fix=joined_code(tuple(fixes)))
-
-    @property
-    def is_error(self) -> bool:
-        return self.severity == "error"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "severity": self.severity,
-            "title": self.title,
-            "explanation": self.explanation,
-            "fix": self.fix,
-            "fixes": [f.to_dict() for f in self.fixes],
-            "evidence": _jsonable(self.evidence),
-        }
-
-
-_NONE_WORKS = " None of rnnshape's usual fixes works for this call (each was tried)."
-
-
-def _ambiguous(decide: str) -> str:
-    return f" The shapes alone cannot tell these causes apart; what decides: {decide}."
-
-
-def with_verified_fixes(d: Diagnosis, fixes: list[Fix] | tuple[Fix, ...]) -> Diagnosis:
-    """``d`` with the fixes that survived verification; the prose says when several remain.
-
-    Several surviving fixes that assume different things mean the evidence cannot tell
-    the causes apart: the explanation then names the one fact that decides
-    (``evidence["deciding_fact"]``). Calling it again (model, then torch) rewrites that
-    sentence rather than repeating it.
-    """
-    fixes = tuple(fixes)
-    decide = d.evidence.get("deciding_fact") or ""
-    explanation = d.explanation.replace(_NONE_WORKS, "")
-    if decide:
-        explanation = explanation.replace(_ambiguous(decide), "")
-    if decide and sum(1 for f in fixes if f.kind is not FixKind.CODE) > 1:
-        explanation += _ambiguous(decide)
-    elif not fixes and d.fixes:
-        explanation += _NONE_WORKS
-    return _replace(d, explanation=explanation, fixes=fixes, fix=joined_code(fixes))
-
-
-def renamed_in_fixes(d: Diagnosis, names: dict[str, str]) -> Diagnosis:
-    """``d`` with names in its fixes' code replaced (``self.fc`` -> ``self.head``), verification kept.
-
-    The conventions ``rnn``/``x`` become the user's own names where the caller knows them.
-    """
-    def swap(code: str) -> str:
-        for old, new in names.items():
-            code = re.sub(rf"(?<![\w.]){re.escape(old)}(?!\w)", new, code)
-        return code
-    return d.with_fixes(tuple(_replace(f, code=swap(f.code)) for f in d.fixes))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return repr(value)
-
-
-def fmt_shape(shape: tuple[int, ...] | list[int]) -> str:
-    """``(5, 3, 10)``; a 1-tuple keeps its comma-free torch-like look ``(10,)``."""
-    shape = tuple(shape)
-    if len(shape) == 1:
-        return f"({shape[0]},)"
-    return "(" + ", ".join(str(s) for s in shape) + ")"
-
-
-def _of(origin: str | None) -> str:
-    return f" ({origin})" if origin else ""
+#: Every public name; ``from rnnshape.diagnoses import X`` works for all of them.
+__all__ = [
+    "CODES", "Diagnosis", "Fix", "FixKind", "Severity", "Verified", "backend_error", "backward_twice",
+    "batch_first_suspect", "cell_state_mismatch", "classifier_whole_sequence", "classify_state_mismatch",
+    "code_fix", "cudnn_double_backward", "cudnn_error", "cudnn_eval_backward", "device_mismatch",
+    "dropout_single_layer", "dtype_mismatch", "dtype_unsupported", "embedding_float_input",
+    "embedding_index_range", "empty_sequence", "expect_failed", "fmt_shape", "gru_given_tuple",
+    "hidden_not_tuple", "hidden_rank", "hidden_shape_mismatch", "input_rank", "input_size_mismatch",
+    "integer_input", "invalid_config", "linear_mismatch", "model_disagrees", "non_contiguous_weights",
+    "output_last_step_batch_first", "output_tuple", "packed_as_tensor", "packing_bad_length",
+    "packing_batch_sizes", "packing_empty", "packing_lengths_batch", "packing_lengths_device",
+    "packing_lengths_too_long", "packing_total_length", "packing_unsorted", "renamed_in_fixes", "shape_op",
+    "state_tuple_as_tensor", "torch_error", "unknown_shape", "unpack_outputs", "with_verified_fixes",
+]
 
 
 # --------------------------------------------------------------------------- input
@@ -857,429 +746,3 @@ def torch_error(*, message: str, kind: str = "RuntimeError") -> Diagnosis:
         fix="",
         evidence={"torch_message": message, "kind": kind},
     )
-
-
-# --------------------------------------------------------------------------- explain: packing
-
-
-def _d(code: str, title: str, explanation: str, fix: str, evidence: dict[str, Any],
-       severity: Severity = "error", fixes: tuple[Fix, ...] = ()) -> Diagnosis:
-    return Diagnosis(code=code, severity=severity, title=title, explanation=explanation,
-                     fix="" if fixes else fix, evidence=evidence, fixes=fixes)
-
-
-def packing_unsorted(*, torch_message: str | None = None) -> Diagnosis:
-    return _d(
-        "packing-unsorted", "lengths must be sorted longest first (enforce_sorted=True)",
-        "pack_padded_sequence and pack_sequence default to enforce_sorted=True: the batch "
-        "must already be ordered by decreasing length, the longest sequence first. Your "
-        "lengths are not. Pass enforce_sorted=False and torch sorts (and unsorts the "
-        "outputs) for you; sort yourself only if you export to ONNX.",
-        "packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)",
-        {"torch_message": torch_message}, fixes=(Fix(
-            FixKind.FLAG, "packed = pack_padded_sequence(x, lengths, batch_first=rnn.batch_first,\n"
-            "                              enforce_sorted=False)", "pack_padded_sequence",
-            {"enforce_sorted": False}),))
-
-
-def packing_bad_length(*, torch_message: str | None = None) -> Diagnosis:
-    return _d(
-        "packing-bad-length", "a sequence length is 0 or negative",
-        "Every entry of lengths must be at least 1: a packed batch cannot hold an empty "
-        "sequence. A 0 usually comes from an empty sample (an empty line, a filtered-out "
-        "utterance) or from padding counted as length 0. Drop empty samples in the dataset, "
-        "or clamp and mask them.",
-        "keep = lengths > 0\nx, lengths = x[keep], lengths[keep]   # or filter empty samples "
-        "in the Dataset",
-        {"torch_message": torch_message})
-
-
-def packing_lengths_batch(*, got: int, batch: int, torch_message: str | None = None) -> Diagnosis:
-    return _d(
-        "packing-lengths-batch", f"{got} lengths for a batch of {batch}",
-        f"pack_padded_sequence needs one length per sequence: the batch holds {batch} "
-        f"sequences but lengths has {got} entries. Either lengths belongs to another batch, "
-        "or the batch dimension is not where pack_padded_sequence looks: with "
-        "batch_first=False it reads dimension 1 as the batch, with batch_first=True "
-        "dimension 0.",
-        "# x: (batch, seq_len, features) -> batch_first=True\n"
-        "packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)\n"
-        "assert len(lengths) == x.size(0)",
-        {"got": got, "batch": batch, "torch_message": torch_message})
-
-
-def packing_lengths_device(*, rank: int | None = None, device: str | None = None,
-                           dtype: str | None = None,
-                           torch_message: str | None = None) -> Diagnosis:
-    problems = []
-    if device and not device.startswith("cpu"):
-        problems.append(f"it is on {device}")
-    if rank is not None and rank != 1:
-        problems.append(f"it is {rank}-D")
-    if dtype and dtype.lower() not in ("long", "int64"):
-        problems.append(f"its dtype is {dtype}")
-    what = ", ".join(problems) if problems else "it is not a 1-D int64 CPU tensor"
-    return _d(
-        "packing-lengths-device", f"lengths must be a 1-D int64 CPU tensor ({what})",
-        "pack_padded_sequence reads lengths on the host to plan the packing, so lengths "
-        f"must be a 1-D CPU tensor of int64 (or a Python list), even when the data is on the "
-        f"GPU. Here {what}. Since torch 1.7 a CUDA lengths tensor is refused.",
-        "packed = pack_padded_sequence(x, lengths.cpu().long().flatten(), batch_first=True,\n"
-        "                              enforce_sorted=False)",
-        {"rank": rank, "device": device, "dtype": dtype, "torch_message": torch_message})
-
-
-def packing_total_length(*, total_length: int, longest: int,
-                         torch_message: str | None = None) -> Diagnosis:
-    return _d(
-        "packing-total-length",
-        f"total_length={total_length} is shorter than the longest sequence ({longest})",
-        f"pad_packed_sequence pads back to total_length time steps, but the longest "
-        f"sequence in the packed batch has {longest}: it cannot be cut to {total_length}. "
-        "total_length is meant to be the padded length of the input (x.size(1) with "
-        "batch_first=True), so that DataParallel replicas return equal shapes.",
-        f"out, lengths = pad_packed_sequence(packed_out, batch_first=True,\n"
-        f"                                   total_length=x.size(1))   # >= {longest}",
-        {"total_length": total_length, "longest": longest, "torch_message": torch_message})
-
-
-def packing_empty(*, torch_message: str | None = None) -> Diagnosis:
-    return _d(
-        "packing-empty", "an empty list of sequences",
-        "pack_sequence and pad_sequence need at least one sequence; the list is empty. This "
-        "usually means an empty batch: a filter removed every sample, or the last batch of "
-        "a sampler is empty.",
-        "if not sequences:\n    continue   # skip the empty batch\n"
-        "packed = pack_sequence(sequences, enforce_sorted=False)",
-        {"torch_message": torch_message})
-
-
-def packed_as_tensor(*, where: str = "", torch_message: str | None = None) -> Diagnosis:
-    at = f" ({where})" if where else ""
-    return _d(
-        "packed-as-tensor", f"a PackedSequence used as a tensor{at}",
-        "A recurrent layer fed a PackedSequence returns its output packed too. A "
-        "PackedSequence has no .size(), .view() or .shape and cannot go into nn.Linear or "
-        "other layers: unpack it first with pad_packed_sequence (or use h_n, which is "
-        "always a plain tensor).",
-        "packed_out, (h_n, c_n) = lstm(packed)\n"
-        "out, lengths = pad_packed_sequence(packed_out, batch_first=True)\n"
-        "logits = fc(out)            # or fc(h_n[-1]) for one vector per sequence",
-        {"where": where, "torch_message": torch_message})
-
-
-def packing_batch_sizes(*, detail: str, torch_message: str | None = None) -> Diagnosis:
-    return _d(
-        "packing-batch-sizes", f"invalid PackedSequence batch_sizes: {detail}",
-        "batch_sizes is the number of sequences still running at each time step. It must "
-        "stay on the CPU and be built by pack_padded_sequence or pack_sequence, never by "
-        "hand; moving a PackedSequence to the GPU moves its data only. " + detail[:1].upper()
-        + detail[1:] + ".",
-        "packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)\n"
-        "# never PackedSequence(data, batch_sizes) by hand",
-        {"detail": detail, "torch_message": torch_message})
-
-
-# --------------------------------------------------------------------------- explain: downstream
-
-
-def output_tuple(*, layer: str = "the recurrent layer", where: str = "",
-                 torch_message: str | None = None) -> Diagnosis:
-    at = f" ({where})" if where else ""
-    lstm = "LSTM" in layer
-    shape = "(output, (h_n, c_n))" if lstm else "(output, h_n)"
-    return _d(
-        "output-tuple", f"{layer}'s output tuple used as a tensor{at}",
-        f"{layer} returns a tuple {shape}, not a tensor. The tuple was passed on as if it "
-        "were the output tensor, for example into nn.Linear, another recurrent layer, "
-        "nn.Sequential, or a .size()/.view() call. Unpack it first: keep output for the "
-        "per-step features, or h_n for one vector per sequence.",
-        ("out, (h_n, c_n) = self.lstm(x)\n" if lstm or layer == "the recurrent layer"
-         else "out, h_n = self.rnn(x)\n")
-        + "y = self.fc(out)        # every time step\n"
-        "# or: y = self.fc(h_n[-1])   # last layer's final state, one per sequence\n"
-        "# in nn.Sequential, wrap the layer in a module that returns only `out`",
-        {"layer": layer, "where": where, "torch_message": torch_message})
-
-
-def unpack_outputs(*, expected: int | None, got: int | None, too_many: bool,
-                   layer: str = "the recurrent layer",
-                   torch_message: str | None = None) -> Diagnosis:
-    if too_many:
-        title = f"too many values to unpack (expected {expected}" + (
-            f", got {got})" if got is not None else ")")
-    else:
-        title = f"not enough values to unpack (expected {expected}, got {got})"
-    lines = [
-        "nn.LSTM returns 2 values, (output, (h_n, c_n)); nn.GRU and nn.RNN return 2 "
-        "values, (output, h_n). The line that failed unpacked "
-        + (f"into {expected} names" if expected else "into the wrong number of names")
-        + (f" but got {got}." if got is not None else ".")
-    ]
-    if not too_many and expected == 3 and got == 2:
-        lines.append("Writing out, h, c = lstm(x) expects 3 values: the LSTM's two states "
-                     "come back nested in one tuple.")
-    elif not too_many and expected == 2 and got == 1:
-        lines.append("A GRU's or RNN's h_n is a single tensor; unpacking it as (h, c) "
-                     "iterates over its first dimension, which has size 1 "
-                     "(num_layers x num_directions).")
-    elif too_many and expected == 2:
-        lines.append("Unpacking a tensor iterates over its first dimension: a state "
-                     "(num_layers x num_directions, batch, hidden) unpacked as (h, c) fails "
-                     "when that dimension is not 2, and silently splits layers when it is.")
-    return _d(
-        "unpack-outputs", title, " ".join(lines),
-        "out, (h_n, c_n) = lstm(x, (h_0, c_0))   # LSTM\n"
-        "out, h_n = gru(x, h_0)                  # GRU and RNN",
-        {"expected": expected, "got": got, "layer": layer, "torch_message": torch_message})
-
-
-def gru_given_tuple(*, layer: str = "GRU", torch_message: str | None = None) -> Diagnosis:
-    return _d(
-        "gru-given-tuple", f"{layer} was given a tuple as its state",
-        f"{layer} has one state, h, and takes it as a single tensor (num_layers x "
-        "num_directions, batch, hidden_size). Only an LSTM takes the tuple (h_0, c_0). A "
-        "tuple here usually comes from code written for an LSTM, or from passing the whole "
-        "(output, h_n) tuple back in as the state.",
-        "out, h_n = gru(x, h_0)          # h_0: a tensor, not (h_0, c_0)\n"
-        "# carrying state across calls: out, h = gru(x, h)",
-        {"layer": layer, "torch_message": torch_message})
-
-
-def linear_mismatch(*, rows: int, got: int, expected: int, out_features: int | None = None,
-                    meta: bool = False, torch_message: str | None = None) -> Diagnosis:
-    """``mat1 and mat2 shapes cannot be multiplied (rows x got and expected x out)``."""
-    out = out_features if out_features is not None else "out_features"
-    story = [
-        f"A Linear layer built with in_features={expected} received features of size {got} "
-        f"(the input, flattened to rows, is {rows} x {got}; the weight, transposed, is "
-        f"{expected} x {out})."
-    ]
-    causes = []
-    if got == 2 * expected:
-        story.append(
-            f"{got} = 2 x {expected}: a bidirectional recurrent layer concatenates both "
-            f"directions, so its output has 2 x hidden_size = {got} features.")
-        causes.append(f"bidirectional=True doubles the output features to {got}; build "
-                      f"nn.Linear({got}, {out})")
-    if expected and got % expected == 0 and got // expected > 2:
-        k = got // expected
-        story.append(
-            f"{got} = {k} x {expected}: the output was flattened over time (seq_len {k} x "
-            f"hidden {expected}), e.g. out.view(batch, -1) or out.reshape(batch, -1).")
-        causes.append(f"the output was flattened over {k} time steps; take one step "
-                      "(out[:, -1]) or apply the Linear per step")
-    elif got == 2 * expected:
-        causes.append("the output was flattened over 2 time steps (out.view(batch, -1)); take "
-                      "one step (out[:, -1]) or apply the Linear per step")
-    if expected == 2 * got:
-        story.append(
-            f"{expected} = 2 x {got}: the Linear expects both directions, but the layer "
-            "(or the slice you took, such as h_n[-1]) has one.")
-        causes.append("the Linear was built for a bidirectional layer; the input holds one "
-                      "direction (h_n[-1] is the last direction only)")
-    causes.append(f"the Linear's in_features does not match the feature size {got}")
-    fix = (f"self.fc = nn.Linear({got}, {out})   # in_features = the size you actually feed\n"
-           f"# bidirectional: in_features = 2 * hidden_size;  last step only: out[:, -1, :]")
-    return _d(
-        "linear-mismatch", f"Linear expects {expected} features, got {got}", " ".join(story),
-        fix, {"rows": rows, "got": got, "expected": expected, "out_features": out_features,
-              "meta": meta, "causes": causes, "torch_message": torch_message})
-
-
-# --------------------------------------------------------------------------- explain: autograd, backends
-
-
-def backward_twice(*, torch_message: str | None = None) -> Diagnosis:
-    return _d(
-        "backward-twice", "backward through a graph that was already freed",
-        "Each batch's backward frees the graph it walked. When the hidden state from the "
-        "previous batch is fed into the next one without detaching it, the new loss still "
-        "reaches back into the freed graph of the previous batch. Detach the state between "
-        "batches (truncated backpropagation through time). retain_graph=True silences the "
-        "error but keeps every past batch in memory and backpropagates through all of them.",
-        "out, hidden = model(x, hidden)\n"
-        "hidden = hidden.detach()                          # GRU / RNN\n"
-        "# LSTM: hidden = tuple(h.detach() for h in hidden)",
-        {"torch_message": torch_message})
-
-
-def cudnn_eval_backward(*, torch_message: str | None = None) -> Diagnosis:
-    return _d(
-        "cudnn-eval-backward", "cuDNN RNN backward needs training mode",
-        "cuDNN can only backpropagate through an RNN that ran its forward in training mode; "
-        "this forward ran after model.eval(). It is common in evaluation code that still "
-        "calls backward (gradient-based attribution such as Captum, adversarial examples, "
-        "dynamic evaluation) or when a helper switched the model to eval and never back.",
-        "model.train()   # before the forward whose backward you need\n"
-        "# or keep eval() behaviour and use the native kernel for this forward:\n"
-        "with torch.backends.cudnn.flags(enabled=False):\n    out = model(x)",
-        {"torch_message": torch_message})
-
-
-def cudnn_double_backward(*, torch_message: str | None = None) -> Diagnosis:
-    return _d(
-        "cudnn-double-backward", "double backward is not supported by cuDNN RNNs",
-        "A second-order gradient (create_graph=True: gradient penalties, MAML, TRPO/CPO, "
-        "Hessian-vector products) went through a cuDNN RNN, whose backward is not itself "
-        "differentiable. Run that RNN's forward with cuDNN disabled; it is slower but "
-        "differentiable twice.",
-        "with torch.backends.cudnn.flags(enabled=False):\n    output = model(inputs)",
-        {"torch_message": torch_message})
-
-
-def cudnn_error(*, status: str, torch_message: str | None = None) -> Diagnosis:
-    hints = {
-        "CUDNN_STATUS_BAD_PARAM": "cuDNN got a size or layout it rejects: most often a "
-        "non-contiguous input or state, a state from another dtype or device, or a "
-        "sequence or batch too large for one call",
-        "CUDNN_STATUS_NOT_SUPPORTED": "this combination (dtype, sizes, non-contiguous "
-        "input) has no cuDNN kernel",
-        "CUDNN_STATUS_EXECUTION_FAILED": "the kernel failed on the GPU, often out of memory "
-        "or an earlier asynchronous error surfacing here",
-        "CUDNN_STATUS_INTERNAL_ERROR": "cuDNN failed internally, often out of GPU memory",
-        "CUDNN_STATUS_MAPPING_ERROR": "an earlier asynchronous CUDA error surfaced here",
-    }
-    hint = hints.get(status, "cuDNN rejected the call")
-    return _d(
-        "cudnn-error", f"cuDNN error {status} in a recurrent layer",
-        f"{status}: {hint}. cuDNN's statuses do not say which argument is wrong; run the same "
-        "call with cuDNN disabled (or on the CPU) to get PyTorch's own shape and dtype "
-        "checks, and make the input and states contiguous.",
-        "x = x.contiguous(); h_0 = h_0.contiguous()\n"
-        "with torch.backends.cudnn.flags(enabled=False):   # clearer errors, to debug\n"
-        "    out, h = rnn(x, h_0)\n"
-        "# asynchronous errors: rerun with CUDA_LAUNCH_BLOCKING=1",
-        {"status": status, "torch_message": torch_message})
-
-
-def non_contiguous_weights(*, torch_message: str | None = None) -> Diagnosis:
-    return _d(
-        "non-contiguous-weights", "RNN weights are not one contiguous block",
-        "cuDNN wants all of a recurrent layer's weights in one flat buffer. After the "
-        "weights were replaced or moved piecemeal (weight dropout / WeightDrop, "
-        "DataParallel replicas, loading a state dict, .to() on parts of the model) they no "
-        "longer are, so every call copies them into a fresh buffer: slower and more memory. "
-        "Call flatten_parameters() after the change, in forward if the change happens there.",
-        "def forward(self, x, h=None):\n    self.lstm.flatten_parameters()\n"
-        "    out, h = self.lstm(x, h)",
-        {"torch_message": torch_message}, severity="warning")
-
-
-def backend_error(*, backend: str, detail: str, torch_message: str | None = None) -> Diagnosis:
-    return _d(
-        "backend-error", f"the {backend} backend failed inside a recurrent layer",
-        f"{detail} This is a limitation or bug of the {backend} backend rather than a shape "
-        "mistake in your code when the same call works on the CPU; upgrade torch, or run "
-        "the recurrent layer on the CPU.",
-        "# check the same call on the CPU first:\nout, h = rnn.cpu()(x.cpu())",
-        {"backend": backend, "torch_message": torch_message})
-
-
-# --------------------------------------------------------------------------- packing (inspect)
-
-
-def packing_lengths_too_long(*, longest: int, seq_len: int) -> Diagnosis:
-    return _d(
-        "packing-lengths-too-long", f"a length of {longest} in a sequence of {seq_len} steps",
-        f"The longest entry of lengths is {longest}, but the padded input has only {seq_len} "
-        "time steps. torch does not check this: pack_padded_sequence reads past the end of "
-        "the input and builds a PackedSequence whose batch_sizes do not match its data "
-        "(garbage, or a crash). Usually lengths were counted before truncation, or count "
-        "tokens the tensor does not hold (e.g. <bos>/<eos>).",
-        f"lengths = lengths.clamp(max={seq_len})   # or recompute lengths after truncating",
-        {"longest": longest, "seq_len": seq_len, "torch_message": None})
-
-
-def dtype_unsupported(*, dtype: str, device: str, torch_message: str | None = None) -> Diagnosis:
-    return _d(
-        "dtype-unsupported", f"{dtype} recurrent layers do not run on {device} here",
-        f"The shapes are fine, but this torch build has no {dtype} kernel for this layer on "
-        f"{device}. Half precision is mostly a GPU feature: run in float32 on {device}, or "
-        f"use a device that supports {dtype} (usually cuda).",
-        f"model = model.float(); x = x.float()   # or: rnnshape inspect ... --dtype float32\n"
-        f"# or on a GPU: model.to('cuda', dtype=torch.{dtype})",
-        {"dtype": dtype, "device": device, "torch_message": torch_message})
-
-
-# --------------------------------------------------------------------------- diagnose: around the layers
-
-
-def unknown_shape(*, what: str, reason: str, hint: str | None = None) -> Diagnosis:
-    hint_text = f" Give it with {hint} and rnnshape follows on." if hint else ""
-    return _d(
-        "unknown-shape", f"cannot follow {what}",
-        f"rnnshape follows shapes without running the code, and {reason}. It does not guess: "
-        f"the shapes after this point are not checked.{hint_text}",
-        f"rnnshape diagnose snippet.py {hint}" if hint and hint.startswith("--shape") else "",
-        {"what": what, "reason": reason, "hint": hint}, severity="info")
-
-
-def shape_op(*, op: str, detail: str, torch_message: str | None = None) -> Diagnosis:
-    return _d(
-        "shape-op", f"{op}: {detail}",
-        f"{detail[:1].upper()}{detail[1:]}. This is a plain tensor operation, before or after the "
-        "recurrent layer: check which dimension holds what (batch, time steps, features) at this "
-        "line; the margin shows each tensor's shape.",
-        "# print the shapes just before this line:\nprint(x.shape)",
-        {"op": op, "detail": detail, "torch_message": torch_message})
-
-
-def state_tuple_as_tensor(*, layer: str = "nn.LSTM", where: str = "",
-                          torch_message: str | None = None) -> Diagnosis:
-    at = f" ({where})" if where else ""
-    return _d(
-        "state-tuple-as-tensor", f"{layer}'s state tuple (h_n, c_n) used as a tensor{at}",
-        f"{layer} returns (output, (h_n, c_n)): its state is a tuple of two tensors. Writing "
-        "out, h = lstm(x) puts that whole tuple in h, so h is not the hidden state tensor: "
-        "h.size() and nn.Linear(h) fail, and h[-1] silently picks c_n, the cell state.",
-        "out, (h_n, c_n) = lstm(x)\nlast = h_n[-1]          # the last layer's final hidden state",
-        {"layer": layer, "where": where, "torch_message": torch_message})
-
-
-def embedding_float_input(*, dtype: str, torch_message: str | None = None) -> Diagnosis:
-    return _d(
-        "embedding-float-input", f"nn.Embedding got {dtype} values, not token ids",
-        f"nn.Embedding looks rows up by integer index: its input must hold token ids (int64 or "
-        f"int32), but it got {dtype}. Float features need no embedding: feed them to the recurrent "
-        "layer directly (input_size = the number of features), or pass the ids as a LongTensor.",
-        "x = x.long()              # if x really holds token ids\n"
-        "# float features: drop the embedding, nn.LSTM(input_size=n_features, ...)",
-        {"dtype": dtype, "torch_message": torch_message})
-
-
-def embedding_index_range(*, largest: int, num_embeddings: int,
-                          torch_message: str | None = None) -> Diagnosis:
-    return _d(
-        "embedding-index-range",
-        f"token id {largest} is out of range for nn.Embedding({num_embeddings}, ...)",
-        f"nn.Embedding(num_embeddings={num_embeddings}) has rows 0..{num_embeddings - 1}, but the "
-        f"input holds ids up to {largest}. num_embeddings must be the vocabulary size: the largest "
-        "id + 1 (count the padding and unknown tokens too).",
-        f"embed = nn.Embedding(num_embeddings={largest + 1}, embedding_dim=...)   # vocab_size = max id + 1",
-        {"largest": largest, "num_embeddings": num_embeddings, "torch_message": torch_message})
-
-
-def classifier_whole_sequence(*, layer: str = "the classifier", batch_first: bool = True,
-                              torch_message: str | None = None) -> Diagnosis:
-    last = "out[:, -1, :]" if batch_first else "out[-1]"
-    return _d(
-        "classifier-whole-sequence", f"{layer} is fed the whole output sequence",
-        f"The recurrent layer's output holds one vector per time step, and {layer} is applied to all "
-        "of them, giving one prediction per step. For one prediction per sequence (a label, a "
-        f"sentiment, a class), feed it the last step ({last}) or the final hidden state h_n[-1], or "
-        "pool over time.",
-        f"logits = self.fc({last})     # or self.fc(h_n[-1]), or out.mean(dim={1 if batch_first else 0})",
-        {"layer": layer, "batch_first": batch_first, "torch_message": torch_message},
-        severity="warning")
-
-
-def output_last_step_batch_first(*, expr: str, base: str = "output") -> Diagnosis:
-    return _d(
-        "output-last-step-batch-first", f"{expr} is the last sequence of the batch, not the last step",
-        f"With batch_first=True the output is (batch, seq_len, features), so {expr} indexes the "
-        f"batch: it is the whole last sequence, (seq_len, features). The shapes may still work, "
-        f"silently. The last time step of every sequence is {base}[:, -1]; h_n[-1] is the same for a "
-        "one-directional layer without padding.",
-        f"last = {base}[:, -1]        # (batch, features)\n# or: last = h_n[-1]",
-        {"expr": expr, "torch_message": None}, severity="warning")
