@@ -212,7 +212,7 @@ def test_cli_json_shape_matches_inspect() -> None:
     payload = json.loads(r.output)
     assert payload["ok"] is True
     d = payload["diagnoses"][0]
-    assert set(d) == {"code", "severity", "title", "explanation", "fix", "evidence"}
+    assert set(d) == {"code", "severity", "title", "explanation", "fix", "fixes", "evidence"}
     assert d["code"] == "gru-given-tuple"
     r = runner.invoke(app, ["explain", "--json", "nothing here"])
     assert r.exit_code == 1 and json.loads(r.output)["ok"] is False

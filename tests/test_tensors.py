@@ -79,7 +79,9 @@ def test_integer_ids_get_an_embedding_fix_sized_from_the_data(files) -> None:
     assert code == 1
     (d,) = out["diagnoses"]
     assert d["code"] == "integer-input"
-    assert f"num_embeddings={int(ids.max()) + 1}" in d["fix"]
+    # (5, 3, 10) ids with input_size 10: an Embedding would make them 4-D, so the fix that
+    # survives verification is the conversion; 2-D ids get the Embedding (tests/test_fixes.py)
+    assert "model.to" not in d["fix"] and all(f["verified"] == "verified-by-torch" for f in d["fixes"])
     assert out["tensors"]["input"]["dtype"] == "int64"
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnshape.errors import UsageError
-from rnnshape.model.shapes import INT_DTYPES, Request, TensorArg
+from rnnshape.model.shapes import INT_DTYPES, Axis, AxisRole, Request, TensorArg
 from rnnshape.model.spec import MODES, LayerSpec, SpecError, looks_like_constructor, parse_constructor
 from rnnshape.parsing import parse_shape
 
@@ -81,7 +81,8 @@ def build_request(spec: LayerSpec, *, seq_len: int | None = None, batch: int | N
         x = TensorArg(parse_shape(input_shape, "--input-shape"), None,
                       f"--input-shape {input_shape}")
     else:
-        x = TensorArg(*_default_input(spec, seq_len, batch, unbatched))
+        shape, no_dtype, origin = _default_input(spec, seq_len, batch, unbatched)
+        x = TensorArg(shape, no_dtype, origin, axes=_default_axes(spec, shape, seq_len, batch))
     hidden = _state("h_0", "--hidden", hidden_shape, user)
     cell = _state("c_0", "--cell", cell_shape, user)
     if cell is not None:
@@ -126,6 +127,16 @@ def _default_input(spec: LayerSpec, seq_len: int | None, batch: int | None,
     else:
         shape = (seq, n, feat)
     return shape, None, f"--seq-len {seq}, --batch {n} and input_size {feat}"
+
+
+def _default_axes(spec: LayerSpec, shape: tuple[int, ...], seq_len: int | None,
+                  batch: int | None) -> tuple[Axis | None, ...] | None:
+    """The dummy input is laid out as the layer reads it: its axes' meaning is known."""
+    if spec.is_cell or len(shape) != 3:
+        return None
+    b = Axis(AxisRole.BATCH, f"--batch {batch}" if batch is not None else "the default batch")
+    t = Axis(AxisRole.TIME, f"--seq-len {seq_len}" if seq_len is not None else "the default seq_len")
+    return (b, t, None) if spec.batch_first else (t, b, None)
 
 
 @dataclass

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape import diagnoses as dx
+from rnnshape.diagnoses.fixes import Fix, Verified
 from rnnshape.explain import catalog
+from rnnshape.model.fixing import apply_fix, verify_all
 from rnnshape.model.layout import Layout
 from rnnshape.model.shapes import (
     DTYPE_BYTES,
@@ -42,16 +44,23 @@ CELL_TENSORS = ("input", "h_0", "c_0", "h_1", "c_1")
 
 
 class MemoryRefused(ValueError):
-    """The run would not fit; carries the estimate for the message."""
+    """The run would not fit; carries the estimate for the message.
 
-    def __init__(self, needed: int, free: int, device: str, loaded: bool = False) -> None:
+    ``user_limit``: the limit is the user's --max-memory, not the device's free memory,
+    and the message must say so (it is not a measurement of the device). ``loaded``: the
+    user's tensor files are in memory by now, so "nothing was allocated" would be false.
+    """
+
+    def __init__(self, needed: int, free: int, device: str, user_limit: bool = False,
+                 loaded: bool = False) -> None:
         self.needed, self.free, self.device = needed, free, device
-        # Only true when no file was loaded: the user's tensors are in memory by now.
+        where = (f"the --max-memory limit is {human_bytes(free)}" if user_limit
+                 else f"{device} has {human_bytes(free)} free")
         done = "the forward was not run" if loaded else "nothing was allocated"
         super().__init__(
-            f"this run needs about {human_bytes(needed)} but {device} has "
-            f"{human_bytes(free)} free; {done}. Use --device meta (shapes "
-            f"from real torch without memory) or --dry-run (shape model only)."
+            f"this run needs about {human_bytes(needed)} but {where}; {done}. "
+            f"Use --device meta (shapes from real torch without memory) or --dry-run (shape "
+            f"model only)."
         )
 
 
@@ -141,6 +150,7 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
     if not dry_run and req.device is None:
         req = replace(req, device=device)
     pred = predict(req)
+    pred.diagnoses = verify_all(req, pred.diagnoses)
     valid_layer = not any(d.code == "invalid-config" for d in pred.diagnoses)
     params = parameter_shapes(req.spec) if valid_layer else []
     memory = estimate_bytes(req, pred) if valid_layer else 0
@@ -171,7 +181,8 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
 
             limit = free_memory_bytes(device)
         if limit is not None and valid_layer and memory > limit:
-            raise MemoryRefused(memory, limit, device, loaded=bool(tensors))
+            raise MemoryRefused(memory, limit, device, user_limit=max_memory is not None,
+                                loaded=bool(tensors))
         from rnnshape.engine.run import run_forward
 
         t1 = time.perf_counter()
@@ -190,6 +201,8 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
         report = Report(req.spec, req, result.device, result.engine, merged,
                         result.parameters or params, diagnoses, timing, memory,
                         _packed_info(req), dict(sources or {}))
+        report.diagnoses = [verify_by_torch(req, d, result.device, tensors or {})
+                            for d in report.diagnoses]
         if result.parameters and valid_layer and result.parameters != params:
             report.diagnoses.append(dx.model_disagrees(
                 detail=f"parameter shapes differ: model {params}, torch {result.parameters}."))
@@ -197,6 +210,46 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
         report.diagnoses.extend(check_expectations(report, expects))
     timing["total_ms"] = (time.perf_counter() - t0) * 1000
     return report
+
+
+def verify_by_torch(req: Request, d: dx.Diagnosis, device: str,
+                    tensors: dict[str, Any]) -> dx.Diagnosis:
+    """Re-run each model-verified fix of ``d`` in torch: kept (and marked) only if torch runs it.
+
+    The user's own tensors go in unchanged where the fix leaves them alone; a tensor the
+    fix reshapes or rebuilds is made afresh in its new shape, dtype and device.
+    """
+    if not any(f.verified is Verified.BY_MODEL for f in d.fixes):
+        return d
+    from rnnshape.engine.run import run_forward
+
+    kept: list[Fix] = []
+    for fix in d.fixes:
+        if fix.verified is not Verified.BY_MODEL:
+            kept.append(fix)
+            continue
+        fixed = apply_fix(req, fix)
+        if fixed is None:
+            continue
+        pred = predict(fixed)
+        next_error = pred.error  # the model may expect a later, independent mistake
+        if (next_error is not None and next_error.evidence.get(UNSAFE)) or (
+                device != "meta" and estimate_bytes(fixed, pred) > MAX_VERIFY_BYTES):
+            kept.append(fix)  # never hand torch a call that can crash it; big runs stay model-checked
+            continue
+        same = {name: t for name, t in tensors.items()
+                if getattr(fixed, _ARG[name]) is getattr(req, _ARG[name])}
+        result = run_forward(fixed, device, same)
+        if not result.ran:
+            kept.append(fix)
+        elif result.exception is None if next_error is None else _same_error(next_error, result.message):
+            kept.append(fix.marked(Verified.BY_TORCH))
+    return dx.with_verified_fixes(d, kept)
+
+
+_ARG = {"input": "input", "h_0": "hidden", "c_0": "cell"}
+#: Above this estimate a fix is not re-run on a real device (it would double a big run's cost).
+MAX_VERIFY_BYTES = 256 * 1024 * 1024
 
 
 def _packed_info(req: Request) -> dict[str, Any] | None:

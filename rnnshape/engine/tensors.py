@@ -139,15 +139,19 @@ def _pick(container: Any, key: str | None, path: str, what: str) -> tuple[Any, s
     """Choose one tensor from a tensor, dict or sequence by KEY (name or index)."""
     import torch
 
+    if _numbers(container):  # a plain list of numbers (lengths saved as a Python list)
+        container = torch.tensor(list(container))
     if isinstance(container, torch.Tensor):
         if key is not None:
             raise TensorFileError(f"{what} {path!r} holds a single tensor; drop ':{key}'.")
         return container, path
     if isinstance(container, dict):
-        entries = {str(k): v for k, v in container.items() if isinstance(v, torch.Tensor)}
+        entries = {str(k): _tensor_or_none(v) for k, v in container.items()}
+        entries = {k: v for k, v in entries.items() if v is not None}
         labels = list(entries)
     elif isinstance(container, (list, tuple)):
-        entries = {str(i): v for i, v in enumerate(container) if isinstance(v, torch.Tensor)}
+        entries = {str(i): _tensor_or_none(v) for i, v in enumerate(container)}
+        entries = {k: v for k, v in entries.items() if v is not None}
         labels = list(entries)
     else:
         raise TensorFileError(
@@ -166,6 +170,21 @@ def _pick(container: Any, key: str | None, path: str, what: str) -> tuple[Any, s
         raise TensorFileError(
             f"{what} {path!r} has no entry {key!r}. It has: {_listing(entries)}.")
     return entries[key], f"{path}:{key}"
+
+
+def _numbers(value: Any) -> bool:
+    """A non-empty flat list or tuple of plain Python numbers."""
+    return (isinstance(value, (list, tuple)) and bool(value)
+            and all(isinstance(v, (int, float)) for v in value))
+
+
+def _tensor_or_none(value: Any) -> Any:
+    """An entry as a tensor: a tensor, or a flat list of numbers (e.g. lengths); else None."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value
+    return torch.tensor(list(value)) if _numbers(value) else None
 
 
 def _listing(entries: dict[str, Any]) -> str:

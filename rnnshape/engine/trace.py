@@ -32,7 +32,8 @@ from typing import Any
 
 from rnnshape import diagnoses as dx
 from rnnshape.errors import UsageError
-from rnnshape.model.shapes import Request, TensorArg, predict
+from rnnshape.model.fixing import verify_by_model
+from rnnshape.model.shapes import Axis, AxisRole, Request, TensorArg, predict
 from rnnshape.model.spec import CLASS_TO_MODE, LayerSpec
 
 DTYPE_ALIASES = {
@@ -539,8 +540,36 @@ def _values(module: Any, spec: LayerSpec | None, args: tuple, kwargs: dict, *, o
     return found
 
 
-def _request(node: Call) -> Request | None:
-    """The call as the shape model sees it; None when the values are not plain tensors."""
+def _known_axes(inputs: list[Value]) -> dict[int, Axis]:
+    """Axis meanings the model's own inputs reveal, by size: token ids are (batch, seq_len).
+
+    Only sizes that occur once count: a batch of 16 next to 16 time steps says nothing.
+    """
+    found: dict[int, Axis] = {}
+    seen: list[int] = []
+    for v in inputs:
+        if v.kind != "tensor" or v.shape is None:
+            continue
+        seen += list(v.shape)
+        if len(v.shape) == 2 and (v.dtype or "").startswith(("int", "uint")):
+            found.setdefault(v.shape[0], Axis(AxisRole.BATCH, f"the first axis of the ids ({v.label})"))
+            found.setdefault(v.shape[1], Axis(AxisRole.TIME, f"the second axis of the ids ({v.label})"))
+    return {size: axis for size, axis in found.items() if seen.count(size) == 1}
+
+
+def _axes_for(shape: tuple[int, ...], known: dict[int, Axis]) -> tuple[Axis | None, ...] | None:
+    """The recurrent input's (batch, time) axes, matched by size to the model's inputs."""
+    if len(shape) != 3 or not known or shape[0] == shape[1]:
+        return None
+    axes = (known.get(shape[0]), known.get(shape[1]), None)
+    return axes if any(axes) else None
+
+
+def _request(node: Call, known: dict[int, Axis] | None = None) -> Request | None:
+    """The call as the shape model sees it; None when the values are not plain tensors.
+
+    ``known``: axis meanings from the model's inputs (:func:`_known_axes`), by size.
+    """
     spec = node.spec
     assert spec is not None
     by = {v.label: v for v in node.inputs}
@@ -567,17 +596,22 @@ def _request(node: Call) -> Request | None:
         states.append(TensorArg(v.shape or (), v.dtype, f"{label} of {node.name}")
                       if v is not None and v.kind == "tensor" else None)
     dtype = node.dtype or "float32"
-    return Request(spec, TensorArg(tuple(shape), x.dtype, where), states[0], states[1], dtype,
+    axes = _axes_for(tuple(shape), known) if known and lengths is None else None
+    return Request(spec, TensorArg(tuple(shape), x.dtype, where, axes=axes), states[0], states[1], dtype,
                    lengths=lengths)
 
 
 def _explain_recurrent(node: Call, result: TraceResult) -> None:
-    req = _request(node)
+    req = _request(node, _known_axes(result.inputs))
     if req is None:
         return
     pred = predict(req)
     if pred.error is not None:
         return
+    for d in pred.diagnoses:  # warnings: the call works but means something else
+        if d.code == "batch-first-suspect":
+            found = _verified(req, d, result.device)
+            result.diagnoses.append(_named(found, node.path))
     for v in [*node.inputs, *node.outputs]:
         key = v.label + ("_packed" if v.kind == "packed" else "")
         info = pred.tensors.get(key)
@@ -609,9 +643,9 @@ def _failed(result: TraceResult, exc: BaseException, stage: str, failing: Call |
             outs = ", ".join(f"{v.label} {v.text()}" for v in before.outputs)
             result.context.append(f"the call before it: {before.name} ({before.settings}) gave {outs}")
         if failing.spec is not None:
-            req = _request(failing)
+            req = _request(failing, _known_axes(result.inputs))
             if req is not None and (pred := predict(req)).error is not None:
-                found.append(pred.error)
+                found.append(_verified(req, pred.error, result.device))
     explained = explain_text(result.traceback_text)
     codes = {d.code for d in found}
     for d in explained.diagnoses:
@@ -624,15 +658,25 @@ def _failed(result: TraceResult, exc: BaseException, stage: str, failing: Call |
                 "module_settings": failing.settings if failing else None,
                 "seen_inputs": {v.label: v.text() for v in failing.inputs} if failing else None,
                 "stage": stage}
-    result.diagnoses.extend(replace(d, fix=_name_the_module(d.fix, result.failing_path),
-                                    evidence={**d.evidence, **evidence}) for d in found)
+    result.diagnoses.extend(replace(_named(d, result.failing_path), evidence={**d.evidence, **evidence})
+                            for d in found)
 
 
-def _name_the_module(fix: str, path: str | None) -> str:
-    """The catalog's fixes say ``self.fc``; the hooks know the module's real attribute."""
-    if not path or "." in path or not path.isidentifier():
-        return fix
-    return fix.replace("self.fc", f"self.{path}")
+def _verified(req: Request, d: dx.Diagnosis, device: str) -> dx.Diagnosis:
+    """The layer-level fixes applied to the model, then re-run on the layer in torch."""
+    from rnnshape.engine.report import verify_by_torch
+
+    return verify_by_torch(req, verify_by_model(req, d), device, {})
+
+
+def _named(d: dx.Diagnosis, path: str | None) -> dx.Diagnosis:
+    """Fixes say ``rnn``/``self.fc``; the hooks know the module's real attribute."""
+    if not path or not all(part.isidentifier() for part in path.split(".")):
+        return d
+    names = {"rnn": f"self.{path}"}
+    if "." not in path:
+        names["self.fc"] = f"self.{path}"
+    return dx.renamed_in_fixes(d, names)
 
 
 def _previous_call(root: Call | None, failing: Call) -> Call | None:

@@ -346,29 +346,8 @@ def _cell_hidden(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
 
 
 def _cell_state(idx: int, expected: tuple, got: tuple, dim: int, msg: str) -> dx.Diagnosis:
-    name = "c_0" if idx == 1 else "h_0"
-    if idx == 1:
-        code = "cell-shape-mismatch"
-    else:
-        code = "hidden-batch-mismatch" if dim == 0 else "hidden-size-mismatch"
-    what = "batch" if dim == 0 else "hidden_size"
-    e, g = expected[dim], got[dim]
-    story = (f"The cell's state is (batch, hidden_size); its {what} must be {e}, but {name} "
-             f"has {g}.")
-    if dim == 0 and g > e:
-        story += (" A state bigger than the input's batch is the classic last-batch problem: "
-                  "build the state from x.size(0), or use DataLoader(..., drop_last=True).")
-    fix = (f"{name} = torch.zeros(x.size(0), cell.hidden_size, device=x.device)" if dim == 0
-           else f"{name} = torch.zeros(batch, {e})   # hidden_size {e}")
-    causes = ([f"the last batch is smaller ({e}) than the batch the state was built for ({g})",
-               "the state was built once for a fixed batch size"] if dim == 0 and g > e else
-              [f"the state was built for batch {g}, the input has batch {e}"] if dim == 0 else
-              [f"the state was built with hidden_size {g}; the cell has {e}",
-               "an unbatched 1-D input given a batched (batch, hidden) state"])
-    return dx.Diagnosis(code=code, severity="error", title=f"{name}: {what} must be {e}, got {g}",
-                        explanation=story, fix=fix,
-                        evidence={"name": name, "dimension": dim, "expected": e, "got": g,
-                                  "causes": causes, "torch_message": msg})
+    return dx.cell_state_mismatch(name="c_0" if idx == 1 else "h_0", dimension=dim, expected=expected,
+                                  got=got, torch_message=msg)
 
 
 def _empty(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:

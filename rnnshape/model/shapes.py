@@ -28,6 +28,7 @@ the kernel's empty-sequence check. The first failure is the diagnosis.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import Enum
 
 from rnnshape import diagnoses as dx
 from rnnshape.model.spec import LayerSpec, cell_nonlinearity_error, check_config
@@ -75,15 +76,38 @@ class TensorInfo:
         return f"{dx.fmt_shape(self.shape)} = ({', '.join(str(d) for d in self.dims)})"
 
 
+class AxisRole(str, Enum):
+    """What an axis of the data means, whatever the layer makes of it."""
+
+    BATCH = "batch"
+    TIME = "time"
+    FEATURES = "features"
+    MIXED = "batch and time merged"  # after a reshape that merged the two: never right
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One axis's meaning and where that is known from ("--batch 3", "the first axis of ids")."""
+
+    role: AxisRole
+    source: str = ""
+
+
 @dataclass(frozen=True)
 class TensorArg:
-    """A tensor handed to the layer: its shape, dtype and where the user said it."""
+    """A tensor handed to the layer: its shape, dtype and where the user said it.
+
+    ``axes``: per dimension, its meaning where something outside the layer says it
+    (None for a dimension, or for the whole tensor, when nothing does). Fixes are
+    checked against it: a fix must never make the layer read batch as time.
+    """
 
     shape: tuple[int, ...]
     dtype: str | None = None  # None: the layer's dtype
     origin: str | None = None
     device: str | None = None  # None: the layer's device
     largest: int | None = None  # the largest value, for integer data (token ids)
+    axes: tuple[Axis | None, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +183,7 @@ def _dtype_error(req: Request) -> dx.Diagnosis | None:
     if got in INT_DTYPES:
         vocab = None if req.input.largest is None else req.input.largest + 1
         return dx.integer_input(dtype=got, input_size=req.spec.input_size, vocab_size=vocab,
-                                torch_message=message)
+                                torch_message=message, shape=req.input.shape)
     return dx.dtype_mismatch(what="input", got=got, expected=req.dtype, torch_message=message)
 
 
@@ -170,7 +194,7 @@ def _check_sequence(req: Request) -> dx.Diagnosis | None:
         msg = (f"RNN: Expected input to be 2D or 3D, got {len(x)}D tensor instead" if spec.mode == "rnn"
                else f"{name}: Expected input to be 2D or 3D, got {len(x)}D instead")
         return dx.input_rank(layer=name, got_rank=len(x), shape=x, batch_first=spec.batch_first,
-                             origin=req.input.origin, torch_message=msg)
+                             origin=req.input.origin, torch_message=msg, input_size=spec.input_size)
     if req.packed:
         return _check_packed(req)
     batched = len(x) == 3
@@ -190,17 +214,22 @@ def _check_sequence(req: Request) -> dx.Diagnosis | None:
                 kind = "batched 3-D" if batched else "unbatched 2-D"
                 msg = (f"For {kind} input, hx and cx should also be {want_rank}-D but got "
                        f"({hr}-D, {cr}-D) tensors")
+                state = h if which == "h_0" else c
+                same = which == "h_0" and cr == hr and c.shape[:1] == h.shape[:1]  # type: ignore[union-attr]
                 return dx.hidden_rank(name=which, got_rank=got, expected_rank=want_rank,
-                                      input_rank=len(x), layer=name,
-                                      origin=(h if which == "h_0" else c).origin,  # type: ignore[union-attr]
-                                      torch_message=msg)
+                                      input_rank=len(x), layer=name, also="c_0" if same else None,
+                                      also_shape=_state_shape(req, True),
+                                      origin=state.origin,  # type: ignore[union-attr]
+                                      torch_message=msg, got_shape=state.shape,  # type: ignore[union-attr]
+                                      expected_shape=_state_shape(req, which == "c_0"))
         elif len(h.shape) != want_rank:
             kind = "batched 3-D" if batched else "unbatched 2-D"
             msg = (f"For {kind} input, hx should also be {want_rank}-D but got "
                    f"{len(h.shape)}-D tensor")
             return dx.hidden_rank(name="h_0", got_rank=len(h.shape), expected_rank=want_rank,
                                   input_rank=len(x), layer=name, origin=h.origin,
-                                  torch_message=msg)
+                                  torch_message=msg, got_shape=h.shape,
+                                  expected_shape=_state_shape(req, False))
     error = _dtype_error(req)
     if error is not None:
         return error
@@ -227,7 +256,9 @@ def _check_sequence(req: Request) -> dx.Diagnosis | None:
                 num_directions=spec.num_directions, hidden_size=spec.hidden_size,
                 proj_size=spec.proj_size if spec.mode == "lstm" else 0, is_cell_state=is_c,
                 origin=state.origin, torch_message=msg, input_dims=x3,
-                batch_first=spec.batch_first)
+                batch_first=spec.batch_first, flipped_code=_flipped(spec),
+                other_state=_other_state(req, label, c, batch, batched),
+                read_as_batch=_read_as_batch(req))
     seq_len = x3[1] if spec.batch_first else x3[0]
     if seq_len == 0:
         return dx.empty_sequence(origin=req.input.origin,
@@ -244,13 +275,14 @@ def _kernel_checks(req: Request, h: TensorArg | None, c: TensorArg | None) -> dx
         if x_dev != layer:
             msg = (f"Input and parameter tensors are not at the same device, found input tensor at "
                    f"{x_dev} and parameter tensor at {layer}")
-            return dx.device_mismatch(devices=[x_dev, layer], torch_message=msg)
+            return dx.device_mismatch(devices=[x_dev, layer], torch_message=msg, model_device=layer)
         for label in ("h_0", "c_0"):
             dev = devices[label]
             if dev is not None and dev != x_dev:
                 msg = (f"Input and hidden tensors are not at the same device, found input tensor at "
                        f"{x_dev} and hidden tensor at {dev}")
-                return dx.device_mismatch(devices=[x_dev, dev], torch_message=msg)
+                return dx.device_mismatch(devices=[x_dev, dev], torch_message=msg, model_device=x_dev,
+                                          what=label)
     # states given in another dtype pass the Python checks and fail in the kernel
     for label, state in (("h_0", h), ("c_0", c)):
         if state is not None and state.dtype not in (None, req.dtype):
@@ -441,7 +473,8 @@ def _check_cell(req: Request) -> dx.Diagnosis | None:
             which = f"hx[{idx}]" if spec.is_lstm else "hidden"
             return dx.hidden_rank(
                 name=label, got_rank=len(state.shape), expected_rank=len(x), input_rank=len(x),
-                layer=name, origin=state.origin,
+                layer=name, origin=state.origin, got_shape=state.shape,
+                expected_shape=_state_shape(req, label == "c_0"),
                 torch_message=f"{name}: Expected {which} to be 1D or 2D, got {len(state.shape)}D instead")
     error = cell_nonlinearity_error(spec)
     if error is not None:
@@ -461,58 +494,86 @@ def _check_cell(req: Request) -> dx.Diagnosis | None:
             if len(s) != 2:
                 return dx.hidden_rank(name=label, got_rank=len(state.shape), expected_rank=len(x),
                                       input_rank=len(x), layer=name, origin=state.origin,
+                                      got_shape=state.shape, expected_shape=_state_shape(req, label == "c_0"),
                                       torch_message=msg)
-            return _cell_state_mismatch(label, expected, tuple(s), 1, state, msg)
+            return _cell_state_mismatch(label, expected, tuple(s), 1, state, msg, req)
         if len(s) < 2:
             return dx.hidden_rank(
                 name=label, got_rank=len(state.shape), expected_rank=len(x), input_rank=len(x),
-                layer=name, origin=state.origin,
+                layer=name, origin=state.origin, got_shape=state.shape,
+                expected_shape=_state_shape(req, label == "c_0"),
                 torch_message="Dimension out of range (expected to be in range of [-1, 0], but got 1)")
         if s[1] != spec.hidden_size:
             msg = f"hidden{idx} has inconsistent hidden_size: got {s[1]}, expected {spec.hidden_size}"
             if len(s) != 2:
                 return dx.hidden_rank(name=label, got_rank=len(state.shape), expected_rank=len(x),
                                       input_rank=len(x), layer=name, origin=state.origin,
+                                      got_shape=state.shape, expected_shape=_state_shape(req, label == "c_0"),
                                       torch_message=msg)
-            return _cell_state_mismatch(label, expected, tuple(s), 2, state, msg)
+            return _cell_state_mismatch(label, expected, tuple(s), 2, state, msg, req)
         if len(s) != 2:
             # Past torch's checks with the wrong rank: torch then broadcasts into a wrong
             # result or, for LSTMCell, can crash the process (segmentation fault seen with
             # torch 2.13). rnnshape refuses it and never hands it to torch.
             found = dx.hidden_rank(name=label, got_rank=len(state.shape), expected_rank=len(x),
                                    input_rank=len(x), layer=name, origin=state.origin,
+                                      got_shape=state.shape, expected_shape=_state_shape(req, label == "c_0"),
                                    torch_message=None)
             return replace(found, evidence={**found.evidence, UNSAFE: True})
     for label, state in [("input", req.input), *states]:
         if state.dtype not in (None, req.dtype):
             if label == "input" and state.dtype in INT_DTYPES:
-                return dx.integer_input(dtype=state.dtype, input_size=spec.input_size)
+                return dx.integer_input(dtype=state.dtype, input_size=spec.input_size, shape=x)
             return dx.dtype_mismatch(what=label, got=state.dtype, expected=req.dtype)
     return None
 
 
 def _cell_state_mismatch(label: str, expected: tuple[int, int], got: tuple[int, ...],
-                         which: int, state: TensorArg, msg: str) -> dx.Diagnosis:
-    """A cell's (batch, hidden_size) state, wrong in one dimension."""
-    if which == 1:
-        code, story = "hidden-batch-mismatch", (
-            f"The first dimension is the batch: the input has {expected[0]} rows, {label} "
-            f"has {got[0]}." + (" A state bigger than the batch is the classic last-batch "
-                                "problem: build the state from x.size(0) each step, or use "
-                                "DataLoader(..., drop_last=True)." if got[0] > expected[0] else ""))
-    else:
-        code, story = "hidden-size-mismatch", (
-            f"The second dimension is hidden_size: expected {expected[1]}, got {got[1]}.")
-    if label == "c_0":
-        code = "cell-shape-mismatch"
-    return dx.Diagnosis(
-        code=code, severity="error",
-        title=f"{label} has shape {dx.fmt_shape(got)}, expected {dx.fmt_shape(expected)}",
-        explanation=(f"{label}{dx._of(state.origin)} has shape {dx.fmt_shape(got)}, but the cell "
-                     f"expects (batch {expected[0]}, hidden_size {expected[1]}). {story}"),
-        fix=f"{label} = torch.zeros(x.size(0), {expected[1]}, device=x.device)",
-        evidence={"name": label, "expected": list(expected), "got": list(got),
-                  "dimension": which - 1, "origin": state.origin, "torch_message": msg})
+                         which: int, state: TensorArg, msg: str, req: Request) -> dx.Diagnosis:
+    """A cell's (batch, hidden_size) state, wrong in one dimension (with c_0 when it is wrong too)."""
+    c = req.cell
+    also = "c_0" if label == "h_0" and c is not None and tuple(c.shape) != tuple(expected) else None
+    return dx.cell_state_mismatch(name=label, dimension=which - 1, expected=expected,
+                                  got=(got[0], got[1]), origin=state.origin, torch_message=msg, also=also)
+
+
+def _state_shape(req: Request, is_c: bool) -> tuple[int, ...] | None:
+    """The state shape the call needs, when the input's shape says it."""
+    spec, x = req.spec, req.input.shape
+    size = spec.hidden_size if (is_c or spec.is_cell) else spec.h_out
+    if spec.is_cell:
+        return (x[0], size) if len(x) == 2 else (size,) if len(x) == 1 else None
+    if len(x) == 3:
+        return (spec.state_layers, x[0] if spec.batch_first else x[1], size)
+    if len(x) == 2:
+        return (spec.state_layers, size)
+    return None
+
+
+def _other_state(req: Request, label: str, c: TensorArg | None, batch: int,
+                 batched: bool) -> tuple[str, tuple[int, ...]] | None:
+    """An LSTM's c_0 when h_0 is the state reported and c_0 is wrong too: a fix rebuilds both."""
+    spec = req.spec
+    if label != "h_0" or c is None or not spec.is_lstm:
+        return None
+    need = (spec.state_layers, batch, spec.hidden_size)
+    got = c.shape if batched else (c.shape[0], 1, *c.shape[1:])
+    if tuple(got) == need:
+        return None
+    return "c_0", need if batched else (need[0], need[2])
+
+
+def _read_as_batch(req: Request) -> tuple[str, str] | None:
+    """What the input axis the layer reads as the batch really is, where that is known."""
+    axes, x = req.input.axes, req.input.shape
+    if axes is None or len(x) != 3 or req.spec.is_cell:
+        return None
+    axis = axes[0 if req.spec.batch_first else 1]
+    return None if axis is None else (axis.role.value, axis.source)
+
+
+def _flipped(spec: LayerSpec) -> str:
+    return spec.with_(batch_first=not spec.batch_first, given=spec.given | {"batch_first"}).to_code()
 
 
 # --------------------------------------------------------------------------- shapes
@@ -626,23 +687,44 @@ def _cell_outputs(req: Request) -> dict[str, TensorInfo]:
 
 # --------------------------------------------------------------------------- warnings
 
-_TYPICAL_BATCHES = {8, 16, 32, 64, 128, 256, 512, 1024}
+def read_roles(spec: LayerSpec, rank: int) -> tuple[AxisRole, ...] | None:
+    """What the layer reads each input axis as (None: it refuses that rank)."""
+    if spec.is_cell:
+        return {2: (AxisRole.BATCH, AxisRole.FEATURES), 1: (AxisRole.FEATURES,)}.get(rank)
+    if rank == 3:
+        return ((AxisRole.BATCH, AxisRole.TIME, AxisRole.FEATURES) if spec.batch_first
+                else (AxisRole.TIME, AxisRole.BATCH, AxisRole.FEATURES))
+    if rank == 2:
+        return (AxisRole.TIME, AxisRole.FEATURES)
+    return None
+
+
+def misread_axes(req: Request) -> list[tuple[int, Axis, AxisRole]]:
+    """Input axes whose known meaning differs from what the layer reads them as."""
+    axes, read = req.input.axes, read_roles(req.spec, len(req.input.shape))
+    if axes is None or read is None or len(axes) != len(read):
+        return []
+    return [(i, a, r) for i, (a, r) in enumerate(zip(axes, read, strict=True))
+            if a is not None and a.role is not r]
 
 
 def _suspicions(req: Request) -> list[dx.Diagnosis]:
-    """Shapes that work but hint at a layout mistake (warnings, never errors)."""
+    """Shapes that work but mean something else: the layer reads the batch as time.
+
+    Only where the axes' meaning is known (``TensorArg.axes``): a guess from the
+    numbers alone would fire on right code.
+    """
     spec, x = req.spec, req.input.shape
-    if spec.is_cell or len(x) != 3 or req.hidden is not None:
+    if spec.is_cell or len(x) != 3 or req.packed:
         return []
-    read_batch, read_seq = (x[0], x[1]) if spec.batch_first else (x[1], x[0])
-    # A power-of-two "sequence length" next to an odd "batch" is how (batch, seq, feature)
-    # data looks when the layer reads it as (seq, batch, feature).
-    if read_seq in _TYPICAL_BATCHES and read_batch not in _TYPICAL_BATCHES and read_batch > 1:
-        return [dx.batch_first_suspect(
-            shape=x, batch_first=spec.batch_first,
-            rebuilt_code=spec.with_(batch_first=not spec.batch_first,
-                                    given=spec.given | {"batch_first"}).to_code())]
-    return []
+    wrong = {i: a for i, a, _ in misread_axes(req)}
+    if not (wrong.keys() & {0, 1}):
+        return []
+    axes = req.input.axes or ()
+    batch = next((a.source for a in axes if a is not None and a.role is AxisRole.BATCH), None)
+    time = next((a.source for a in axes if a is not None and a.role is AxisRole.TIME), None)
+    return [dx.batch_first_suspect(shape=x, batch_first=spec.batch_first, rebuilt_code=_flipped(spec),
+                                   batch_source=batch or None, time_source=time or None)]
 
 
 # --------------------------------------------------------------------------- parameters, memory

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -18,12 +20,38 @@ def _ms(value: float) -> str:
     return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.1f} ms"
 
 
+_CASE_WIDTH = 16
+_RESULT_WIDTH = 22
+
+
+def fold_words(text: str, width: int) -> str:
+    """``text`` in lines of at most ``width``, broken only after a space, ``-`` or ``_``.
+
+    Case names and codes are words joined by hyphens: folding there keeps each part
+    readable (Rich folds a long word anywhere). A part longer than ``width`` stays whole.
+    """
+    parts = re.findall(r"[^\s_-]+[\s_-]*|[\s_-]+", text)
+    lines: list[str] = []
+    current = ""
+    for part in parts:
+        if current and len(current + part.rstrip()) > width:
+            lines.append(current.rstrip())
+            current = part.lstrip()
+        else:
+            current += part
+    if current.strip():
+        lines.append(current.rstrip())
+    return "\n".join(lines)
+
+
 def _result_cell(r: CaseResult) -> Text:
     label, style = _STATUS[r.status]
     text = Text(label, style=f"bold {style}")
+    text.append(f" {_ms(r.time_ms)}", style="dim")
     if r.status == "failed":
         codes = [d.code for d in r.failures]
-        text.append(f" {', '.join(codes) if codes else r.message}", style=style)
+        found = ", ".join(codes) if codes else r.message
+        text.append("\n" + fold_words(found, _RESULT_WIDTH), style=style)
     elif r.status in ("error", "skipped"):
         text.append(" (see below)" if r.status == "error" else "", style="dim")
     return text
@@ -31,13 +59,13 @@ def _result_cell(r: CaseResult) -> Text:
 
 def case_table(result: CheckResult) -> Table:
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    table.add_column("case", style="bold", overflow="fold", max_width=20)
-    table.add_column("layer")
+    longest_token = max((len(w) for r in result.results for w in r.layer.split()), default=8)
+    table.add_column("case", style="bold", max_width=_CASE_WIDTH, no_wrap=True)
+    table.add_column("layer", min_width=min(longest_token, 24), overflow="fold")
     table.add_column("input", no_wrap=True)
-    table.add_column("result", max_width=24)
-    table.add_column("time", justify="right", style="dim", no_wrap=True, min_width=9)
+    table.add_column("result, time", max_width=_RESULT_WIDTH, no_wrap=True)
     for r in result.results:
-        table.add_row(r.name, r.layer, r.input, _result_cell(r), _ms(r.time_ms))
+        table.add_row(fold_words(r.name, _CASE_WIDTH), r.layer, r.input, _result_cell(r))
     return table
 
 

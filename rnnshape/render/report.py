@@ -7,16 +7,17 @@ renderables; nothing decides anything.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from enum import Enum
 from typing import Any
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from rnnshape.diagnoses import Diagnosis, fmt_shape
+from rnnshape.diagnoses.fixes import VERIFIED_LABEL, Fix
 from rnnshape.engine.report import CELL_TENSORS, PACKED_TENSORS, SEQUENCE_TENSORS, Report, human_bytes
 from rnnshape.model.shapes import numel
 from rnnshape.render.safe import SafeConsole
@@ -35,7 +36,12 @@ def code_text(code: str) -> Text:
     return text
 
 
-def diagnosis_panel(d: Diagnosis) -> Panel:
+def diagnosis_panel(d: Diagnosis) -> RenderableType:
+    """The finding in a panel, then its fixes *below* it as plain code (never wrapped by Rich).
+
+    Code inside a panel gets wrapped mid-token at the panel's width; below it, each
+    line is fitted to the terminal by :func:`fit_code` so that it stays valid Python.
+    """
     colour = _SEVERITY_STYLE.get(d.severity, "white")
     parts: list[RenderableType] = [Text(d.title, style="bold"), Text(d.explanation)]
     source = d.evidence.get("origin")
@@ -44,15 +50,120 @@ def diagnosis_panel(d: Diagnosis) -> Panel:
     torch_says = d.evidence.get("torch_message")
     if torch_says:
         parts.append(Text.assemble(("torch says: ", "dim"), (str(torch_says), "italic")))
-    if d.fix:
-        parts.append(Text("Fix:", style="bold"))
-        parts.append(code_text(d.fix))
-    return Panel(
+    panel = Panel(
         Group(*parts),
         title=Text.assemble((f"{d.severity} ", f"bold {colour}"), (d.code, colour)),
         title_align="left",
         border_style=colour,
     )
+    if not d.fixes:
+        return panel
+    return Group(panel, *(FixBlock(f, i, len(d.fixes)) for i, f in enumerate(d.fixes, 1)))
+
+
+class FixBlock:
+    """One fix: a comment line saying what it assumes and how it was checked, then its code.
+
+    The whole block is Python (the heading is a comment), fitted to the width it is
+    rendered at, and followed by a blank line, so it can be pasted or parsed as is.
+    """
+
+    def __init__(self, fix: Fix, number: int, total: int) -> None:
+        self.fix, self.number, self.total = fix, number, total
+
+    def heading(self) -> str:
+        which = f"fix {self.number} of {self.total}" if self.total > 1 else "fix"
+        label = f", {self.fix.label}" if self.fix.label else ""
+        return f"# {which}{label} ({VERIFIED_LABEL[self.fix.verified]}):"
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        width = max(options.max_width, 20)
+        for line in [*fit_code(self.heading(), width).splitlines(), *fit_code(self.fix.code, width).splitlines()]:
+            style = "dim" if line.lstrip().startswith("#") else "bold cyan"
+            yield Text(line, style=style, no_wrap=True, overflow="ignore")
+        yield Text("")
+
+
+def fit_code(code: str, width: int) -> str:
+    """Python code whose lines fit ``width`` and still parse: comments move above their line
+    and wrap at words; long lines break after a comma inside brackets (implicit continuation).
+    A line with no such place is left long (overflow) rather than cut mid-token."""
+    out: list[str] = []
+    for line in code.splitlines():
+        out.extend(_fit_line(line, width))
+    return "\n".join(out)
+
+
+def _fit_line(line: str, width: int, depth: int = 0) -> list[str]:
+    if len(line) <= width:
+        return [line]
+    indent = line[: len(line) - len(line.lstrip())]
+    if line.lstrip().startswith("#"):
+        return _wrap_comment(line.lstrip()[1:].strip(), indent, width)
+    code, comment = _split_comment(line)
+    if comment:
+        return [*_wrap_comment(comment, indent, width), *_fit_line(code.rstrip(), width, depth)]
+    return _break(line, width, depth)
+
+
+def _split_comment(line: str) -> tuple[str, str]:
+    """``code   # comment`` -> (code, comment); a ``#`` inside a string is not a comment."""
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#":
+            return line[:i], line[i + 1:].strip()
+    return line, ""
+
+
+def _wrap_comment(text: str, indent: str, width: int) -> list[str]:
+    lines, current = [], ""
+    for word in text.split():
+        candidate = f"{current} {word}" if current else word
+        if current and len(indent) + 2 + len(candidate) > width:
+            lines.append(f"{indent}# {current}")
+            current = word
+        else:
+            current = candidate
+    lines.append(f"{indent}# {current}")
+    return lines
+
+
+def _break(line: str, width: int, depth: int) -> list[str]:
+    """Break after the last ``, `` inside brackets that fits ``width`` (implicit continuation),
+    else at the last space outside a string, with a backslash. ``depth``: brackets already
+    open from the lines before."""
+    comma = space = None
+    quote = ""
+    opened: list[int] = []
+    level = depth
+    for i, ch in enumerate(line[:width]):
+        if quote:
+            quote = "" if ch == quote else quote
+            continue
+        if ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            level += 1
+            opened.append(i)
+        elif ch in ")]}":
+            level -= 1
+            opened = opened[:-1]
+        elif ch == "," and level > 0 and line[i + 1: i + 2] == " ":
+            comma = (i, opened[-1] if opened else None, level)
+        elif ch == " " and i < width - 2 and line[:i].strip():
+            space = (i, level)
+    if comma is not None:
+        cut, bracket, level = comma
+        pad = bracket + 1 if bracket is not None and bracket + 1 < width // 2 else 4
+        return [line[: cut + 1], *_fit_line(" " * pad + line[cut + 1:].lstrip(), width, level)]
+    if space is not None:
+        cut, level = space
+        return [line[:cut] + " \\", *_fit_line(" " * 4 + line[cut + 1:].lstrip(), width, level)]
+    return [line]  # one token longer than the terminal: left whole (never cut by us)
 
 
 def tensor_table(report: Report) -> Table:
