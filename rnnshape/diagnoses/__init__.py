@@ -67,6 +67,9 @@ CODES: dict[str, str] = {
     "embedding-index-range": "a token id is not smaller than nn.Embedding's num_embeddings",
     "classifier-whole-sequence": "a per-sequence classifier was fed the whole output sequence",
     "output-last-step-batch-first": "output[-1] with batch_first=True is the last sequence, not the last step",
+    # ``rnnshape run --warn``: silent mistakes seen live in a running program.
+    "bidirectional-last-state": "h_n[-1] of a bidirectional layer (the backward direction only) fed to a Linear",
+    "state-batch-reused": "a state built for another batch size was passed with a packed batch",
 }
 
 
@@ -1008,3 +1011,64 @@ def output_last_step_batch_first(*, expr: str, base: str = "output") -> Diagnosi
         "one-directional layer without padding.",
         f"last = {base}[:, -1]        # (batch, features)\n# or: last = h_n[-1]",
         {"expr": expr, "torch_message": None}, severity="warning")
+
+
+# --------------------------------------------------------------------------- live (rnnshape run --warn)
+
+
+def batch_first_evidence(*, shape: tuple[int, ...], batch_first: bool, batch: int, source: str,
+                         rebuilt_code: str) -> Diagnosis:
+    """The input looks batch-first (or the reverse), judged by a batch size the program itself used."""
+    reading = (f"batch {shape[0]}, seq_len {shape[1]}" if batch_first
+               else f"seq_len {shape[0]}, batch {shape[1]}")
+    return Diagnosis(
+        code="batch-first-suspect",
+        severity="warning",
+        title=f"is {fmt_shape(shape)} really ({reading})?",
+        explanation=(
+            f"The layer reads the input {fmt_shape(shape)} as ({reading}, features), but {batch} is "
+            f"the batch size {source}, and here it sits in the dimension the layer reads as the "
+            "sequence. The shapes work, so torch says nothing: the layer recurs over the batch. "
+            f"Build the layer with batch_first={not batch_first}, or transpose the input."
+        ),
+        fix=f"{rebuilt_code}\n# or: x = x.transpose(0, 1)",
+        evidence={"shape": list(shape), "batch_first": batch_first, "batch": batch, "source": source},
+    )
+
+
+def bidirectional_last_state(*, layer_code: str, num_layers: int, hidden_size: int) -> Diagnosis:
+    last = 2 * num_layers
+    return Diagnosis(
+        code="bidirectional-last-state",
+        severity="warning",
+        title="h_n[-1] of a bidirectional layer is only its backward direction",
+        explanation=(
+            f"{layer_code} returns h_n with {last} rows: layer by layer, forward then backward. "
+            f"h_n[-1] is the last layer's backward direction alone, which has read the sequence "
+            "from the end back to the start, so a Linear fed with it never sees the forward "
+            f"summary. Concatenate both directions of the last layer ({2 * hidden_size} features) "
+            "and size the Linear for them."
+        ),
+        fix=(f"last = torch.cat((h_n[-2], h_n[-1]), dim=1)   # (batch, {2 * hidden_size})\n"
+             f"self.fc = nn.Linear({2 * hidden_size}, out_features)"),
+        evidence={"num_layers": num_layers, "hidden_size": hidden_size},
+    )
+
+
+def state_batch_reused(*, name: str, state_shape: tuple[int, ...], batch: int, layer: str) -> Diagnosis:
+    state_batch = state_shape[1]
+    return Diagnosis(
+        code="state-batch-reused",
+        severity="warning",
+        title=f"{name} was built for a batch of {state_batch}, the packed batch has {batch}",
+        explanation=(
+            f"{layer} got a PackedSequence of {batch} sequences and a state {name} with {state_batch} "
+            "rows. On packed input torch does not compare the two in every case: extra rows are "
+            "dropped when it reorders the batch, and an LSTM checks nothing at all. A state kept "
+            "from an earlier, larger batch (the classic last-batch problem) then mixes sequences "
+            "silently. Build the state from this batch, or pass none."
+        ),
+        fix=(f"batch = int(packed.batch_sizes[0])   # {batch}\n"
+             f"{name} = torch.zeros({state_shape[0]}, batch, {state_shape[2]})   # or pass no state"),
+        evidence={"name": name, "state_batch": state_batch, "batch": batch},
+    )

@@ -1,0 +1,229 @@
+"""The live hooks: what each recurrent layer was last called with, recorded cheaply.
+
+Installing never imports torch. If torch is already imported the hooks go in at
+once; otherwise a finder on ``sys.meta_path`` waits for ``torch.nn.modules.rnn``
+(and ``torch.utils.data.dataloader``) to be imported and patches them then, so a
+program that never imports torch pays nothing.
+
+What is patched:
+
+- one global forward pre-hook (``register_module_forward_pre_hook``) that records
+  recurrent calls and returns at once for any other module. Global, not per module:
+  modules built before ``install()`` are seen too, and no hook is stored on a module
+  (``torch.save(model)`` pickles exactly what it did without rnnshape). It runs
+  before ``forward``, so no rnnshape frame ever enters a traceback.
+- with ``--warn`` only: a global forward hook (where h_n is born), the pre-hook also
+  looks at ``nn.Linear`` inputs (a bidirectional ``h_n[-1]``, recognised by its
+  storage address), and ``DataLoader.__init__`` notes each loader's batch size (the
+  evidence that an input is batch-first).
+
+The pre-hook records shapes, dtypes and devices (``torch.Size`` and friends, no
+data, no reference to a tensor), keyed by ``id(module)``.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+#: id(module) -> the last call's arguments, described.
+RECORDS: dict[int, Call] = {}
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One tensor argument as the hook saw it (no data)."""
+
+    label: str
+    shape: tuple[int, ...]
+    dtype: str
+    device: str
+    batch_sizes: tuple[int, ...] | None = None  # a PackedSequence's (its .data is ``shape``)
+    sorted_indices: bool = False  # packed with enforce_sorted=False
+
+    @property
+    def packed(self) -> bool:
+        return self.batch_sizes is not None
+
+    def text(self) -> str:
+        shape = "(" + ", ".join(str(s) for s in self.shape) + ("," if len(self.shape) == 1 else "") + ")"
+        if self.packed:
+            sizes = list(self.batch_sizes or ())
+            shown = sizes if len(sizes) <= 8 else [*sizes[:3], "...", *sizes[-2:]]
+            return (f"PackedSequence(data {shape}, batch_sizes {shown}) {self.dtype} "
+                    f"{self.device}").replace("'", "")
+        return f"{shape} {self.dtype} {self.device}"
+
+
+@dataclass
+class Call:
+    """A recurrent module's last call: its class, and the tensors passed."""
+
+    module_type: type
+    values: list[Seen] = field(default_factory=list)
+    state_kind: str = "none"  # none, tensor, tuple, other
+
+
+@dataclass
+class Settings:
+    warn: bool = False
+    report: Callable[[Any], None] | None = None  # receives each --warn Diagnosis
+
+
+SETTINGS = Settings()
+_STATE = {"patched": False, "watching": False}
+
+
+# --------------------------------------------------------------------------- describing values
+
+
+def _dt(dtype: Any) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def describe(label: str, value: Any) -> Seen | None:
+    """A tensor or PackedSequence as shapes only; None for anything else."""
+    data = getattr(value, "data", None)
+    batch_sizes = getattr(value, "batch_sizes", None)
+    if batch_sizes is not None and data is not None and hasattr(data, "shape"):
+        sizes = tuple(int(b) for b in batch_sizes.tolist()) if batch_sizes.device.type == "cpu" else ()
+        return Seen(label, tuple(data.shape), _dt(data.dtype), str(data.device), sizes,
+                    getattr(value, "sorted_indices", None) is not None)
+    if hasattr(value, "shape") and hasattr(value, "dtype") and hasattr(value, "device"):
+        return Seen(label, tuple(value.shape), _dt(value.dtype), str(value.device))
+    return None
+
+
+def describe_call(module: Any, args: tuple, kwargs: dict) -> Call:
+    """Label a recurrent call's arguments: input, then h_0 (and c_0 for an LSTM's tuple)."""
+    given = list(args) + [kwargs[k] for k in ("input", "hx") if k in kwargs]
+    call = Call(type(module))
+    if not given:
+        return call
+    x = describe("input", given[0])
+    if x is not None:
+        call.values.append(x)
+    state = given[1] if len(given) > 1 else None
+    if state is None:
+        return call
+    if isinstance(state, tuple):
+        call.state_kind = "tuple"
+        for label, v in zip(("h_0", "c_0"), state, strict=False):
+            seen = describe(label, v)
+            if seen is not None:
+                call.values.append(seen)
+        return call
+    seen = describe("h_0", state)
+    call.state_kind = "tensor" if seen is not None else "other"
+    if seen is not None:
+        call.values.append(seen)
+    return call
+
+
+# --------------------------------------------------------------------------- the hooks
+
+
+def _pre(module: Any, args: tuple) -> None:
+    if isinstance(module, _RECURRENT):
+        call = describe_call(module, args, {})
+        RECORDS[id(module)] = call
+        if SETTINGS.warn:
+            from rnnshape.live import warnings
+
+            warnings.before_forward(module, call)
+    elif SETTINGS.warn and isinstance(module, _LINEAR):
+        from rnnshape.live import warnings
+
+        warnings.before_linear(module, args)
+
+
+def _post(module: Any, args: tuple, kwargs: dict, output: Any) -> None:
+    if isinstance(module, _RECURRENT):
+        from rnnshape.live import warnings
+
+        warnings.after_forward(module, output)
+
+
+_RECURRENT: tuple[type, ...] = ()
+_LINEAR: tuple[type, ...] = ()
+
+
+def _patch_rnn(rnn_module: Any) -> None:
+    global _RECURRENT, _LINEAR
+    module_module = sys.modules["torch.nn.modules.module"]
+    _RECURRENT = (rnn_module.RNNBase, rnn_module.RNNCellBase)
+    _LINEAR = (sys.modules["torch.nn.modules.linear"].Linear,)
+    module_module.register_module_forward_pre_hook(_pre)  # global pre-hooks see positional arguments only
+    if SETTINGS.warn:
+        module_module.register_module_forward_hook(_post, with_kwargs=True)
+
+
+def _patch_dataloader(loader_module: Any) -> None:
+    original = loader_module.DataLoader.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        from rnnshape.live import warnings
+
+        warnings.note_loader_batch(getattr(self, "batch_size", None))
+
+    __init__.__wrapped__ = original  # type: ignore[attr-defined]
+    loader_module.DataLoader.__init__ = __init__
+
+
+def _patches() -> dict[str, Callable[[Any], None]]:
+    found = {"torch.nn.modules.rnn": _patch_rnn}
+    if SETTINGS.warn:
+        found["torch.utils.data.dataloader"] = _patch_dataloader
+    return found
+
+
+# --------------------------------------------------------------------------- installing
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Patches a torch module right after it is executed, wherever the import comes from."""
+
+    def __init__(self, patches: dict[str, Callable[[Any], None]]) -> None:
+        self.patches = dict(patches)
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name not in self.patches:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return None
+        loader, patch = spec.loader, self.patches.pop(name)
+        original_exec = loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            original_exec(module)
+            patch(module)
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        if not self.patches and self in sys.meta_path:
+            sys.meta_path.remove(self)
+        return spec
+
+
+def install(*, warn: bool = False, report: Callable[[Any], None] | None = None) -> None:
+    """Hook recurrent layers now if torch is loaded, else as soon as it is. Idempotent."""
+    SETTINGS.warn = SETTINGS.warn or warn
+    if report is not None:
+        SETTINGS.report = report
+    if _STATE["patched"] or _STATE["watching"]:
+        return
+    waiting = {}
+    for name, patch in _patches().items():
+        if name in sys.modules:
+            patch(sys.modules[name])
+        else:
+            waiting[name] = patch
+    if waiting:
+        sys.meta_path.insert(0, _PatchOnImport(waiting))
+        _STATE["watching"] = True
+    _STATE["patched"] = not waiting
