@@ -85,7 +85,8 @@ def _explain(exc: Exception) -> LiveFinding | None:
         if filename.endswith(_RNN_MODULES):
             module = frame.f_locals.get("self")
             if isinstance(module, (rnn.RNNBase, rnn.RNNCellBase)):
-                return _explain_layer(exc, module, frame, _user_frame(frames, index))
+                index = _forward_of(frames, index, module)
+                return _explain_layer(exc, module, frames[index][0], _user_frame(frames, index))
         if filename.endswith(_RNN_UTILS) and frame.f_code.co_name == "pack_padded_sequence":
             return _explain_packing(exc, frame, _user_frame(frames, index))
     if RECORDS:
@@ -94,6 +95,15 @@ def _explain(exc: Exception) -> LiveFinding | None:
 
 
 # --------------------------------------------------------------------------- a recurrent layer
+
+
+def _forward_of(frames: list[tuple[FrameType, int]], index: int, module: Any) -> int:
+    """The layer's ``forward`` frame (the error may be raised deeper, in check_hidden_size)."""
+    for i in range(index, -1, -1):
+        frame = frames[i][0]
+        if frame.f_code.co_name == "forward" and frame.f_locals.get("self") is module:
+            return i
+    return index
 
 
 def _layer_call(module: Any, frame: FrameType) -> Call:

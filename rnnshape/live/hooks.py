@@ -76,6 +76,8 @@ class Settings:
 
 SETTINGS = Settings()
 _STATE = {"patched": False, "watching": False}
+#: What uninstall() undoes: hook handles and patched __init__ methods.
+_UNDO: list[Callable[[], None]] = []
 
 
 # --------------------------------------------------------------------------- describing values
@@ -157,9 +159,10 @@ def _patch_rnn(rnn_module: Any) -> None:
     module_module = sys.modules["torch.nn.modules.module"]
     _RECURRENT = (rnn_module.RNNBase, rnn_module.RNNCellBase)
     _LINEAR = (sys.modules["torch.nn.modules.linear"].Linear,)
-    module_module.register_module_forward_pre_hook(_pre)  # global pre-hooks see positional arguments only
+    handle = module_module.register_module_forward_pre_hook(_pre)  # global pre-hooks: positional arguments only
+    _UNDO.append(handle.remove)
     if SETTINGS.warn:
-        module_module.register_module_forward_hook(_post, with_kwargs=True)
+        _UNDO.append(module_module.register_module_forward_hook(_post, with_kwargs=True).remove)
 
 
 def _patch_dataloader(loader_module: Any) -> None:
@@ -173,6 +176,7 @@ def _patch_dataloader(loader_module: Any) -> None:
 
     __init__.__wrapped__ = original  # type: ignore[attr-defined]
     loader_module.DataLoader.__init__ = __init__
+    _UNDO.append(lambda: setattr(loader_module.DataLoader, "__init__", original))
 
 
 def _patches() -> dict[str, Callable[[Any], None]]:
@@ -227,3 +231,14 @@ def install(*, warn: bool = False, report: Callable[[Any], None] | None = None) 
         sys.meta_path.insert(0, _PatchOnImport(waiting))
         _STATE["watching"] = True
     _STATE["patched"] = not waiting
+
+
+def uninstall() -> None:
+    """Remove every hook and patch (the finder too, if torch never came)."""
+    while _UNDO:
+        _UNDO.pop()()
+    for finder in [f for f in sys.meta_path if isinstance(f, _PatchOnImport)]:
+        sys.meta_path.remove(finder)
+    RECORDS.clear()
+    SETTINGS.warn, SETTINGS.report = False, None
+    _STATE["patched"] = _STATE["watching"] = False
