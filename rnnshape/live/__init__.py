@@ -46,14 +46,30 @@ def explain_to(exc: BaseException, file: TextIO | None = None) -> bool:
 
 @contextmanager
 def explained(*, warn: bool = False, file: TextIO | None = None) -> Iterator[None]:
-    """``with rnnshape.explained(): train()``: a recurrent-layer error escaping the block is
-    explained on stderr, then propagates unchanged."""
+    """``with rnnshape.explained(): train()``: a recurrent-layer error escaping the block carries
+    rnnshape's explanation as an exception note (Python 3.11+: printed under the traceback), or,
+    given ``file`` or on Python 3.10, has it printed there; the exception then propagates."""
     start(warn=warn, file=file)
     try:
         yield
     except Exception as exc:
-        explain_to(exc, file)
+        if file is None and hasattr(exc, "add_note"):
+            _add_note(exc)  # printed under the traceback, wherever it is printed
+        else:
+            explain_to(exc, file)
         raise
+
+
+def _add_note(exc: BaseException) -> None:
+    import shutil
+
+    from rnnshape.live.diagnosis import explain_exception
+
+    finding = explain_exception(exc)
+    if finding is not None:
+        from rnnshape.render.live import finding_text
+
+        exc.add_note(finding_text(finding, width=shutil.get_terminal_size().columns).rstrip("\n"))
 
 
 def install(*, warn: bool = False, file: TextIO | None = None) -> None:

@@ -215,8 +215,8 @@ def _explain_packing(exc: Exception, frame: FrameType,
     x = describe("input", local.get("input"))
     lengths = local.get("lengths")
     batch_first, enforce_sorted = bool(local.get("batch_first")), bool(local.get("enforce_sorted", True))
-    call = (f"pack_padded_sequence(input, lengths, batch_first={batch_first}, "
-            f"enforce_sorted={enforce_sorted})")
+    call = (f"pack_padded_sequence(input, lengths, batch_first={batch_first}"
+            f"{'' if enforce_sorted else ', enforce_sorted=False'})")
     finding = LiveFinding(call, *where, tensors=[x] if x is not None else [])
     values = _lengths_values(lengths)
     if x is None or values is None or len(x.shape) < 2:

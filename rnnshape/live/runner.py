@@ -69,7 +69,8 @@ def run_program(target: str, args: list[str], *, as_module: bool, warn: bool = F
     except SystemExit:
         raise
     except KeyboardInterrupt as exc:
-        sys.excepthook(type(exc), exc, _trim(exc.__traceback__))
+        exc.__traceback__ = _trim(exc.__traceback__)
+        sys.excepthook(type(exc), exc, exc.__traceback__)
         _INTERRUPTED["flag"] = True
         return 130
     except BaseException as exc:

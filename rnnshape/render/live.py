@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import io
 import sys
+from dataclasses import replace
 from typing import TextIO
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, RenderableType
 from rich.text import Text
 
+from rnnshape.diagnoses import Diagnosis
 from rnnshape.live.diagnosis import LiveFinding
+from rnnshape.live.fixes import CheckedFix
 from rnnshape.live.warnings import LiveWarning
 from rnnshape.render.report import code_text, diagnosis_panel
 
 
-def _console(file: TextIO | None, width: int | None = None) -> Console:
-    return Console(file=file or sys.stderr, width=width, soft_wrap=False, highlight=False)
+def _console(file: TextIO | None) -> Console:
+    return Console(file=file or sys.stderr, highlight=False)
 
 
 def _fact(label: str, value: str | Text) -> Text:
@@ -31,33 +34,50 @@ def _where(where: str | None, line: str | None) -> list[Text]:
     return [_fact("line", f"{where}  {line or ''}".rstrip())] if where else []
 
 
-def finding_renderable(finding: LiveFinding) -> Group:
+def _diagnosis_parts(d: Diagnosis, checked: CheckedFix | None) -> list[tuple[RenderableType, bool]]:
+    """The panel (prose wraps), then the fix as code below it: code is never wrapped."""
+    parts: list[tuple[RenderableType, bool]] = [(diagnosis_panel(replace(d, fix="")), False)]
+    if d.fix:
+        parts.append((Text("Fix" + (" (checked against these shapes):" if checked else ":"), style="bold"), True))
+        parts.append((code_text(d.fix), True))
+    return parts
+
+
+def _finding_parts(finding: LiveFinding) -> list[tuple[RenderableType, bool]]:
+    """(renderable, is_code) pairs: code lines (calls, tensors, fixes) print unwrapped."""
     header = Text.assemble(("rnnshape: ", "bold magenta"), "the live call behind this error")
-    parts: list[RenderableType] = [header, _fact("call", code_text(finding.call)),
-                                   *_where(finding.where, finding.line),
-                                   *(_fact(seen.label, seen.text()) for seen in finding.tensors)]
-    parts.extend(diagnosis_panel(d) for d in finding.diagnoses)
+    parts: list[tuple[RenderableType, bool]] = [(header, False), (_fact("call", code_text(finding.call)), True)]
+    parts += [(t, True) for t in _where(finding.where, finding.line)]
+    parts += [(_fact(seen.label, seen.text()), True) for seen in finding.tensors]
+    for d in finding.diagnoses:
+        parts += _diagnosis_parts(d, finding.checked)
     if finding.checked is not None:
         c = finding.checked
         axes = f"batch {c.batch}" + (f", seq_len {c.seq_len}" if c.seq_len is not None else "")
-        parts.append(Text(f"✓ fix checked against these shapes: the call then works, {axes} unchanged.",
-                          style="green"))
-    parts.extend(Text(note, style="dim") for note in finding.notes)
-    return Group(*parts)
+        parts.append((Text(f"✓ with this fix the shape model accepts the call; {axes} stay as your data has them.",
+                           style="green"), False))
+    parts += [(Text(note, style="dim"), False) for note in finding.notes]
+    return parts
+
+
+def _print_parts(console: Console, parts: list[tuple[RenderableType, bool]]) -> None:
+    for renderable, is_code in parts:
+        console.print(renderable, soft_wrap=is_code)
 
 
 def print_finding(finding: LiveFinding, file: TextIO | None = None) -> None:
-    _console(file).print(finding_renderable(finding))
+    _print_parts(_console(file), _finding_parts(finding))
 
 
 def finding_text(finding: LiveFinding, width: int = 80) -> str:
     """Plain text (no colour), for a pytest report section."""
     buffer = io.StringIO()
-    Console(file=buffer, width=width, color_system=None, soft_wrap=False, highlight=False).print(
-        finding_renderable(finding))
+    _print_parts(Console(file=buffer, width=width, color_system=None, highlight=False), _finding_parts(finding))
     return buffer.getvalue()
 
 
 def print_warning(warning: LiveWarning, file: TextIO | None = None) -> None:
     header = Text.assemble(("rnnshape --warn: ", "bold yellow"), warning.layer_code)
-    _console(file).print(Group(header, *_where(warning.where, warning.line), diagnosis_panel(warning.diagnosis)))
+    parts = [(header, True), *[(t, True) for t in _where(warning.where, warning.line)],
+             *_diagnosis_parts(warning.diagnosis, None)]
+    _print_parts(_console(file), parts)
