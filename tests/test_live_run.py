@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "80", "NO_COLOR": "1"}
 
 
 def _write(folder: Path, name: str, code: str) -> Path:
@@ -20,16 +14,6 @@ def _write(folder: Path, name: str, code: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(code))
     return path
-
-
-def rnnshape_run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rnnshape", "run", *args], cwd=cwd, env=ENV, input=stdin,
-                          capture_output=True, text=True, timeout=180, check=False)
-
-
-def python_run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=ENV, input=stdin,
-                          capture_output=True, text=True, timeout=180, check=False)
 
 
 STATE_MISMATCH = """
@@ -44,9 +28,9 @@ STATE_MISMATCH = """
 """
 
 
-def test_uncaught_state_mismatch_is_explained_after_the_traceback(tmp_path):
+def test_uncaught_state_mismatch_is_explained_after_the_traceback(tmp_path, live):
     script = _write(tmp_path, "train.py", STATE_MISMATCH)
-    proc = rnnshape_run(str(script), cwd=tmp_path)
+    proc = live.rnnshape_run(str(script), cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stdout == "training starts\n"
     err = proc.stderr
@@ -63,20 +47,20 @@ def test_uncaught_state_mismatch_is_explained_after_the_traceback(tmp_path):
     assert "h_0 = torch.zeros(2, batch, 16, device=x.device)" in after.splitlines()
 
 
-def test_the_printed_fix_runs_in_torch(tmp_path):
+def test_the_printed_fix_runs_in_torch(tmp_path, live):
     """The fix's code, pasted in place of the state, makes the same program work."""
     script = _write(tmp_path, "train.py", STATE_MISMATCH)
-    err = rnnshape_run(str(script), cwd=tmp_path).stderr
+    err = live.rnnshape_run(str(script), cwd=tmp_path).stderr
     code = err.split("Fix (checked against these shapes):\n", 1)[1].split("\n✓")[0]
     fixed = STATE_MISMATCH.replace("    state = (torch.zeros(2, 3, 16), torch.zeros(2, 3, 16))\n",
                                    textwrap.indent(code, "    ") + "\n    state = (h_0, c_0)\n")
     fixed += "    print('out', tuple(out.shape))\n"
-    proc = python_run(str(_write(tmp_path, "fixed.py", fixed)), cwd=tmp_path)
+    proc = live.python_run(str(_write(tmp_path, "fixed.py", fixed)), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr + fixed
     assert "out (4, 5, 16)" in proc.stdout
 
 
-def test_packed_sequence_mistake(tmp_path):
+def test_packed_sequence_mistake(tmp_path, live):
     script = _write(tmp_path, "pack.py", """
         import torch
         from torch.nn.utils.rnn import pack_padded_sequence
@@ -85,7 +69,7 @@ def test_packed_sequence_mistake(tmp_path):
         lengths = [7, 5, 2]
         packed = pack_padded_sequence(x, lengths)
     """)
-    proc = rnnshape_run(str(script), cwd=tmp_path)
+    proc = live.rnnshape_run(str(script), cwd=tmp_path)
     assert proc.returncode == 1
     assert "Expected `len(lengths)` to be equal to batch_size, but got 3 (batch_size=7)" in proc.stderr
     after = proc.stderr.split("rnnshape:", 1)[1]
@@ -94,7 +78,7 @@ def test_packed_sequence_mistake(tmp_path):
     assert "batch 3, seq_len 7 stay as your data has them" in " ".join(after.split())
 
 
-def test_non_recurrent_error_adds_nothing(tmp_path):
+def test_non_recurrent_error_adds_nothing(tmp_path, live):
     script = _write(tmp_path, "boom.py", """
         import sys
         print("before")
@@ -102,12 +86,12 @@ def test_non_recurrent_error_adds_nothing(tmp_path):
             return d["missing"]
         f({})
     """)
-    ours, theirs = rnnshape_run(str(script), cwd=tmp_path), python_run(str(script), cwd=tmp_path)
+    ours, theirs = live.rnnshape_run(str(script), cwd=tmp_path), live.python_run(str(script), cwd=tmp_path)
     assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr)
     assert ours.returncode == 1 and "KeyError" in ours.stderr
 
 
-def test_exit_code_and_argv_and_stdin_are_the_programs(tmp_path):
+def test_exit_code_and_argv_and_stdin_are_the_programs(tmp_path, live):
     script = _write(tmp_path, "tool.py", """
         import sys
         data = sys.stdin.read()
@@ -115,7 +99,7 @@ def test_exit_code_and_argv_and_stdin_are_the_programs(tmp_path):
         sys.exit(3)
     """)
     args = (str(script), "--warn", "-m", "x")
-    ours, theirs = rnnshape_run(*args, cwd=tmp_path, stdin="hello\n"), python_run(*args, cwd=tmp_path,
+    ours, theirs = live.rnnshape_run(*args, cwd=tmp_path, stdin="hello\n"), live.python_run(*args, cwd=tmp_path,
                                                                                  stdin="hello\n")
     assert ours.returncode == theirs.returncode == 3
     assert ours.stdout == theirs.stdout
@@ -123,13 +107,13 @@ def test_exit_code_and_argv_and_stdin_are_the_programs(tmp_path):
     assert ours.stderr == ""
 
 
-def test_double_dash_separates_rnnshape_flags(tmp_path):
+def test_double_dash_separates_rnnshape_flags(tmp_path, live):
     script = _write(tmp_path, "args.py", "import sys\nprint(sys.argv[1:])\n")
-    proc = rnnshape_run("--warn", "--", str(script), "--help", cwd=tmp_path)
+    proc = live.rnnshape_run("--warn", "--", str(script), "--help", cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout == "['--help']\n"
 
 
-def test_run_module_of_a_package(tmp_path):
+def test_run_module_of_a_package(tmp_path, live):
     _write(tmp_path, "mypkg/__init__.py", "")
     _write(tmp_path, "mypkg/helper.py", "VALUE = 41\n")
     _write(tmp_path, "mypkg/__main__.py", """
@@ -138,13 +122,13 @@ def test_run_module_of_a_package(tmp_path):
         print(VALUE + 1, sys.argv[1:], __name__, sys.argv[0].endswith("__main__.py"))
         sys.exit(int(sys.argv[1]))
     """)
-    ours = rnnshape_run("-m", "mypkg", "5", "--warn", cwd=tmp_path)
-    theirs = python_run("-m", "mypkg", "5", "--warn", cwd=tmp_path)
+    ours = live.rnnshape_run("-m", "mypkg", "5", "--warn", cwd=tmp_path)
+    theirs = live.python_run("-m", "mypkg", "5", "--warn", cwd=tmp_path)
     assert ours.returncode == theirs.returncode == 5
     assert ours.stdout == theirs.stdout == "42 ['5', '--warn'] __main__ True\n"
 
 
-def test_run_module_error_is_explained(tmp_path):
+def test_run_module_error_is_explained(tmp_path, live):
     _write(tmp_path, "netpkg/__init__.py", "")
     _write(tmp_path, "netpkg/train.py", """
         import torch
@@ -153,41 +137,41 @@ def test_run_module_error_is_explained(tmp_path):
         gru = nn.GRU(6, 10, batch_first=True)
         gru(torch.randn(3, 7, 6), torch.zeros(3, 1, 10))
     """)
-    proc = rnnshape_run("-m", "netpkg.train", cwd=tmp_path)
+    proc = live.rnnshape_run("-m", "netpkg.train", cwd=tmp_path)
     assert proc.returncode == 1
     assert "hidden-batch-first" in proc.stderr and "transpose(0, 1)" in proc.stderr
 
 
-def test_no_error_prints_nothing_extra(tmp_path):
+def test_no_error_prints_nothing_extra(tmp_path, live):
     script = _write(tmp_path, "ok.py", """
         import torch
         from torch import nn
         out, h = nn.GRU(4, 3)(torch.randn(5, 2, 4))
         print(tuple(out.shape))
     """)
-    proc = rnnshape_run(str(script), cwd=tmp_path)
+    proc = live.rnnshape_run(str(script), cwd=tmp_path)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "(5, 2, 3)\n", "")
 
 
-def test_keyboard_interrupt_passes_through(tmp_path):
+def test_keyboard_interrupt_passes_through(tmp_path, live):
     script = _write(tmp_path, "stop.py", """
         import atexit
         atexit.register(lambda: print("atexit ran", flush=True))
         raise KeyboardInterrupt
     """)
-    ours, theirs = rnnshape_run(str(script), cwd=tmp_path), python_run(str(script), cwd=tmp_path)
+    ours, theirs = live.rnnshape_run(str(script), cwd=tmp_path), live.python_run(str(script), cwd=tmp_path)
     assert ours.returncode == theirs.returncode == -signal.SIGINT
     assert ours.stdout == theirs.stdout == "atexit ran\n"
     assert ours.stderr == theirs.stderr
 
 
-def test_missing_script_is_a_usage_error(tmp_path):
-    proc = rnnshape_run("nope.py", cwd=tmp_path)
+def test_missing_script_is_a_usage_error(tmp_path, live):
+    proc = live.rnnshape_run("nope.py", cwd=tmp_path)
     assert proc.returncode == 2 and "no such file" in proc.stderr and "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize("form", ["explained", "install"])
-def test_explained_and_install_in_a_script(tmp_path, form):
+def test_explained_and_install_in_a_script(tmp_path, live, form):
     body = {"explained": "with rnnshape.explained():\n    main()\n",
             "install": "rnnshape.install()\nmain()\n"}[form]
     script = _write(tmp_path, "s.py", textwrap.dedent("""
@@ -200,7 +184,7 @@ def test_explained_and_install_in_a_script(tmp_path, form):
             from torch import nn
             nn.LSTM(4, 6)(torch.randn(5, 2, 4), (torch.zeros(1, 3, 6), torch.zeros(1, 3, 6)))
     """) + body)
-    proc = python_run(str(script), cwd=tmp_path)
+    proc = live.python_run(str(script), cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stdout == "torch loaded by rnnshape: False\n"
     tb_end = proc.stderr.index("RuntimeError: Expected hidden[0] size (1, 2, 6), got [1, 3, 6]")

@@ -48,4 +48,4 @@ class _Explainer:
             return
         from rnnshape.render.live import finding_text
 
-        outcome.get_result().sections.append(("rnnshape: the live call behind this error", finding_text(finding)))
+        outcome.get_result().sections.append(("rnnshape", finding_text(finding)))
