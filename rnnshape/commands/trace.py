@@ -17,6 +17,9 @@ def trace(
              "model's code.", show_default=False)],
     input_shape: Annotated[list[str] | None, typer.Option(
         help="One input's shape, e.g. 32,50 (repeat for several inputs, in order).")] = None,
+    input_file: Annotated[list[str] | None, typer.Option(
+        "--input", help="A real input: PATH[:KEY] of a .pt/.pth, .npy, .npz or .safetensors file (as "
+                        "inspect reads it); repeat for several, passed after the --input-shape inputs.")] = None,
     input_dtype: Annotated[list[str] | None, typer.Option(
         help="The inputs' dtype, e.g. long for token ids (once for all, or once per input).")] = None,
     input_value: Annotated[list[str] | None, typer.Option(
@@ -51,7 +54,7 @@ def trace(
                 raise UsageError(f"--input-value {text!r} is not JSON ({exc.msg}); write e.g. "
                                  "\"[7, 5, 3]\"") from None
         result = trace_model(target, shapes, input_dtypes=input_dtype, input_values=values,
-                             init_args=parse_init_args(init_args), device=device)
+                             init_args=parse_init_args(init_args), device=device, input_files=input_file)
     except UsageError as exc:
         fail_usage(str(exc), as_json)
 
