@@ -160,3 +160,12 @@ def test_subclass_of_lstm_is_read_from_its_attributes(live_hooks):
     finding = explain_exception(exc)
     assert finding is not None and finding.call == "nn.LSTM(3, 5, batch_first=True)"
     assert _run_fixed_in_torch(finding) == (2, 4)
+
+
+def test_lstm_given_a_lone_state(live_hooks):
+    lstm = nn.LSTM(4, 6)
+    exc = _raise(lambda: lstm(torch.randn(5, 2, 4), torch.zeros(1, 2, 6)))
+    finding = explain_exception(exc)
+    assert finding is not None and finding.diagnoses[0].code == "hidden-not-tuple"
+    assert "zeros_like(h_0)" in finding.diagnoses[0].fix
+    assert _run_fixed_in_torch(finding) == (2, 5)

@@ -72,9 +72,20 @@ def _check_batch_first(module: Any, spec: Any, x: Seen) -> None:
     seq, batch = x.shape[seq_dim], x.shape[batch_dim]
     if seq == batch or seq not in _KNOWN_BATCHES or batch in _KNOWN_BATCHES:
         return
-    rebuilt = spec.with_(batch_first=not spec.batch_first, given=spec.given | {"batch_first"}).to_code()
+    rebuilt = spec.with_(batch_first=not spec.batch_first, given=spec.given | {"batch_first"})
+    if not _layout_fix_holds(rebuilt, x, batch=seq):
+        return
     _report(module, spec, dx.batch_first_evidence(shape=x.shape, batch_first=spec.batch_first, batch=seq,
-                                                  source=_KNOWN_BATCHES[seq], rebuilt_code=rebuilt))
+                                                  source=_KNOWN_BATCHES[seq], rebuilt_code=rebuilt.to_code()))
+
+
+def _layout_fix_holds(rebuilt: Any, x: Seen, *, batch: int) -> bool:
+    """The rebuilt layer, through the shape model: the call works and reads the known batch as batch."""
+    from rnnshape.live.fixes import read_axes
+    from rnnshape.model.shapes import Request, TensorArg, predict
+
+    req = Request(rebuilt, TensorArg(x.shape, x.dtype))
+    return predict(req).ok and read_axes(req)[0] == batch
 
 
 def _check_packed_state(module: Any, spec: Any, call: Call, x: Seen) -> None:
