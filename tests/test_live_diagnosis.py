@@ -169,3 +169,12 @@ def test_lstm_given_a_lone_state(live_hooks):
     assert finding is not None and finding.diagnoses[0].code == "hidden-not-tuple"
     assert "zeros_like(h_0)" in finding.diagnoses[0].fix
     assert _run_fixed_in_torch(finding) == (2, 5)
+
+
+def test_state_passed_by_keyword(live_hooks):
+    gru = nn.GRU(4, 6, num_layers=2)
+    exc = _raise(lambda: gru(torch.randn(5, 3, 4), hx=torch.zeros(1, 3, 6)))
+    finding = explain_exception(exc)
+    assert finding is not None and finding.diagnoses[0].code == "hidden-layers-mismatch"
+    assert {v.label: v.shape for v in finding.tensors}["h_0"] == (1, 3, 6)
+    assert _run_fixed_in_torch(finding) == (3, 5)

@@ -108,12 +108,15 @@ def _forward_of(frames: list[tuple[FrameType, int]], index: int, module: Any) ->
 
 def _layer_call(module: Any, frame: FrameType) -> Call:
     """The hook's record of this call; the forward's own locals when no hook saw it."""
-    call = RECORDS.get(id(module))
-    if call is not None and call.module_type is type(module):
-        return call
     local = frame.f_locals
-    x = local.get("orig_input", local.get("input"))
-    return describe_call(module, (x, local.get("hx")), {})
+    from_frame = describe_call(module, (local.get("orig_input", local.get("input")), local.get("hx")), {})
+    call = RECORDS.get(id(module))
+    if call is None or call.module_type is not type(module):
+        return from_frame
+    if call.state_kind == "none" and local.get("hx") is not None and "h_zeros" not in local:
+        # a state passed by keyword: global pre-hooks see positional arguments only
+        return Call(call.module_type, call.values[:1] + from_frame.values[1:], from_frame.state_kind)
+    return call
 
 
 def _layer_request(module: Any, spec: LayerSpec, call: Call) -> Request | None:
