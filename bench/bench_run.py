@@ -8,7 +8,9 @@ so machine drift hits both alike. The script times its own training loop after a
 warm-up (process start and ``import torch`` are not the hooks' cost, and are left
 out), in five chunks, keeping the fastest (x5): on a shared machine the other
 processes' noise only ever adds time. The figure is the median of the rounds.
-Target: overhead <= 3 %.
+Target: overhead <= 3 %. A second figure isolates the hooks themselves: one process
+alternates chunks with the hooks installed and removed (``hooks.install()`` /
+``hooks.uninstall()``) and compares the fastest chunk of each.
 
 Usage::
 
@@ -81,14 +83,31 @@ TRAIN = """
             step()
         chunks.append(time.perf_counter() - start)
     print(f"LOOP {5 * min(chunks):.6f}")
+
+    if "--ab" in sys.argv:  # in one process: chunks with and without the hooks, alternating
+        from rnnshape.live import hooks
+
+        hooks.uninstall()
+        on, off = [], []
+        for _ in range(60):  # short chunks, many: the fastest of each is the undisturbed one
+            for installed, times in ((False, off), (True, on)):
+                if installed:
+                    hooks.install()
+                start = time.perf_counter()
+                for _ in range(3):
+                    step()
+                times.append(time.perf_counter() - start)
+                hooks.uninstall()
+        print(f"AB {min(on) / min(off):.4f}")
 """
 
 
-def _loop_seconds(cmd: list[str], steps: int) -> float:
+def _figure(cmd: list[str], steps: int, key: str = "LOOP", extra: tuple[str, ...] = ()) -> float:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([*cmd, str(steps)], capture_output=True, text=True, env=env, check=False, timeout=900)
+    proc = subprocess.run([*cmd, str(steps), *extra], capture_output=True, text=True, env=env, check=False,
+                          timeout=900)
     for line in proc.stdout.splitlines():
-        if line.startswith("LOOP "):
+        if line.startswith(key + " "):
             return float(line.split()[1])
     raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
 
@@ -112,18 +131,20 @@ def main() -> int:
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(rounds):
             for name, cmd in commands.items():
-                times[name].append(_loop_seconds(cmd, steps))
+                times[name].append(_figure(cmd, steps))
+        ab = _figure([sys.executable, str(script)], steps, "AB", ("--ab",))
     medians = {name: statistics.median(t) for name, t in times.items()}
     base = medians["python train.py"]
     ratios = {name: m / base for name, m in medians.items()}
     ok = ratios["rnnshape run train.py"] <= TARGET
     if args.json:
         print(json.dumps({"steps": steps, "rounds": rounds, "median_s": medians, "ratio": ratios,
-                          "times": times, "target": TARGET, "ok": ok}, indent=2))
+                          "in_process_ratio": ab, "times": times, "target": TARGET, "ok": ok}, indent=2))
     else:
         print(f"{steps} training steps, median of {rounds} interleaved rounds (loop time only)")
         for name in commands:
             print(f"  {name:<30} {medians[name] * 1000:9.1f} ms   x{ratios[name]:.3f}")
+        print(f"  in one process, hooks on / off (fastest of 60 alternating 3-step chunks): x{ab:.4f}")
         print(f"overhead of rnnshape run: {100 * (ratios['rnnshape run train.py'] - 1):+.2f} % "
               f"(target <= {100 * (TARGET - 1):.0f} %): {'ok' if ok else 'FAILED'}")
     return 0 if ok else 1

@@ -20,7 +20,7 @@ from typing import Any
 
 from rnnshape import diagnoses as dx
 from rnnshape.live.fixes import CheckedFix, check_fix
-from rnnshape.live.hooks import RECORDS, Call, Seen, describe, describe_call
+from rnnshape.live.hooks import RECORDS, Call, Seen, describe, describe_call, record_of
 from rnnshape.live.warnings import is_library_file
 from rnnshape.model.shapes import Request, TensorArg, predict
 from rnnshape.model.spec import LayerSpec
@@ -110,7 +110,7 @@ def _layer_call(module: Any, frame: FrameType) -> Call:
     """The hook's record of this call; the forward's own locals when no hook saw it."""
     local = frame.f_locals
     from_frame = describe_call(module, (local.get("orig_input", local.get("input")), local.get("hx")), {})
-    call = RECORDS.get(id(module))
+    call = record_of(module)
     if call is None or call.module_type is not type(module):
         return from_frame
     if call.state_kind == "none" and local.get("hx") is not None and "h_zeros" not in local:
@@ -136,7 +136,7 @@ def _layer_request(module: Any, spec: LayerSpec, call: Call) -> Request | None:
         lengths = tuple(sum(1 for b in sizes if b > t) for t in range(sizes[0]))
         shape = (sizes[0], len(sizes), *x.shape[1:]) if spec.batch_first else (len(sizes), sizes[0], *x.shape[1:])
     states = [by.get(n) for n in ("h_0", "c_0")]
-    args = [None if s is None else TensorArg(s.shape, s.dtype, None, s.device) for s in states]
+    args = [None if s is None else TensorArg(tuple(s.shape), s.dtype, None, s.device) for s in states]
     return Request(spec, TensorArg(tuple(shape), x.dtype, None, x.device), args[0], args[1], dtype,
                    device=device, lengths=lengths, enforce_sorted=not x.sorted_indices)
 
@@ -224,12 +224,12 @@ def _explain_packing(exc: Exception, frame: FrameType,
     values = _lengths_values(lengths)
     if x is None or values is None or len(x.shape) < 2:
         return _from_catalog(exc, finding, set())
-    finding.tensors.append(Seen("lengths", (len(values),), "int64", "cpu"))
+    finding.tensors.append(Seen("lengths", (len(values),), "int64", "cpu", None))
     # The layer that will read the packed batch is not known yet: a stand-in with the
     # input's feature size lets the shape model run packing's own checks, in torch's order.
     spec = LayerSpec("lstm", input_size=x.shape[-1], hidden_size=1, batch_first=batch_first,
                      given=frozenset({"batch_first"}))
-    req = Request(spec, TensorArg(x.shape, x.dtype, None, x.device), lengths=tuple(values),
+    req = Request(spec, TensorArg(tuple(x.shape), x.dtype, None, x.device), lengths=tuple(values),
                   enforce_sorted=enforce_sorted)
     error = predict(req).error
     if error is None or not error.code.startswith("packing"):

@@ -30,24 +30,45 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-#: id(module) -> the last call's arguments, described.
-RECORDS: dict[int, Call] = {}
+#: id(module) -> the last call's arguments: a :class:`Call`, or on the hot path a raw tuple
+#: (module type, input, state shapes) that :func:`record_of` turns into one.
+RECORDS: dict[int, Any] = {}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Seen:
-    """One tensor argument as the hook saw it (no data)."""
+    """One tensor argument as the hook saw it (no data).
+
+    The hook keeps torch's own ``Size``, ``dtype`` and ``device`` objects and the
+    packed batch's small ``batch_sizes`` tensor; words are made from them only when
+    an error needs them (the hook runs on every call, the words almost never).
+    """
 
     label: str
     shape: tuple[int, ...]
-    dtype: str
-    device: str
-    batch_sizes: tuple[int, ...] | None = None  # a PackedSequence's (its .data is ``shape``)
+    raw_dtype: Any
+    raw_device: Any
+    raw_batch_sizes: Any = None  # a PackedSequence's batch_sizes (its .data is ``shape``)
     sorted_indices: bool = False  # packed with enforce_sorted=False
 
     @property
+    def dtype(self) -> str:
+        return _dt(self.raw_dtype)
+
+    @property
+    def device(self) -> str:
+        return str(self.raw_device)
+
+    @property
     def packed(self) -> bool:
-        return self.batch_sizes is not None
+        return self.raw_batch_sizes is not None
+
+    @property
+    def batch_sizes(self) -> tuple[int, ...] | None:
+        sizes = self.raw_batch_sizes
+        if sizes is None or isinstance(sizes, tuple):
+            return sizes
+        return tuple(int(b) for b in sizes.tolist()) if sizes.device.type == "cpu" else ()
 
     def text(self) -> str:
         shape = "(" + ", ".join(str(s) for s in self.shape) + ("," if len(self.shape) == 1 else "") + ")"
@@ -87,16 +108,30 @@ def _dt(dtype: Any) -> str:
     return str(dtype).replace("torch.", "")
 
 
+def _torch_types() -> tuple[type, type] | tuple[()]:
+    """(Tensor, PackedSequence) once torch is loaded; cached: the hook asks on every call."""
+    if not _TYPES:
+        torch, utils = sys.modules.get("torch"), sys.modules.get("torch.nn.utils.rnn")
+        if torch is None or utils is None:
+            return ()
+        _TYPES.extend((torch.Tensor, utils.PackedSequence))
+    return _TYPES[0], _TYPES[1]
+
+
+_TYPES: list[type] = []
+
+
 def describe(label: str, value: Any) -> Seen | None:
     """A tensor or PackedSequence as shapes only; None for anything else."""
-    data = getattr(value, "data", None)
-    batch_sizes = getattr(value, "batch_sizes", None)
-    if batch_sizes is not None and data is not None and hasattr(data, "shape"):
-        sizes = tuple(int(b) for b in batch_sizes.tolist()) if batch_sizes.device.type == "cpu" else ()
-        return Seen(label, tuple(data.shape), _dt(data.dtype), str(data.device), sizes,
-                    getattr(value, "sorted_indices", None) is not None)
-    if hasattr(value, "shape") and hasattr(value, "dtype") and hasattr(value, "device"):
-        return Seen(label, tuple(value.shape), _dt(value.dtype), str(value.device))
+    types = _torch_types()
+    if not types:
+        return None
+    tensor, packed = types
+    if isinstance(value, tensor):
+        return Seen(label, value.shape, value.dtype, value.device)
+    if isinstance(value, packed):
+        data = value.data
+        return Seen(label, data.shape, data.dtype, data.device, value.batch_sizes, value.sorted_indices is not None)
     return None
 
 
@@ -131,16 +166,51 @@ def describe_call(module: Any, args: tuple, kwargs: dict) -> Call:
 
 def _pre(module: Any, args: tuple) -> None:
     if isinstance(module, _RECURRENT):
-        call = describe_call(module, args, {})
-        RECORDS[id(module)] = call
         if SETTINGS.warn:
             from rnnshape.live import warnings
 
+            call = describe_call(module, args, {})
+            RECORDS[id(module)] = call
             warnings.before_forward(module, call)
+        else:  # the hot path: torch's own objects in a tuple, words only if an error comes
+            RECORDS[id(module)] = (type(module), describe("input", args[0]) if args else None, _raw_state(args))
     elif SETTINGS.warn and isinstance(module, _LINEAR):
         from rnnshape.live import warnings
 
         warnings.before_linear(module, args)
+
+
+def _raw_state(args: tuple) -> Any:
+    """The state's shapes (never the tensors: a record must not keep data alive)."""
+    if len(args) < 2 or args[1] is None:
+        return None
+    state = args[1]
+    if isinstance(state, tuple):
+        return tuple(describe(label, v) for label, v in zip(("h_0", "c_0"), state, strict=False))
+    return describe("h_0", state) or _OTHER
+
+
+_OTHER = object()  # a state that is neither a tensor nor a tuple
+
+
+def record_of(module: Any) -> Call | None:
+    """The hook's record of ``module``'s last call, as a :class:`Call`."""
+    found = RECORDS.get(id(module))
+    if found is None or isinstance(found, Call):
+        return found
+    module_type, x, state = found
+    call = Call(module_type)
+    if x is not None:
+        call.values.append(x)
+    if isinstance(state, tuple):
+        call.state_kind = "tuple"
+        call.values += [v for v in state if v is not None]
+    elif state is _OTHER:
+        call.state_kind = "other"
+    elif state is not None:
+        call.state_kind = "tensor"
+        call.values.append(state)
+    return call
 
 
 def _post(module: Any, args: tuple, kwargs: dict, output: Any) -> None:

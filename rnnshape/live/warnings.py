@@ -75,7 +75,7 @@ def _check_batch_first(module: Any, spec: Any, x: Seen) -> None:
     rebuilt = spec.with_(batch_first=not spec.batch_first, given=spec.given | {"batch_first"})
     if not _layout_fix_holds(rebuilt, x, batch=seq):
         return
-    _report(module, spec, dx.batch_first_evidence(shape=x.shape, batch_first=spec.batch_first, batch=seq,
+    _report(module, spec, dx.batch_first_evidence(shape=tuple(x.shape), batch_first=spec.batch_first, batch=seq,
                                                   source=_KNOWN_BATCHES[seq], rebuilt_code=rebuilt.to_code()))
 
 
@@ -84,7 +84,7 @@ def _layout_fix_holds(rebuilt: Any, x: Seen, *, batch: int) -> bool:
     from rnnshape.live.fixes import read_axes
     from rnnshape.model.shapes import Request, TensorArg, predict
 
-    req = Request(rebuilt, TensorArg(x.shape, x.dtype))
+    req = Request(rebuilt, TensorArg(tuple(x.shape), x.dtype))
     return predict(req).ok and read_axes(req)[0] == batch
 
 
@@ -94,7 +94,7 @@ def _check_packed_state(module: Any, spec: Any, call: Call, x: Seen) -> None:
     batch = x.batch_sizes[0]
     for seen in call.values[1:]:
         if len(seen.shape) == 3 and seen.shape[1] != batch:
-            _report(module, spec, dx.state_batch_reused(name=seen.label, state_shape=seen.shape, batch=batch,
+            _report(module, spec, dx.state_batch_reused(name=seen.label, state_shape=tuple(seen.shape), batch=batch,
                                                         layer=spec.to_code()))
             return
 
