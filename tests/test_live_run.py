@@ -190,3 +190,11 @@ def test_explained_and_install_in_a_script(tmp_path, live, form):
     tb_end = proc.stderr.index("RuntimeError: Expected hidden[0] size (1, 2, 6), got [1, 3, 6]")
     assert proc.stderr.index("hidden-batch-mismatch") > tb_end
     assert "nn.LSTM(4, 6)" in proc.stderr
+
+
+def test_live_entry_points_do_not_import_torch(tmp_path, live):
+    probe = ("import sys, rnnshape, rnnshape.live.pytest_plugin\n"
+             "rnnshape.install(); rnnshape.explained; rnnshape.load_ipython_extension\n"
+             "print('torch' in sys.modules)\n")
+    proc = live.python_run("-c", probe, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (0, "False\n"), proc.stderr
