@@ -55,3 +55,12 @@ def test_loaded_but_not_asked_for_is_inert(project):
     result = project.runpytest_subprocess()
     result.assert_outcomes(failed=2, passed=1)
     assert "rnnshape: the live call" not in result.stdout.str()
+
+
+def test_dash_p_rnnshape_activates_the_loaded_plugin(project):
+    """With the entry point installed the module is loaded under the name ``rnnshape``; the conftest
+    stands in for that load here, and ``-p rnnshape`` is then the switch."""
+    project.makeconftest("pytest_plugins = ['rnnshape.live.pytest_plugin']\n")
+    result = project.runpytest_subprocess("-p", "rnnshape", "-k", "lstm_state")
+    result.assert_outcomes(failed=1)
+    assert "hidden-batch-mismatch" in _section(result.stdout.str())
