@@ -165,19 +165,23 @@ def describe_call(module: Any, args: tuple, kwargs: dict) -> Call:
 
 
 def _pre(module: Any, args: tuple) -> None:
-    if isinstance(module, _RECURRENT):
-        if SETTINGS.warn:
+    try:
+        if isinstance(module, _RECURRENT):
+            if SETTINGS.warn:
+                from rnnshape.live import warnings
+
+                call = describe_call(module, args, {})
+                RECORDS[id(module)] = call
+                warnings.before_forward(module, call)
+            else:  # the hot path: torch's own objects in a tuple, words only if an error comes
+                RECORDS[id(module)] = (type(module), describe("input", args[0]) if args else None,
+                                       _raw_state(args))
+        elif SETTINGS.warn and isinstance(module, _LINEAR):
             from rnnshape.live import warnings
 
-            call = describe_call(module, args, {})
-            RECORDS[id(module)] = call
-            warnings.before_forward(module, call)
-        else:  # the hot path: torch's own objects in a tuple, words only if an error comes
-            RECORDS[id(module)] = (type(module), describe("input", args[0]) if args else None, _raw_state(args))
-    elif SETTINGS.warn and isinstance(module, _LINEAR):
-        from rnnshape.live import warnings
-
-        warnings.before_linear(module, args)
+            warnings.before_linear(module, args)
+    except Exception:  # rnnshape must never break the program it watches
+        RECORDS.pop(id(module), None)
 
 
 def _raw_state(args: tuple) -> Any:
@@ -217,7 +221,10 @@ def _post(module: Any, args: tuple, kwargs: dict, output: Any) -> None:
     if isinstance(module, _RECURRENT):
         from rnnshape.live import warnings
 
-        warnings.after_forward(module, output)
+        try:
+            warnings.after_forward(module, output)
+        except Exception:  # rnnshape must never break the program it watches
+            return
 
 
 _RECURRENT: tuple[type, ...] = ()
