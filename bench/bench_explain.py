@@ -1,9 +1,11 @@
 """Wall time of ``rnnshape explain`` against ``python -c "import torch"``, side by side.
 
 Each command runs as a fresh subprocess, interleaved, several times; the median counts.
-The budget (issue 3): explain at most 0.15x of importing torch.
+Budgets: a traceback explained in at most 0.15x of importing torch (issue 3); pastes of
+1 KB to 10 MB (a training log with the error at its end) in linear time, 10 MB at most 2x
+importing torch, and 10x the text at most 12x the time (issue 10).
 
-    python bench/bench_explain.py [--runs 9]
+    python bench/bench_explain.py [--runs 9] [--sizes-runs 3]
 """
 
 from __future__ import annotations
@@ -38,9 +40,55 @@ def wall(cmd: list[str], stdin: str | None = None) -> float:
     return time.perf_counter() - t0
 
 
+SIZES = (1_000, 10_000, 100_000, 1_000_000, 10_000_000)
+LOG_LINE = "epoch 3 step 1200 loss 0.2513 acc 0.913 lr 0.001 lstm h0 torch.Size([32, 50, 128])\n"
+
+
+def paste_of(size: int) -> str:
+    """A log of about ``size`` bytes: training lines, then the traceback."""
+    lines = max(0, size - len(TRACEBACK)) // len(LOG_LINE)
+    return LOG_LINE * lines + TRACEBACK
+
+
+def sizes_sweep(runs: int) -> None:
+    """explain --json on files of 1 KB to 10 MB, interleaved with import torch."""
+    import os
+
+    files = {}
+    for size in SIZES:
+        fd, path = tempfile.mkstemp(suffix=".log")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(paste_of(size))
+        files[size] = path
+    torch_cmd = [sys.executable, "-c", "import torch"]
+    times: dict[object, list[float]] = {"torch": [], **{size: [] for size in SIZES}}
+    for _ in range(runs):
+        times["torch"].append(wall(torch_cmd))
+        for size, path in files.items():
+            times[size].append(wall([sys.executable, "-m", "rnnshape", "explain", "--json", "--file", path]))
+    for path in files.values():
+        Path(path).unlink()
+    torch_s = statistics.median(times["torch"])
+    print(f"\nexplain --json --file LOG, median of {runs}; import torch {torch_s * 1000:.0f} ms")
+    previous = None
+    for size in SIZES:
+        med = statistics.median(times[size])
+        growth = f"   x{med / previous:5.2f} for 10x text" if previous else ""
+        print(f"  {size:>10,d} bytes {med * 1000:9.1f} ms   {med / torch_s:6.3f}x import torch{growth}")
+        previous = med
+    big = statistics.median(times[SIZES[-1]])
+    # growth of the work itself: the fixed start-up cost (1 KB) taken out
+    base = statistics.median(times[SIZES[0]])
+    work = [(statistics.median(times[s]) - base) for s in SIZES[-2:]]
+    ratio = work[1] / work[0] if work[0] > 0 else float("nan")
+    print(f"10 MB / import torch = {big / torch_s:.2f} (budget 2): {'OK' if big <= 2 * torch_s else 'OVER'}; "
+          f"1 MB -> 10 MB work grows x{ratio:.1f} (budget 12): {'OK' if ratio <= 12 else 'OVER'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--sizes-runs", type=int, default=3)
     args = parser.parse_args()
     exe = shutil.which("rnnshape")
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
@@ -71,6 +119,7 @@ def main() -> None:
     worst = max(statistics.median(ts) for name, ts in times.items() if "explain" in name)
     verdict = "OK" if worst <= 0.15 * torch_s else "OVER BUDGET"
     print(f"slowest explain / import torch = {worst / torch_s:.3f} (budget 0.15): {verdict}")
+    sizes_sweep(args.sizes_runs)
 
 
 if __name__ == "__main__":

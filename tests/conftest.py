@@ -1,7 +1,8 @@
-"""Shared test helpers. Each block belongs to one area; add yours in a block of its own."""
+"""Shared test helpers. Each block belongs to one area; add yours in its own block."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,75 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
+# --------------------------------------------------------------------------- diagnose: the torch oracle for fixes
+
+_RUN_ALL = r'''
+import contextlib, io, json, sys, warnings
+import torch
+import torch.nn as nn
+jobs = json.load(sys.stdin)
+results = {}
+records = []
+def pre(mod, args):
+    if isinstance(mod, (nn.RNNBase, nn.RNNCellBase)) and args and isinstance(args[0], torch.Tensor):
+        f = sys._getframe(1)
+        while f is not None and not f.f_code.co_filename.startswith("<snippet"):
+            f = f.f_back
+        records.append({"line": f.f_lineno if f else None, "input": list(args[0].shape),
+                        "batch_first": bool(getattr(mod, "batch_first", False))})
+torch.nn.modules.module.register_module_forward_pre_hook(pre)
+for name, job in jobs.items():
+    path = "<snippet " + name + ">"
+    torch.manual_seed(0)
+    g = {"__name__": "__main__"}
+    code = job if isinstance(job, str) else job["code"]
+    if not isinstance(job, str):
+        exec(job.get("globals", ""), g)
+    records.clear()
+    res = {"ok": True}
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exec(compile(code, path, "exec"), g)
+    except Exception as exc:
+        line, tb = None, exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == path:
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        res = {"ok": False, "kind": type(exc).__name__, "message": str(exc), "line": line}
+    res["records"] = list(records)
+    results[name] = res
+json.dump(results, sys.stdout)
+'''
+
+
+def run_in_torch(jobs: dict[str, str | dict[str, str]]) -> dict[str, dict]:
+    """Run each snippet (code, or {"code", "globals"}) for real, all in one subprocess: ok / the exception and
+    its line, and every recurrent call's (line, input shape, batch_first)."""
+    out = subprocess.run([sys.executable, "-c", _RUN_ALL], input=json.dumps(jobs), capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout)
+
+
+def apply_rewrite(code: str, finding) -> str:
+    """The snippet with every line ``diagnose`` printed as the finding's fix put in place."""
+    lines = code.split("\n")
+    for rw in finding.rewrites:
+        assert lines[rw.line - 1] == rw.old, (lines[rw.line - 1], rw.old)
+        lines[rw.line - 1] = rw.new
+    return "\n".join(lines)
+
+
+def axes_kept(before: list[dict], after: list[dict]) -> bool:
+    """The fix fed no recurrent call an input it did not get before, nor flipped batch_first: the batch
+    is still the batch and time still time (a fix that transposes the data or the flag would show here)."""
+    seen = {(r["line"], tuple(r["input"]), r["batch_first"]) for r in before}
+    reached = {r["line"] for r in before}   # a call the error stopped before has nothing to compare with
+    return all((r["line"], tuple(r["input"]), r["batch_first"]) in seen for r in after if r["line"] in reached)
+
 
 # --------------------------------------------------------------------------- live mode (rnnshape run)
 

@@ -449,3 +449,36 @@ def test_run_time_limit(tmp_path: Path) -> None:
     res = runner.invoke(app, ["diagnose", str(path), "--run", "--timeout", "3", "--json"])
     payload = json.loads(res.stdout)
     assert payload["run"]["timed_out"] is True
+
+
+# --------------------------------------------------------------------------- every printed fix, run in torch
+
+
+@pytest.fixture(scope="module")
+def fixed_runs() -> dict:
+    """Each corpus snippet whose error comes with a rewrite: run as it is and with the rewrite applied."""
+    from conftest import apply_rewrite, run_in_torch
+
+    jobs = {}
+    for item in MANIFEST:
+        r = _diagnose(item)
+        o = item["oracle"]
+        if r.error is None or r.error.rewrite is None or "skip" in o:
+            continue
+        tail = "\n" + o["append"] if "append" in o else ""
+        g = o.get("globals", "")
+        jobs[item["file"]] = {"code": r.code + tail, "globals": g}
+        jobs[item["file"] + "#fixed"] = {"code": apply_rewrite(r.code, r.error) + tail, "globals": g}
+    return run_in_torch(jobs)
+
+
+def test_every_corpus_fix_runs_and_keeps_the_axes(fixed_runs: dict) -> None:
+    from conftest import axes_kept
+
+    fixed = [k for k in fixed_runs if k.endswith("#fixed")]
+    assert len(fixed) >= 10
+    for key in fixed:
+        before, after = fixed_runs[key.removesuffix("#fixed")], fixed_runs[key]
+        assert not before["ok"], key
+        assert after["ok"], (key, after)
+        assert axes_kept(before["records"], after["records"]), (key, before["records"], after["records"])

@@ -64,6 +64,15 @@ def test_corpus_item(item: dict) -> None:
         assert result.findings[0].repeats == item["repeats"]
     for entry in item["entries"]:
         assert entry in {d.evidence["catalog_entry"] for d in result.diagnoses}
+    if "first_cause" in item:
+        assert item["first_cause"] in result.diagnoses[0].evidence["causes"][0]
+
+
+def test_corpus_items_say_their_cause() -> None:
+    """Items added with the version-spanning catalog record the established cause and era."""
+    for item in MANIFEST:
+        if item.get("codes") and "era" in item:
+            assert item.get("cause"), item["file"]
 
 
 def test_corpus_items_name_their_source() -> None:
@@ -277,3 +286,411 @@ def test_installed_command_reads_a_pipe() -> None:
     out = subprocess.run(["rnnshape", "explain", "--file", "/nonexistent/log.txt"],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "cannot read" in out.stderr and "Traceback" not in out.stderr
+
+
+# --------------------------------------------------------------------------- linear time (#10, #15)
+
+
+def _best_time(fn, repeats: int = 3) -> float:
+    """CPU time of this process (not wall time): other processes on a loaded machine do not
+    count, so ratios of these times measure the work, not the scheduler."""
+    import time
+
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+def _growth(fn_of_text, make, small: int, factor: int = 16) -> float:
+    """Time of fn on one text ``factor`` times longer, over the time of ``factor`` runs on the
+    short text: ~1 for linear code, ~factor for quadratic code.
+
+    Both measurements do the same amount of linear work, so both span the same number of
+    scheduler slices on a loaded machine (a short single run would fit in one slice and make
+    the long one look slow). A short run that is already slow fails at once.
+    """
+    short, long_ = make(small), make(small * factor)
+    t_one = _best_time(lambda: fn_of_text(short), repeats=1)
+    assert t_one < 0.25, f"{t_one:.2f} s on {len(short)} characters"
+
+    def many_short() -> None:
+        for _ in range(factor):
+            fn_of_text(short)
+
+    t_small = _best_time(many_short, repeats=2)
+    t_long = _best_time(lambda: fn_of_text(long_), repeats=2)
+    return t_long / max(t_small, 1e-6)
+
+
+def _all_patterns() -> list[tuple[str, object]]:
+    """Every distinct pattern (entries share their ``needs``), named by its first user."""
+    seen: set[tuple[str, int]] = set()
+    unique = []
+    for name, pattern in _every_pattern():
+        key = (pattern._source, pattern._flags)
+        if key not in seen:
+            seen.add(key)
+            unique.append((name, pattern))
+    return unique
+
+
+def _every_pattern() -> list[tuple[str, object]]:
+    from rnnshape.explain import catalog, explainer
+    from rnnshape.explain.lazyre import LazyPattern
+
+    found = [(f"explainer.{k}", v) for k, v in vars(explainer).items() if isinstance(v, LazyPattern)]
+    found += [(f"explainer._VF_LAYER[{i}]", p) for i, (p, _) in enumerate(explainer._VF_LAYER)]
+    found += [(f"catalog.{k}", v) for k, v in vars(catalog).items() if isinstance(v, LazyPattern)]
+    for entry in catalog.ENTRIES:
+        found.append((f"entry {entry.name}", entry.pattern))
+        if entry.needs is not None:
+            found.append((f"needs {entry.name}", entry.needs))
+    return found
+
+
+def _atoms(pattern) -> list[str]:
+    """Adversarial building blocks: generic ones plus the pattern's own words and punctuation."""
+    import re as _re
+
+    generic = ["a", " ", "1, ", "a.", ":", "(", "[1](file", 'File "a", line 1, in ', "File a:1, in f(",
+               "a.py in f(", "Error", "torch.Size([1, "]
+    source = pattern.pattern
+    words = _re.findall(r"[A-Za-z_]{3,}", source)
+    prefix = _re.match(r"[^\\\\()\[\]?*+{|^$.]*", source).group(0)
+    own = [w + " " for w in words[:4]] + ([prefix] if len(prefix) > 2 else [])
+    return generic + own
+
+
+@pytest.mark.parametrize("name,pattern", _all_patterns(), ids=[n for n, _ in _all_patterns()])
+def test_every_pattern_is_linear_on_adversarial_text(name: str, pattern) -> None:
+    """#15: each pattern that sees pasted text, fed strings of growing length, grows ~linearly
+    (applied the way explain applies it: line patterns with .match, the others searched)."""
+    from rnnshape.explain.explainer import MATCH_ONLY
+
+    anchored = name.split(".", 1)[-1] in MATCH_ONLY
+    for atom in _atoms(pattern):
+        def make(n: int, atom: str = atom) -> str:
+            return atom * max(1, n // len(atom)) + "\x00"
+
+        def run(text: str) -> None:
+            pattern.match(text)
+            if not anchored:
+                for _ in pattern.finditer(text):
+                    pass
+
+        ratio = _growth(run, make, 4000, factor=8)
+        # linear: ~1; quadratic: ~8. The bound leaves room for a loaded machine.
+        assert ratio < 4, (name, atom, ratio)
+
+
+def test_repeated_error_lines_are_linear() -> None:
+    """#15: `yes '...Expected hidden[0] size...' | head -n 10000` is one finding, in linear time."""
+    line = "RuntimeError: Expected hidden[0] size (2, 16, 128), got [2, 32, 128]\n"
+    result = explain_text(line * 10_000)
+    assert len(result.findings) == 1 and result.findings[0].repeats == 10_000
+    assert _growth(explain_text, lambda n: line * n, 500, factor=16) < 5
+
+
+def test_rich_border_line_with_blanks_is_linear() -> None:
+    assert normalize("│a" + " " * 2500 + "b") == "a" + " " * 2500 + "b"
+    assert _growth(normalize, lambda n: "│a" + " " * n + "b", 2500) < 5
+
+
+def test_long_line_before_an_error_is_linear() -> None:
+    message = "RuntimeError: input.size(-1) must be equal to input_size. Expected 8, got 10"
+    result = explain_text("x" * 100_000 + "\n" + message)
+    assert [d.code for d in result.diagnoses] == ["input-size-mismatch"]
+    assert _growth(explain_text, lambda n: "ab(" * n + "\n" + message, 4000) < 5
+
+
+def test_frames_of_every_format_are_linear() -> None:
+    frames = {
+        "python": '  File "/a/b.py", line 3, in forward\n    out = self.lstm(x)\n',
+        "ipython8": "File ~/a/rnn.py:12, in LSTM.forward(self, input, hx)\n",
+        "ipython7": "<ipython-input-3-abc> in forward(self, x)\n",
+        "cell": "Cell In[7], line 3, in f(x)\n",
+        "vscode": "     [22](vscode-notebook-cell:/c%3A/a.ipynb#X16sZmlsZQ%3D%3D?line=21) x = 1\n",
+    }
+    tail = "RuntimeError: Expected hidden size (1, 3, 16), got [1, 4, 16]\n"
+    for kind, frame in frames.items():
+        assert _growth(explain_text, lambda n, f=frame: f * n + tail, 100) < 5, kind
+
+
+@pytest.mark.slow
+def test_ten_megabytes_in_linear_time() -> None:
+    noise = "epoch 1 loss 0.25 acc 0.91 lstm h0 torch.Size([32, 50, 8])\n"
+    message = "RuntimeError: Expected hidden[0] size (2, 16, 128), got [2, 32, 128]\n"
+    big = noise * (10 * 1024 * 1024 // len(noise)) + message
+    assert [d.code for d in explain_text(big).diagnoses] == ["hidden-batch-mismatch"]
+
+
+def test_pipe_of_repeated_errors_finishes(tmp_path: Path) -> None:
+    """The reproducer of #15 through the real CLI and a pipe (a hang guard, not a speed test)."""
+    line = b"RuntimeError: Expected hidden[0] size (2, 16, 128), got [2, 32, 128]\n"
+    out = subprocess.run([sys.executable, "-m", "rnnshape", "explain", "--json"], input=line * 10_000,
+                         capture_output=True, timeout=120, cwd=Path(__file__).parents[1])
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["errors"][0]["repeats"] == 10_000
+
+
+# --------------------------------------------------------------------------- bounded reads (#15)
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_special_files_are_refused_at_once(tmp_path: Path, special: str) -> None:
+    import os
+
+    path = special
+    if special == "fifo":
+        path = str(tmp_path / "pipe")
+        os.mkfifo(path)
+    out = subprocess.run([sys.executable, "-m", "rnnshape", "explain", "--file", path],
+                         capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
+    assert out.returncode == 2
+    assert "not a regular file" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_stdin_from_a_device_is_refused_at_once() -> None:
+    with open("/dev/zero", "rb") as zero:
+        out = subprocess.run([sys.executable, "-m", "rnnshape", "explain"], stdin=zero,
+                             capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
+    assert out.returncode == 2 and "is a device" in out.stderr
+
+
+def test_stdin_keeps_only_the_tail_within_the_limit() -> None:
+    import io
+
+    from rnnshape.explain.reading import read_text_stream
+
+    data = b"x" * 1000 + b"\nRuntimeError: tail\n"
+    text, note = read_text_stream(io.BytesIO(data), limit=100)
+    assert text.endswith("RuntimeError: tail\n") and len(text.encode()) == 100
+    assert note and "only its last" in note
+
+
+def test_reading_module_is_shared_and_bounded(tmp_path: Path) -> None:
+    from rnnshape.explain.reading import InputError, read_text_file
+
+    path = tmp_path / "log.txt"
+    path.write_bytes(b"a" * 101)
+    with pytest.raises(InputError, match="larger than"):
+        read_text_file(str(path), limit=100)
+    assert read_text_file(str(path), limit=101) == "a" * 101
+
+
+# --------------------------------------------------------------------------- precision (#9)
+
+
+def test_plain_python_unpacking_error_is_not_claimed(tmp_path: Path) -> None:
+    script = tmp_path / "report.py"
+    script.write_text("rows = [('a', 1, 2)]\nfor name, score in rows:\n    print(name)\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert "too many values to unpack" in out.stderr
+    result = explain_text(out.stderr)
+    assert not result.ok
+    r = runner.invoke(app, ["explain", out.stderr])
+    assert r.exit_code == 1 and "no recurrent-layer error found" in r.output
+
+
+def test_plain_indexing_error_is_not_claimed() -> None:
+    def index():
+        scores = torch.zeros(1)
+        return scores[1]
+
+    text = _tb(index)
+    assert "out of bounds" in text
+    assert not explain_text(text).ok
+    r = runner.invoke(app, ["explain", "--json", text])
+    assert r.exit_code == 1 and json.loads(r.output)["ok"] is False
+
+
+def test_generic_message_tied_by_the_frames_is_claimed() -> None:
+    def lstm_state():
+        lstm = nn.LSTM(8, 16)
+        return lstm(torch.zeros(5, 3, 8), torch.zeros(1, 3, 16))
+
+    assert explain_text(_tb(lstm_state)).diagnoses[0].code == "hidden-not-tuple"
+
+
+# --------------------------------------------------------------------------- ranking by evidence (#10)
+
+
+def _message(fn) -> str:
+    return f"{type(_exc(fn)).__name__}: {_exc(fn)}"
+
+
+def test_layers_or_bidirectional_decided_by_the_paste() -> None:
+    message = _message(lambda: nn.LSTM(8, 16, bidirectional=True)(
+        torch.zeros(5, 3, 8), (torch.zeros(1, 3, 16),) * 2))
+    bidir = explain_text("lstm = nn.LSTM(8, 16, bidirectional=True)\n" + message).diagnoses[0]
+    assert "bidirectional" in bidir.evidence["causes"][0]
+    assert not any("num_layers=2 forgotten" in c for c in bidir.evidence["causes"])
+    deep = explain_text("lstm = nn.LSTM(8, 16, num_layers=2)\n" + message).diagnoses[0]
+    assert "num_layers=2" in deep.evidence["causes"][0]
+    both = explain_text(message).diagnoses[0].evidence["causes"]
+    assert any("bidirectional" in c for c in both) and any("num_layers" in c for c in both)
+    assert any("tell them apart" in c for c in both)
+
+
+def test_four_dimensional_state_is_an_extra_unsqueeze() -> None:
+    message = _message(lambda: nn.GRU(8, 16)(torch.zeros(5, 3, 8), torch.zeros(1, 1, 3, 16)))
+    d = explain_text(message).diagnoses[0]
+    assert "extra axis" in d.evidence["causes"][0]
+    assert "unsqueeze(0)" not in d.fix
+    # the fix, applied in torch, removes the error
+    h_0 = torch.zeros(1, 1, 3, 16)
+    for line in d.fix.splitlines():
+        exec(line, {"torch": torch}, scope := {"h_0": h_0})
+        h_0 = scope["h_0"]
+    nn.GRU(8, 16)(torch.zeros(5, 3, 8), h_0)
+
+
+def test_encoder_output_sequence_given_as_state() -> None:
+    encoder, decoder = nn.GRU(8, 16, batch_first=True), nn.GRU(8, 16)
+    out, _ = encoder(torch.zeros(3, 5, 8))
+    message = _message(lambda: decoder(torch.zeros(7, 3, 8), out))
+    causes = explain_text(message).diagnoses[0].evidence["causes"]
+    assert "not a state at all" in causes[0] and "h_n" in causes[0]
+
+
+def test_batch_first_layout_ranks_before_last_batch() -> None:
+    x = torch.zeros(32, 50, 8)                 # (batch, seq_len, features), layer not batch_first
+    message = _message(lambda: nn.GRU(8, 16)(x, torch.zeros(1, 32, 16)))
+    paste = f"print(x.shape)\n{x.shape}\n{message}"
+    d = explain_text(paste).diagnoses[0]
+    assert d.evidence["causes"][0].startswith("the input is batch-first")
+    assert "batch_first=True" in d.fix and "x.size(1)" not in d.fix
+
+
+def _apply_fix(fix: str, scope: dict) -> dict:
+    exec(compile(fix, "<fix>", "exec"), {"torch": torch, "nn": nn}, scope)
+    return scope
+
+
+@pytest.mark.parametrize("shown", [True, False])
+def test_batch_first_gru_last_batch_fix_keeps_batch(shown: bool) -> None:
+    """#9: a batch_first GRU's state built for 32 meets a last batch of 4; the fix never sizes
+    the state from x.size(1), the sequence length of a batch-first input."""
+    rnn = nn.GRU(8, 16, batch_first=True)
+    x = torch.zeros(4, 50, 8)
+    message = _message(lambda: rnn(x, torch.zeros(1, 32, 16)))
+    paste = ("rnn = nn.GRU(8, 16, batch_first=True)\n" if shown else "") + message
+    d = explain_text(paste).diagnoses[0]
+    assert d.code == "hidden-batch-mismatch"
+    assert "batch = x.size(1)" not in d.fix
+    scope = _apply_fix(d.fix, {"x": x, "rnn": rnn})
+    out, h = rnn(x, scope["h_0"])
+    assert scope["h_0"].shape[1] == x.size(0) == h.shape[1]   # batch kept as batch
+    assert out.shape[:2] == (4, 50)                            # time kept as time
+
+
+# --------------------------------------------------------------------------- the numbers hold (#10)
+
+
+@pytest.mark.parametrize("template,numbers", [
+    ("RuntimeError: Expected hidden[0] size ({a}, {b}, {c}), got [{d}, {b}, {c}]", "acd"),
+    ("RuntimeError: Expected hidden size ({a}, {b}, {c}), got [{a}, {d}, {c}]", "bcd"),
+    ("RuntimeError: input.size(-1) must be equal to input_size. Expected {a}, got {b}", "ab"),
+    ("RuntimeError: Input batch size {a} doesn't match hidden0 batch size {b}", "ab"),
+    ("RuntimeError: hidden0 has inconsistent hidden_size: got {a}, expected {b}", "ab"),
+    ("RuntimeError: Expected `len(lengths)` to be equal to batch_size, but got {a} (batch_size={b})", "ab"),
+    ("ValueError: Expected total_length to be at least the length of the longest sequence in input, but "
+     "got total_length={a} and max sequence length being {b}", "ab"),
+    ("RuntimeError: Error(s) in loading state_dict for Net:\n\tsize mismatch for rnn.weight_hh_l0: copying "
+     "a param with shape torch.Size([{a4}, {a}]) from checkpoint, the shape in current model is "
+     "torch.Size([{b4}, {b}]).", "ab"),
+    ("RuntimeError: Input batch size {a} doesn't match hidden[0] batch size {b}", "ab"),
+])
+def test_explanations_carry_the_pasted_numbers(template: str, numbers: str) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    sizes = st.integers(min_value=1, max_value=4096)
+
+    @settings(max_examples=25, deadline=None)
+    @given(a=sizes, b=sizes, c=sizes, d=sizes)
+    def check(a: int, b: int, c: int, d: int) -> None:
+        values = {"a": a, "b": b, "c": c, "d": d, "a4": 4 * a, "b4": 4 * b}
+        if len({values[k] for k in numbers}) < len(numbers):
+            return   # equal numbers: nothing mismatches, or the message is ambiguous
+        result = explain_text(template.format(**values))
+        assert result.ok
+        diagnosis = result.diagnoses[0]
+        prose = f"{diagnosis.title}\n{diagnosis.explanation}\n{diagnosis.fix}"
+        for key in numbers:
+            assert str(values[key]) in prose, (key, prose)
+
+    check()
+
+
+# --------------------------------------------------------------------------- rendering, --list, #16
+
+
+def _fix_blocks(output: str) -> list[str]:
+    blocks, current = [], None
+    for line in output.splitlines():
+        if line.strip() == "Fix:":
+            current = []
+            blocks.append(current)
+        elif current is not None and line.startswith("    "):
+            current.append(line[4:])
+        else:
+            current = None
+    return ["\n".join(b) for b in blocks]
+
+
+def test_fix_code_survives_80_columns_and_a_pipe() -> None:
+    import ast
+    import os
+
+    texts = [
+        _tb(lambda: nn.GRU(8, 16, batch_first=True)(torch.zeros(4, 50, 8), torch.zeros(1, 32, 16))),
+        _tb(lambda: nn.LSTM(8, 16, bidirectional=True)(torch.zeros(5, 3, 8),
+                                                       (torch.zeros(1, 3, 16),) * 2)),
+        _tb(lambda: nn.LSTM(12, 16).load_state_dict(nn.LSTM(8, 16).state_dict())),
+    ]
+    env = {**os.environ, "COLUMNS": "80"}
+    for text in texts:
+        out = subprocess.run([sys.executable, "-m", "rnnshape", "explain"], input=text, env=env,
+                             capture_output=True, text=True, cwd=Path(__file__).parents[1])
+        assert out.returncode == 0, out.stderr
+        blocks = _fix_blocks(out.stdout)
+        assert blocks, out.stdout
+        for block in blocks:
+            ast.parse(block)
+
+
+def test_list_shows_every_wording_with_its_releases() -> None:
+    from rnnshape.explain.wordings import WORDINGS
+
+    r = runner.invoke(app, ["explain", "--list", "--json"])
+    assert r.exit_code == 0
+    payload = json.loads(r.output)
+    assert [w["id"] for w in payload["wordings"]] == [w.id for w in WORDINGS]
+    assert payload["releases_read"][0].startswith("1.") and payload["releases_read"][-1] == "2.13.0"
+    r = runner.invoke(app, ["explain", "--list"], env={"COLUMNS": "80"})
+    assert r.exit_code == 0
+    assert "hidden0-size-list" in r.output and "2.13.0" in r.output
+
+
+def test_json_path_imports_no_rich_and_compiles_no_pattern_at_import() -> None:
+    code = (
+        "import sys\n"
+        "import rnnshape.explain.explainer as ex, rnnshape.explain.catalog as cat\n"
+        "from rnnshape.explain.lazyre import LazyPattern\n"
+        "pats = [v for m in (ex, cat) for v in vars(m).values() if isinstance(v, LazyPattern)]\n"
+        "pats += [e.pattern for e in cat.ENTRIES]\n"
+        "assert pats and not any(p.is_compiled for p in pats), 'compiled at import'\n"
+        "from rnnshape.cli import main\n"
+        "sys.argv = ['rnnshape', 'explain', '--json', 'Expected hidden size (1, 3, 16), got [1, 4, 16]']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'torch', 'numpy'))\n"
+        "sys.stderr.write('MODULES:' + ','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).parents[1])
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip().endswith("MODULES:"), out.stderr[-500:]

@@ -17,10 +17,15 @@ def explain(
     file: Annotated[str | None, typer.Option(
         "--file", "-f", help="Read the traceback from this file.", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    list_wordings: Annotated[bool, typer.Option(
+        "--list", help="List the torch messages explain knows, with the torch releases that print "
+                       "each wording, and exit.")] = False,
 ) -> None:
     """Explain a PyTorch recurrent-layer error or traceback: causes ranked, fix as code."""
     from rnnshape.explain.explainer import InputError, decode, explain_text, read_file, read_stream
 
+    if list_wordings:
+        _list(as_json)
     note = None
     try:
         if file is not None and text is not None:
@@ -45,3 +50,18 @@ def explain(
         print_explanation(result, note=note)
 
     finish(result, as_json, human)
+
+
+def _list(as_json: bool) -> None:
+    from rnnshape.explain.wordings import listing
+
+    rows, harvested = listing()
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({"ok": True, "releases_read": list(harvested), "wordings": rows}, indent=2))
+    else:
+        from rnnshape.render.explain import print_wordings
+
+        print_wordings(rows, harvested)
+    raise typer.Exit(0)

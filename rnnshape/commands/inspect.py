@@ -52,6 +52,16 @@ def inspect(
     expect: Annotated[list[str] | None, typer.Option(help="Assert a shape, e.g. output=5,3,40 (repeatable).")] = None,
     max_memory: Annotated[str | None, typer.Option(help="Refuse runs estimated above this, e.g. 1GB.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    show_diagram: Annotated[bool, typer.Option(
+        "--diagram", help="Draw the layer: layers x directions over time, what each row of h_n and "
+                          "slice of output is, with code (and a \"diagram\" section in --json).")] = False,
+    svg: Annotated[str | None, typer.Option(
+        "--svg", metavar="PATH", help="Also save the report, with the picture, as SVG (implies --diagram).")] = None,
+    html: Annotated[str | None, typer.Option(
+        "--html", metavar="PATH", help="Also save the report, with the picture, as HTML (implies --diagram).")] = None,
+    params: Annotated[bool | None, typer.Option(
+        "--params/--no-params", help="Show the whole parameter table / hide it (default: long ones cut).",
+        show_default=False)] = None,
 ) -> None:
     """Build a recurrent layer, run tensors through it, and explain every shape."""
     from rnnshape.engine.inputs import UserTensors, build_request, build_spec, load_user_tensors, looks_like_file
@@ -91,17 +101,60 @@ def inspect(
                             input_shape=input_shape, hidden_shape=hidden_shape,
                             cell_shape=cell_shape, dtype=dtype, user=user,
                             enforce_sorted=enforce_sorted)
+        exports = _export_paths(svg, html, (input, hidden, cell, lengths))
         expects = parse_expect(expect or [], expected_names(spec))
         limit = parse_bytes(max_memory) if max_memory is not None else None
         report = inspect_layer(req, device=resolved, dry_run=dry_run, expects=expects,
                                max_memory=limit, tensors=user.tensors, repeat=repeat,
                                progress=None if as_json else _progress(resolved),
                                sources=user.sources)
+        if show_diagram or exports:
+            from rnnshape.model.layout import layout_for_request
+
+            report.layout = layout_for_request(report.request)
+            if report.layout is None:
+                typer.echo("rnnshape: no picture: the layer cannot be built with these arguments "
+                           "(see the error).", err=True)
+        view = _parameter_view(params)
+        if exports:
+            from rnnshape.render.diagram import save_picture
+            from rnnshape.render.report import report_renderable
+
+            save_picture(report_renderable(report, view), title=report.spec.to_code(), **exports)
     except (UsageError, MemoryRefused, TooLarge) as exc:
         fail_usage(str(exc), as_json)
     from rnnshape.render.report import print_report
 
-    finish(report, as_json, lambda: print_report(report))
+    finish(report, as_json, lambda: print_report(report, parameters=view))
+
+
+def _parameter_view(params: bool | None):
+    from rnnshape.render.report import ParameterView
+
+    return {None: ParameterView.SUMMARY, True: ParameterView.ALL, False: ParameterView.NONE}[params]
+
+
+def _export_paths(svg: str | None, html: str | None, inputs: tuple[str | None, ...]) -> dict[str, str]:
+    """``--svg``/``--html`` targets, refused before anything runs when they would clobber an input file."""
+    import os
+
+    from rnnshape.engine.tensors import split_source
+
+    given = {k: v for k, v in (("svg", svg), ("html", html)) if v is not None}
+    sources = {os.path.realpath(split_source(i)[0]): i for i in inputs if i is not None}
+    for flag, path in given.items():
+        real = os.path.realpath(path)
+        if real in sources:
+            raise UsageError(f"--{flag} {path} is the input file {sources[real]}; rnnshape will not "
+                             "overwrite an input. Choose another path.")
+        if os.path.isdir(path):
+            raise UsageError(f"--{flag} {path} is a directory; give a file name such as {path}/layer.{flag}.")
+        parent = os.path.dirname(real)
+        if not os.path.isdir(parent):
+            raise UsageError(f"--{flag} {path}: the directory {parent} does not exist.")
+    if svg is not None and html is not None and os.path.realpath(svg) == os.path.realpath(html):
+        raise UsageError(f"--svg and --html are the same file ({svg}); give two paths.")
+    return given
 
 
 def _progress(device: str):

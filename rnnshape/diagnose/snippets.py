@@ -115,6 +115,28 @@ def read_source(path: str | None, stdin: Any) -> tuple[str, str]:
 # --------------------------------------------------------------------------- cleaning
 
 
+def from_notebook(text: str) -> tuple[str, str | None]:
+    """A Jupyter notebook (.ipynb JSON): its code cells in order, outputs ignored; else the text as it is."""
+    head = text.lstrip()[:1]
+    if head != "{" or '"cells"' not in text[:1_000_000]:
+        return text, None
+    try:
+        nb = json.loads(text)
+    except ValueError:
+        return text, None
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        return text, None
+    code: list[str] = []
+    for cell in cells:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            source = "".join(str(part) for part in source) if isinstance(source, list) else str(source)
+            code.append(source.rstrip("\n"))
+    return "\n\n".join(code) + "\n", (f"read as a Jupyter notebook: its {len(code)} code cell"
+                                       f"{'s' if len(code) != 1 else ''}, in order, outputs ignored")
+
+
 def clean(text: str) -> Paste:
     """Sort the paste's lines into code, prompts' output, magics, traceback and printed output."""
     text = ANSI_ESCAPE.sub("", text).replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
@@ -458,7 +480,7 @@ _HINT = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*(.+?)\s*$")
 
 def parse_hints(items: list[str]) -> dict[str, Any]:
     """``["x=B,T,300", "tokens=32,50:int64"]`` -> name -> a tensor with those (symbolic) dims."""
-    from rnnshape.diagnose.follow import DTYPES, hint_tensor
+    from rnnshape.diagnose.follower import DTYPES, hint_tensor
     from rnnshape.errors import UsageError
 
     out: dict[str, Any] = {}
@@ -520,6 +542,24 @@ class Diagnosed:
     def exit_code(self) -> int:
         return 0 if self.ok else 1
 
+    @property
+    def checked(self) -> int:
+        """Recurrent calls followed with every size they needed."""
+        return len(self.followed.checked)
+
+    @property
+    def not_followed(self) -> dict[int, str | None]:
+        """Recurrent calls that could not be followed (line -> the hint that would let them be)."""
+        done = {ln for ln, _ in self.followed.checked}
+        return {ln: h for ln, h in sorted(self.followed.not_followed.items()) if ln not in done}
+
+    @property
+    def verdict(self) -> str:
+        """``error``, ``ok`` (at least one recurrent call checked), or ``nothing-to-check``."""
+        if not self.ok:
+            return "error"
+        return "ok" if self.checked or self.run is not None else "nothing-to-check"
+
     def to_dict(self) -> dict[str, Any]:
         err = self.error
         lines = []
@@ -530,6 +570,9 @@ class Diagnosed:
         return {
             "ok": self.ok,
             "exit_code": self.exit_code,
+            "verdict": self.verdict,
+            "recurrent_calls": {"checked": self.checked,
+                                "not_followed": [{"line": ln, "hint": h} for ln, h in self.not_followed.items()]},
             "source": self.name,
             "ran": self.run is not None,
             "error": err.to_dict() if err is not None else None,
@@ -548,9 +591,12 @@ class Diagnosed:
 def diagnose_paste(text: str, hints: dict[str, Any] | None = None, *, name: str = "<paste>",
                    run: bool = False, timeout: float = 60.0) -> Diagnosed:
     """Clean, parse, follow; join a pasted traceback (and, with ``run``, a real run)."""
-    from rnnshape.diagnose.follow import Finding, Follower
+    from rnnshape.diagnose.follower import Finding, Follower
 
+    text, notebook_note = from_notebook(text)
     paste = clean(text)
+    if notebook_note:
+        paste.notes.insert(0, notebook_note)
     parsed = parse_partial(paste.code_lines)
     follower = Follower(paste.code_lines, hints)
     result = follower.run(parsed.tree)
@@ -563,7 +609,7 @@ def diagnose_paste(text: str, hints: dict[str, Any] | None = None, *, name: str 
     if paste.traceback:
         from rnnshape.explain.explainer import explain_text
 
-        explanation = explain_text(paste.traceback)
+        explanation = explain_text(paste.traceback, code=paste.code)
         findings = _join_traceback(findings, explanation, paste, source="traceback")
     ran = None
     if run:
@@ -604,7 +650,7 @@ def _match_line(paste: Paste, code: str | None, line: int | None) -> int | None:
 def _join_traceback(findings: list[Any], explanation: Any, paste: Paste, *, source: str) -> list[Any]:
     from dataclasses import replace
 
-    from rnnshape.diagnose.follow import Finding
+    from rnnshape.diagnose.follower import Finding
 
     static_error = next((f for f in findings if f.diagnosis.is_error), None)
     user_frames = [fr for fr in explanation.frames if fr.is_user and fr.code]
@@ -639,7 +685,7 @@ def _join_run(findings: list[Any], ran: RunResult, paste: Paste) -> list[Any]:
     from dataclasses import replace
 
     from rnnshape import diagnoses as dx
-    from rnnshape.diagnose.follow import Finding
+    from rnnshape.diagnose.follower import Finding
     from rnnshape.explain.explainer import explain_text
 
     err = ran.error
@@ -651,7 +697,7 @@ def _join_run(findings: list[Any], ran: RunResult, paste: Paste) -> list[Any]:
         return findings
     line = err.get("line")
     at_line = [r for r in ran.records if r.get("line") == line]
-    explained = explain_text(err.get("traceback") or f"{err['kind']}: {err['message']}")
+    explained = explain_text(err.get("traceback") or f"{err['kind']}: {err['message']}", code=paste.code)
     if explained.findings:
         d = explained.findings[0].diagnosis
     elif err["kind"] in ("Timeout", "Crash"):

@@ -16,6 +16,7 @@ from typing import Any
 
 from rnnshape import diagnoses as dx
 from rnnshape.explain import catalog
+from rnnshape.model.layout import Layout
 from rnnshape.model.shapes import (
     DTYPE_BYTES,
     MAX_TENSOR_BYTES,
@@ -72,6 +73,7 @@ class Report:
     memory_bytes: int = 0
     packed: dict[str, Any] | None = None  # lengths, batch_sizes, enforce_sorted
     sources: dict[str, str] = field(default_factory=dict)  # tensor name -> file it came from
+    layout: Layout | None = None  # set by ``inspect --diagram``: the picture's data, and "diagram" in to_dict
 
     @property
     def ok(self) -> bool:
@@ -107,6 +109,7 @@ class Report:
             "sources": self.sources,
             "diagnoses": [d.to_dict() for d in self.diagnoses],
             "timing": self.timing,
+            **({"diagram": self.layout.to_dict()} if self.layout is not None else {}),
         }
 
 

@@ -14,12 +14,15 @@ milliseconds.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape import diagnoses as dx
+from rnnshape.diagnoses import versions as vx
+from rnnshape.explain.lazyre import LazyPattern, lazy
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,10 @@ class Context:
     where: str | None = None          # "train.py:42"
     failing_line: str | None = None   # torch's own line that raised, e.g. "if hx.dim() != 3:"
     frames_text: str = ""             # the frames of this traceback, for context-gated entries
+    built: tuple[str, ...] = ()       # layer types the paste constructs (nn.LSTM(...) in pasted code)
+    ctor_text: str = ""               # the paste's constructor lines, e.g. "nn.GRU(8, 16, num_layers=2)"
+    batch_first: bool | None = None   # batch_first=... as the paste's constructors say (None: unknown)
+    shapes: tuple[tuple[int, ...], ...] = ()   # tensor shapes printed in the paste (torch.Size([...]))
 
 
 NO_CONTEXT = Context()
@@ -44,13 +51,13 @@ class Entry:
 
     name: str
     code: str
-    pattern: re.Pattern[str]
+    pattern: LazyPattern
     build: Builder
     #: Likely causes, most likely first (a builder may replace them via evidence["causes"]).
     causes: tuple[str, ...] = ()
     #: A generic Python message (``'tuple' object has no attribute 'dim'``) is only read as
     #: a recurrent-layer mistake when the traceback around it matches this.
-    needs: re.Pattern[str] | None = None
+    needs: LazyPattern | None = None
     #: Other codes the builder may return, depending on the numbers or the context.
     also: tuple[str, ...] = field(default=())
 
@@ -137,7 +144,13 @@ def _hx_rank(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     if got == want - 1:
         causes.append("the state is missing the num_layers x num_directions axis: "
                       "torch.zeros(num_layers * num_directions, batch, hidden_size)")
-    if got == want + 1:
+    if got > want and want == 3:
+        d = replace(d, fix=f"{name} = {name}.squeeze(0)   # drop the extra axis (check {name}.shape: "
+                           "the axis of size 1 that is not num_layers x num_directions)")
+        causes.insert(0, f"an extra axis, not a missing one: the state is {got}-D where the layer "
+                         f"wants 3-D (num_layers x num_directions, batch, hidden) -- an unsqueeze "
+                         f"too many (or states stacked): {name}.squeeze(0) on the axis of size 1")
+    elif got == want + 1:
         causes.append("the input is unbatched (2-D) while the state is batched: give the "
                       "input a batch axis, or drop the state's batch axis")
     return _with_causes(d, causes)
@@ -153,44 +166,135 @@ def _hidden_size(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     if len(expected) != 3 or len(got) != 3:
         d = dx.hidden_rank(name=name, got_rank=len(got), expected_rank=len(expected),
                            layer=_layer(ctx), expected_shape=expected, torch_message=msg)
-        return _with_causes(d, [f"the state {dx.fmt_shape(got)} lacks the num_layers x "
-                                "num_directions axis: state.unsqueeze(0)"])
+        if len(got) > len(expected):
+            axis = next((i for i in range(len(got)) if got[i] == 1 and got[:i] + got[i + 1:] == expected),
+                        None)
+            d = replace(d, fix=f"{name} = {name}.squeeze({axis if axis is not None else 0})   "
+                               f"# drop the extra axis: {dx.fmt_shape(expected)}")
+        return _with_causes(d, _rank_causes(name, expected, got))
+    input_dims = _input_shape(ctx, expected, got)
+    batch_first = ctx.batch_first
+    if input_dims and batch_first is None and input_dims[1] == expected[1] != input_dims[0]:
+        batch_first = False   # torch took the input's dimension 1 as the batch: not batch-first
     d = dx.hidden_shape_mismatch(name=name, expected=expected, got=got, is_cell_state=is_c,
-                                 torch_message=msg)
-    return _with_causes(d, _state_causes(d.code, expected, got))
+                                 torch_message=msg, input_dims=input_dims,
+                                 batch_first=batch_first if input_dims else None)
+    causes = _state_causes(d.code, expected, got, ctx)
+    if d.code == "hidden-batch-mismatch":
+        layout_first = bool(causes) and causes[0].startswith(_LAYOUT)
+        d = replace(d, fix=_batch_fix(name, expected, got, ctx, layout_first))
+    return _with_causes(d, causes)
 
 
-def _state_causes(code: str, e: tuple[int, ...], g: tuple[int, ...]) -> list[str]:
+def _rank_causes(name: str, e: tuple[int, ...], g: tuple[int, ...]) -> list[str]:
+    if len(g) > len(e):
+        extra = [i for i, n in enumerate(g) if n == 1]
+        squeeze = f"{name}.squeeze({extra[0]})" if extra else f"{name}.view({', '.join(map(str, e))})"
+        return [f"an extra axis, not a missing one: {dx.fmt_shape(g)} has {len(g)} dimensions, the "
+                f"layer wants {len(e)} {dx.fmt_shape(e)}; an unsqueeze (or a stack of states) too "
+                f"many: {squeeze}"]
+    return [f"the state {dx.fmt_shape(g)} lacks the num_layers x num_directions axis: "
+            f"{name}.unsqueeze(0)"]
+
+
+def _input_shape(ctx: Context, e: tuple[int, ...], g: tuple[int, ...]) -> tuple[int, ...] | None:
+    """A 3-D input shape printed in the paste that torch's expected batch came from."""
+    for shape in ctx.shapes:
+        if len(shape) == 3 and e[1] in (shape[0], shape[1]) and shape[-1] != e[2]:
+            return shape
+    return None
+
+
+def _batch_fix(name: str, e: tuple[int, ...], g: tuple[int, ...], ctx: Context,
+               layout_first: bool) -> str:
+    """Keep batch as batch: the state is sized from x's batch axis, which depends on batch_first;
+    when the input reads as batch-first, the fix is the layer's layout, not the state."""
+    tail = f"{name} = torch.zeros({e[0]}, batch, {e[2]}, device=x.device)"
+    layer = f"nn.{ctx.layer}" if ctx.layer in ("LSTM", "GRU", "RNN") else "nn.LSTM"
+    if ctx.batch_first is True:
+        return f"batch = x.size(0)   # batch_first=True: x is (batch, seq_len, features)\n{tail}"
+    if layout_first and g[1] > e[1] or layout_first and ctx.shapes:
+        return (f"# x is (batch {g[1]}, seq_len {e[1]}, features): build the layer batch-first\n"
+                f"{_layer_attr(ctx)} = {layer}(input_size, hidden_size, batch_first=True)")
+    if layout_first:
+        return ("# print(x.shape) decides. If x is (batch, seq_len, features): build the layer\n"
+                f"{_layer_attr(ctx)} = {layer}(input_size, hidden_size, batch_first=True)\n"
+                "# If x is (seq_len, batch, features): size the state from x's batch (dimension 1)\n"
+                f"{name} = torch.zeros({e[0]}, x.size(1), {e[2]}, device=x.device)")
+    if ctx.batch_first is False:
+        return f"batch = x.size(1)   # batch_first=False: x is (seq_len, batch, features)\n{tail}"
+    return ("# the batch axis of x: 0 with batch_first=True, 1 without (the default)\n"
+            f"batch = x.size(0) if {_layer_attr(ctx)}.batch_first else x.size(1)\n{tail}")
+
+
+def _layer_attr(ctx: Context) -> str:
+    """The user's name for the layer (``self.rnn`` in ``out, h = self.rnn(x, h0)``)."""
+    if ctx.user_line:
+        for name in re.findall(r"([A-Za-z_][\w.]{0,80})\s*\(", ctx.user_line[:400]):
+            last = name.rsplit(".", 1)[-1].lower()
+            if any(k in last for k in ("lstm", "gru", "rnn", "encoder", "decoder")):
+                return name
+    return "rnn"
+
+
+def _says(ctx: Context, pattern: str) -> bool:
+    return bool(ctx.ctor_text and re.search(pattern, ctx.ctor_text))
+
+
+def _layers_causes(e0: int, g0: int, ctx: Context) -> list[str]:
+    """1 vs 2 (or n vs 2n) in the first dimension: num_layers or bidirectional, by the evidence."""
+    bidir = _says(ctx, r"bidirectional\s*=\s*True")
+    layered = re.findall(r"num_layers\s*=\s*(\d+)", ctx.ctor_text or "")
+    deeper = any(int(n) > 1 for n in layered)
+    test = ("to tell them apart: print(rnn.num_layers, rnn.bidirectional) -- the first "
+            "dimension is num_layers x (2 if bidirectional else 1)")
+    causes: list[str] = []
+    if g0 > 8 and g0 not in (2 * e0, e0 // 2 if e0 % 2 == 0 else -1):
+        causes.append(f"not a state at all: {g0} is a sequence length, not num_layers x "
+                      "num_directions -- an output sequence passed as h_0 (pass h_n instead)")
+    if e0 == 2 * g0:
+        layer_cause = (f"num_layers={e0} forgotten in the state (a {g0}-layer state for a model "
+                       f"with num_layers={e0})" if g0 == 1 else
+                       f"num_layers differs: the state holds {g0} layer state(s), the layer "
+                       f"needs {e0}")
+        bidir_cause = f"bidirectional=True forgotten in the state: {e0} = 2 directions x {g0} layer(s)"
+        if bidir and not deeper:
+            causes += [bidir_cause + " (the paste builds a bidirectional layer)"]
+        elif deeper and not bidir:
+            causes += [layer_cause + " (the paste builds num_layers=" + layered[0] + ")"]
+        else:
+            causes += [bidir_cause, layer_cause, test]
+    elif g0 == 2 * e0:
+        enc = (f"the state comes from a bidirectional layer ({g0} = 2 x {e0}): an encoder's h_n "
+               "passed to a one-direction decoder; merge the directions (sum, or cat + Linear) "
+               "first")
+        deep = f"the state comes from a deeper layer ({g0} layers) than this one ({e0})"
+        if deeper and not bidir:
+            causes += [deep + " (the paste builds num_layers=" + layered[0] + ")", enc]
+        elif bidir and not deeper:
+            causes += [enc + " (the paste builds a bidirectional layer)"]
+        else:
+            causes += [enc, deep, test]
+    elif not causes:
+        causes.append(f"num_layers differs: the state holds {g0} layer state(s), the layer needs "
+                      f"num_layers x num_directions = {e0}")
+    return causes
+
+
+def _state_causes(code: str, e: tuple[int, ...], g: tuple[int, ...],
+                  ctx: Context = NO_CONTEXT) -> list[str]:
     causes: list[str] = []
     if code == "hidden-batch-first":
         causes.append(f"the state was built batch-first {dx.fmt_shape(g)}; states are always "
                       "(num_layers x num_directions, batch, size), even with batch_first=True")
+    if g[0] == e[1] and g[1] != e[1] and g[0] != e[0] and g[1] > 1 and code != "hidden-batch-first":
+        causes.append(f"not a state at all: {dx.fmt_shape(g)} reads as (batch {g[0]}, seq_len "
+                      f"{g[1]}, features {g[2]}) -- an encoder's output sequence passed as h_0; "
+                      "pass the encoder's h_n (the second thing it returns)")
     if e[0] != g[0]:
-        if e[0] == 2 * g[0]:
-            causes.append(f"bidirectional=True forgotten in the state: {e[0]} = 2 directions "
-                          f"x {g[0]} layer(s)")
-            if g[0] == 1:
-                causes.append(f"num_layers={e[0]} forgotten in the state (a 1-layer state for "
-                              f"a {e[0]}-layer model)")
-        elif g[0] == 2 * e[0]:
-            causes.append(f"the state comes from a bidirectional layer ({g[0]} = 2 x {e[0]}): an "
-                          "encoder's h_n passed to a one-direction decoder; merge the "
-                          "directions (sum, or cat + Linear) first")
-        else:
-            causes.append(f"num_layers differs: the state holds {g[0]} layer state(s), the "
-                          f"layer needs num_layers x num_directions = {e[0]}")
+        causes += [c for c in _layers_causes(e[0], g[0], ctx) if c not in causes]
     if e[1] != g[1] and code != "hidden-batch-first":
-        if g[1] > e[1]:
-            causes.append(f"the last batch of the DataLoader is smaller ({e[1]}) than the "
-                          f"batch size the state was built for ({g[1]}): build the state from "
-                          "x's batch each call, or DataLoader(..., drop_last=True)")
-            causes.append("a state kept from training (or built in __init__) reused with a "
-                          "different batch size in evaluation")
-        else:
-            causes.append(f"the state was built for batch {g[1]} (e.g. batch 1 at inference) "
-                          f"but the input has batch {e[1]}")
-        causes.append("the input is batch-first but the layer was built without "
-                      "batch_first=True (it then reads dimension 1 as the batch)")
+        causes += _batch_causes(e[1], g[1], ctx)
     if e[2] != g[2]:
         if g[2] == 2 * e[2]:
             causes.append(f"the state's size {g[2]} = 2 x {e[2]}: both directions of a "
@@ -200,8 +304,41 @@ def _state_causes(code: str, e: tuple[int, ...], g: tuple[int, ...]) -> list[str
     return causes
 
 
+_LAYOUT = "the input is batch-first"
+
+
+def _batch_causes(e1: int, g1: int, ctx: Context) -> list[str]:
+    """State batch g1 vs torch's batch e1 (x.size(1), or x.size(0) with batch_first=True)."""
+    layout = (f"{_LAYOUT} but the layer was built without batch_first=True: it then reads "
+              f"dimension 1 as the batch (here {e1}, which would be the sequence length)")
+    shape = _input_shape(ctx, (0, e1, 0), (0, g1, 0))
+    looks_batch_first = shape is not None and shape[0] == g1 and shape[1] == e1
+    last = (f"the last batch of the DataLoader is smaller ({e1}) than the batch size the state "
+            f"was built for ({g1}): build the state from x's batch each call, or "
+            "DataLoader(..., drop_last=True)")
+    kept = ("a state kept from training (or built in __init__) reused with a different batch "
+            "size in evaluation")
+    small = (f"the state was built for batch {g1} (e.g. batch 1 at inference) but the input has "
+             f"batch {e1}")
+    if ctx.batch_first is True:
+        return [last, kept] if g1 > e1 else [small]
+    if looks_batch_first:
+        return [layout + f" (x is {dx.fmt_shape(shape)})", last if g1 > e1 else small]
+    return [last, kept, layout] if g1 > e1 else [layout, small]
+
+
 def _cell_batch(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
-    return _cell_state(int(m["idx"]), (int(m["input"]), None), (int(m["hidden"]), None), 0, msg)
+    d = _cell_state(int(m["idx"]), (int(m["input"]), None), (int(m["hidden"]), None), 0, msg)
+    e, g = int(m["input"]), int(m["hidden"])
+    if "hidden[" in m.group(0) and g > e:
+        # torch 0.4-1.x named an LSTMCell's h as hidden[0]: given h alone, it took h[0] (a vector
+        # of hidden_size) as the state, so the "batch" it reports is the hidden size.
+        alone = (f"an LSTMCell given h alone instead of the tuple (h, c): torch read h[0], a vector "
+                 f"of {g} = hidden_size, as the state -- pass cell(x, (h, c))")
+        causes = list(d.evidence["causes"])
+        causes.insert(0 if e == 1 else 1, alone)
+        d = replace(d, evidence={**d.evidence, "causes": causes})
+    return d
 
 
 def _cell_hidden(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
@@ -277,8 +414,9 @@ def _rnn_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
 
 def _mat_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     if m["a"] is None:
-        return _with_causes(dx.dtype_mismatch(what="a tensor", got="another dtype",
-                                              expected="the weights' dtype", torch_message=msg),
+        d = dx.dtype_mismatch(what="a tensor", got="another dtype", expected="the weights' dtype",
+                              torch_message=msg)
+        return _with_causes(replace(d, fix=_SAME_DTYPE_FIX),
                             ["the input or state has another dtype than the layer's weights"])
     return _dtype_pair(m["a"], m["b"], msg)
 
@@ -288,9 +426,16 @@ def _scalar_type(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     return _dtype_pair(m["found"], m["expected"], msg)
 
 
+#: When the message names no dtypes: give the input and the state the weights' dtype.
+_SAME_DTYPE_FIX = ("dtype = next(model.parameters()).dtype   # the weights' dtype\n"
+                   "x = x.to(dtype)\n"
+                   "h_0, c_0 = h_0.to(dtype), c_0.to(dtype)   # an LSTM's state, if you pass one")
+
+
 def _mkldnn_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     d = dx.dtype_mismatch(what="a state or the input", got="another dtype",
                           expected="the layer's dtype", torch_message=msg)
+    d = replace(d, fix=_SAME_DTYPE_FIX)
     return _with_causes(replace(d, explanation=d.explanation + (
         " On the CPU, oneDNN (mkldnn) runs the LSTM and reports this mismatch only as "
         "'unsupported data type'.")), [
@@ -306,7 +451,7 @@ def _not_tuple(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
         "only h_n kept from the previous call: keep the whole (h_n, c_n)"])
 
 
-_DEVICE_RE = re.compile(r"\b(cuda:\d+|cuda|cpu|mps(?::\d+)?|meta|xpu:\d+|xpu|GPU|CPU)\b")
+_DEVICE_RE = lazy(r"\b(cuda:\d+|cuda|cpu|mps(?::\d+)?|meta|xpu:\d+|xpu|GPU|CPU)\b")
 
 
 def _device(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
@@ -331,6 +476,65 @@ def _device(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
                   "a layer created after model.to(device), or kept in a plain list instead "
                   "of nn.ModuleList, is still on the CPU"]
     return _with_causes(d, causes)
+
+
+def _rnn_tensors_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    what = "h_0/c_0" if m["what"].lower() == "hidden" else "input"
+    if what == "input":
+        return _dtype_pair(m["got"], m["weight"], msg)
+    d = dx.dtype_mismatch(what="the state (h_0, c_0)", got=_norm_dtype(m["weight"]),
+                          expected=_norm_dtype(m["got"]), torch_message=msg)
+    return _with_causes(d, ["h_0/c_0 created with another dtype than the input (numpy float64)",
+                            "the model converted with .half()/.double() but not its state"])
+
+
+def _fused_cell_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    dtype = _norm_dtype(m["dtype"])
+    device = "cuda" if "cuda" in m.group(0) else "cpu"
+    d = dx.dtype_unsupported(dtype=dtype, device=device, torch_message=msg)
+    return _with_causes(d, [
+        f"autocast or .to({dtype}) in a torch release whose fused {m['cell'].upper()} cell kernel "
+        f"had no {dtype} version (added in later releases): upgrade torch, or run the recurrent "
+        "layer in float32",
+        "the recurrent layer run inside torch.autocast: wrap it in "
+        "torch.autocast(device_type, enabled=False) and cast its input to float32"])
+
+
+def _old_object_type(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    expected, found = m["expected"], m["found"]
+    if (".cuda." in expected) != (".cuda." in found):
+        devices = ["cuda", "cpu"] if ".cuda." in expected else ["cpu", "cuda"]
+        return _with_causes(dx.device_mismatch(devices=devices, torch_message=msg), [
+            "the input or a state (h_0, c_0) on the CPU while the model is on the GPU "
+            "(torch 0.4-1.x wording)", "the model not moved: model.cuda()"])
+    pick = re.compile(r"(\w+)Tensor$")
+    e, f = pick.search(expected), pick.search(found)
+    return _dtype_pair(f.group(1) if f else found, e.group(1) if e else expected, msg)
+
+
+def _old_inconsistent(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    sizes = tuple(tuple(int(t) for t in re.findall(r"\d+", s))
+                  for s in re.findall(r"\[([\d x]+)\]", m["detail"] or ""))
+    return _with_causes(vx.legacy_inconsistent_size(sizes=sizes, torch_message=msg), [
+        "h_0/c_0 built for another batch size than the input's (torch < 0.4 did not check)",
+        "batch_first=True input with a state laid out (batch, layers, hidden)"])
+
+
+def _state_dict_size(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    g = _Merged(m)
+    param = g["param"]
+    prefix = (m["prefix"] or m["prefix2"] or "").rstrip(".")
+    ck = tuple(int(t) for t in re.findall(r"\d+", g["ckpt"]))
+    md = tuple(int(t) for t in re.findall(r"\d+", g["model"]))
+    owner = prefix.rsplit(".", 1)[-1].lower()
+    layer = next((k for k in ("LSTM", "GRU", "RNN") if k.lower() in owner), None)
+    d = vx.state_dict_size_mismatch(param=param, module=prefix, checkpoint=ck, model=md,
+                                    layer=layer, torch_message=msg)
+    return _with_causes(d, [
+        "the model is built with other sizes (hidden_size, input_size) than the checkpoint "
+        "was trained with: read them from the checkpoint's config",
+        "a vocabulary or embedding size changed since training (weight_ih's columns)",
+        "bidirectional or num_layers changed: the checkpoint holds other _reverse/_lN keys"])
 
 
 # --------------------------------------------------------------------------- constructor
@@ -472,6 +676,13 @@ def _unpack(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     d = dx.unpack_outputs(expected=exp, got=got, too_many=too_many,
                           layer=_layer(ctx, "the recurrent layer"), torch_message=msg)
     causes = []
+    user = ctx.user_line or ""
+    if too_many and exp == 2 and re.search(r"batch_sizes|pack", user):
+        # PackedSequence grew sorted_indices and unsorted_indices in torch 1.1
+        d = replace(d, fix="data, batch_sizes = packed.data, packed.batch_sizes\n"
+                           "# or all four: data, batch_sizes, sorted_indices, unsorted_indices = packed")
+        causes.append("a PackedSequence has had 4 fields since torch 1.1 (data, batch_sizes, "
+                      "sorted_indices, unsorted_indices): code written for 0.4 that unpacks two fails")
     if not too_many and exp == 3 and got == 2:
         causes.append("out, h, c = lstm(x): write out, (h, c) = lstm(x)")
     if not too_many and exp == 2 and got == 1:
@@ -484,7 +695,7 @@ def _unpack(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     return _with_causes(d, causes)
 
 
-_RECURRENT_CALL = re.compile(r"_VF\.(?:lstm|gru|rnn_tanh|rnn_relu)|_cudnn_rnn|\brnn\.py\b")
+_RECURRENT_CALL = lazy(r"_VF\.(?:lstm|gru|rnn_tanh|rnn_relu)|_cudnn_rnn|\brnn\.py\b")
 
 
 def _matmul(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
@@ -512,6 +723,13 @@ def _backend(backend: str, detail: str) -> Builder:
 
 def _cudnn_status(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     status = m["status"].upper()
+    if status == "CUDNN_STATUS_EXECUTION_FAILED":
+        return _with_causes(dx.cudnn_error(status=status, torch_message=msg), [
+            "an input or state (h_0, c_0) left on the CPU: torch 0.3-0.4 reported it as a cuDNN "
+            "failure; x = x.cuda() (and the state)",
+            "a torch build older than the GPU (e.g. a CUDA 9 build on an RTX 20xx/30xx): install "
+            "a build for your GPU",
+            "out of GPU memory inside cuDNN (very long sequences or huge batches)"])
     return _with_causes(dx.cudnn_error(status=status, torch_message=msg), [
         "a non-contiguous input or state (made by transpose or permute)",
         "states of another dtype or device than the input",
@@ -541,15 +759,24 @@ def _with_causes(d: dx.Diagnosis, causes: list[str]) -> dx.Diagnosis:
 
 def _e(name: str, code: str, pattern: str, build: Builder, causes: tuple[str, ...] = (),
        needs: str | None = None, also: tuple[str, ...] = ()) -> Entry:
-    return Entry(name, code, re.compile(pattern, re.IGNORECASE), build, causes,
-                 re.compile(needs, re.IGNORECASE) if needs else None, also)
+    return Entry(name, code, lazy(pattern, re.IGNORECASE), build, causes,
+                 lazy(needs, re.IGNORECASE) if needs else None, also)
 
 
 #: Frames that show the error came from building or running a recurrent layer.
 _RNN_CONTEXT = (r"torch[/\\]nn[/\\]modules[/\\]rnn\.py|\bnn\.(?:RNN|LSTM|GRU)(?:Cell)?\s*\("
                 r"|\b(?:RNN|LSTM|GRU)(?:Cell)?\s*\(|RNNBase")
 
-_STATE_SIZE = r"(?P<expected>\([\d, ]*\)), got (?P<got>\[[\d, ]*\]|\([\d, ]*\)|torch\.Size\(\[[\d, ]*\]\))"
+#: What ties a generic Python or ATen message (an unpacking error, an index out of range, a
+#: matmul, a device or dtype clash) to a recurrent layer: torch's rnn modules or kernels in
+#: the frames, packing, a layer's or a state's name in the user's code.
+_RNN_EVIDENCE = (r"lstm|gru|rnn|_VF\.|PackedSequence|pack_padded|pad_packed|pack_sequence|packed"
+                 r"|\bh_?[0n]\b|\bc_?[0n]\b|\bhx\b|\bcx\b|\bhidden\b|\bhiddens\b|\bcell_state\b")
+
+#: Sizes as torch printed them: (2, 3, 16), [2, 3, 16], torch.Size([2, 3, 16]), and Python 2's
+#: long integers of torch 0.x, (2L, 32L, 256L).
+_STATE_SIZE = (r"(?P<expected>\([\dL, ]*\)), got (?P<got>\[[\dL, ]*\]|\([\dL, ]*\)"
+               r"|torch\.Size\(\[[\dL, ]*\]\))")
 
 #: Ordered: where two entries match the same text, the earlier one wins.
 ENTRIES: tuple[Entry, ...] = (
@@ -561,13 +788,16 @@ ENTRIES: tuple[Entry, ...] = (
        r"input has inconsistent input_size: got (?P<got>\d+),? expected (?P<expected>\d+)",
        _input_size),
     _e("input-rank", "input-rank",
-       r"(?:(?P<layer>\w+): )?Expected input to be 2D or 3D, got (?P<rank>\d+)D", _seq_input_rank),
+       r"(?:\b(?P<layer>\w{1,40}): )?Expected input to be 2-?D or 3-?D(?:, got| but received) (?P<rank>\d+)-?D",
+       _seq_input_rank),
     _e("input-rank-old", "input-rank",
        r"input must have (?P<want>\d) dimensions, got (?P<rank>\d+)", _old_input_rank),
     _e("cell-input-rank", "input-rank",
-       r"(?P<layer>\w+): Expected input to be 1D or 2D, got (?P<rank>\d+)D", _cell_input_rank),
+       r"\b(?P<layer>\w{1,40}): Expected input to be 1-?D or 2-?D(?:, got| but received) (?P<rank>\d+)-?D",
+       _cell_input_rank),
     _e("cell-hidden-rank", "hidden-rank",
-       r"(?P<layer>\w+): Expected (?P<which>hidden|hx\[\d\]) to be 1D or 2D, got (?P<rank>\d+)D",
+       r"\b(?P<layer>\w{1,40}): Expected (?P<which>hidden|hx\[\d\]) to be 1-?D or 2-?D(?:, got| but received) "
+       r"(?P<rank>\d+)-?D",
        _cell_hidden_rank),
     _e("hx-rank", "hidden-rank",
        r"input, hx(?: and cx)? should also be (?P<want>\d)-D but got (?P<got>\(?[\d\-D, ]+\)?)",
@@ -578,25 +808,49 @@ ENTRIES: tuple[Entry, ...] = (
        also=("hidden-layers-mismatch", "hidden-batch-mismatch", "hidden-batch-first",
              "cell-shape-mismatch", "hidden-rank")),
     _e("cell-batch", "hidden-batch-mismatch",
-       r"Input batch size (?P<input>\d+) doesn't match hidden(?P<idx>\d) batch size (?P<hidden>\d+)",
+       r"Input batch size (?P<input>\d+) doesn't match hidden\[?(?P<idx>\d)\]? batch size (?P<hidden>\d+)",
        _cell_batch, also=("cell-shape-mismatch",)),
     _e("cell-hidden-size", "hidden-size-mismatch",
-       r"hidden(?P<idx>\d) has inconsistent hidden_size: got (?P<got>\d+), expected (?P<expected>\d+)",
+       r"hidden\[?(?P<idx>\d)\]? has inconsistent hidden_size: got (?P<got>\d+), expected (?P<expected>\d+)",
        _cell_hidden, also=("cell-shape-mismatch",)),
     _e("empty-sequence", "empty-sequence", r"Expected sequence length to be larger than 0", _empty),
     # ---- dtypes
     _e("rnn-dtype", "dtype-mismatch",
        r"input dtype \((?P<got>[\w.]+)\) does not match weight dtype \((?P<weight>[\w.]+)\)",
        _rnn_dtype, also=("integer-input",)),
+    _e("rnn-dtype-old", "dtype-mismatch",
+       r"input must have the type (?P<weight>torch\.\w+), got type (?P<got>torch\.\w+)",
+       _rnn_dtype, also=("integer-input",)),
+    _e("rnn-tensors-dtype", "dtype-mismatch",
+       r"Input and (?P<what>parameter|hidden) tensors are not the same dtype, found input tensor with "
+       r"(?P<got>\w+) and (?:parameter|hidden) tensor with (?P<weight>\w+)", _rnn_tensors_dtype,
+       also=("integer-input",)),
+    _e("fused-cell-dtype", "dtype-unsupported",
+       r"\"?_thnn_fused_(?P<cell>lstm|gru)_cell(?:_cuda)?\"? not implemented for '(?P<dtype>\w+)'",
+       _fused_cell_dtype),
+    _e("old-object-type", "dtype-mismatch",
+       r"Expected object of type (?P<expected>torch\.[\w.]+) but found type (?P<found>torch\.[\w.]+)",
+       _old_object_type, also=("device-mismatch", "integer-input"), needs=_RNN_EVIDENCE),
+    _e("old-inconsistent-size", "hidden-size-mismatch",
+       r"inconsistent tensor size(?:, expected (?P<detail>[\s\S]{0,300}?elements respectively))?",
+       _old_inconsistent, needs=_RNN_EVIDENCE),
+    _e("state-dict-size", "hidden-size-mismatch",
+       r"size mismatch for (?P<prefix>[\w.]*\.)?(?P<param>(?:weight|bias)_(?:ih|hh|hr)_l\d+(?:_reverse)?): "
+       r"copying a param with shape torch\.Size\(\[(?P<ckpt>[\d, ]*)\]\) from checkpoint, "
+       r"the shape in current model is torch\.Size\(\[(?P<model>[\d, ]*)\]\)"
+       r"|While copying the parameter named \"?(?P<prefix2>[\w.]*\.)?(?P<param2>(?:weight|bias)_(?:ih|hh|hr)"
+       r"_l\d+(?:_reverse)?)\"?, whose dimensions in the model are torch\.Size\(\[(?P<model2>[\d, ]*)\]\) "
+       r"and whose dimensions in the checkpoint are torch\.Size\(\[(?P<ckpt2>[\d, ]*)\]\)",
+       _state_dict_size, also=("input-size-mismatch", "invalid-config")),
     _e("mat-dtype", "dtype-mismatch",
        r"(?:mat1|self) and mat2 must have the same dtype(?:, but got (?P<a>\w+) and (?P<b>\w+))?",
-       _mat_dtype, also=("integer-input",)),
+       _mat_dtype, also=("integer-input",), needs=_RNN_EVIDENCE),
     _e("scalar-type", "dtype-mismatch",
        r"expected scalar type (?P<expected>\w+) but found (?P<found>\w+)", _scalar_type,
-       also=("integer-input",)),
+       also=("integer-input",), needs=_RNN_EVIDENCE),
     _e("old-scalar-type", "dtype-mismatch",
        r"Expected object of scalar type (?P<expected>\w+) but got scalar type (?P<found>\w+)",
-       _scalar_type, also=("integer-input",)),
+       _scalar_type, also=("integer-input",), needs=_RNN_EVIDENCE),
     _e("embedding-indices", "dtype-mismatch",
        r"Expected tensor for argument #1 'indices' to have (?:one of the following )?scalar "
        r"types?:? [\w, ]+; but got (?:torch\.(?:cuda\.)?)?(?P<got>\w+?)(?:Tensor)? instead",
@@ -604,18 +858,20 @@ ENTRIES: tuple[Entry, ...] = (
            dx.dtype_mismatch(what="the nn.Embedding's input", got=_norm_dtype(m["got"]),
                              expected="int64", torch_message=msg),
            ["token ids stored as floats (from numpy or a float collate): x.long()",
-            "features that are already vectors fed to nn.Embedding: skip the Embedding"])),
-    _e("onednn-dtype", "dtype-mismatch", r"get_mkldnn_dtype: unsupported data type", _mkldnn_dtype),
+            "features that are already vectors fed to nn.Embedding: skip the Embedding"]),
+       needs=_RNN_EVIDENCE),
+    _e("onednn-dtype", "dtype-mismatch", r"get_mkldnn_dtype: unsupported data type", _mkldnn_dtype,
+       needs=_RNN_EVIDENCE),
     # ---- the LSTM state given as one tensor
     _e("lstm-hx-tensor", "hidden-not-tuple",
        r"index 1 is out of bounds for dimension 0 with size 1|must be tuple of Tensors, not Tensor"
-       r"|invalid index of a 0-dim tensor", _not_tuple),
+       r"|invalid index of a 0-dim tensor", _not_tuple, needs=_RNN_EVIDENCE),
     # ---- devices
     _e("device", "device-mismatch",
        r"Expected all tensors to be on the same device|not at the same device"
        r"|Expected object of device type \w+ but got device type \w+"
        r"|Placeholder storage has not been allocated on MPS device"
-       r"|is on (?:CPU|GPU), but expected (?:it|them) to be on (?:CPU|GPU)", _device),
+       r"|is on (?:CPU|GPU), but expected (?:it|them) to be on (?:CPU|GPU)", _device, needs=_RNN_EVIDENCE),
     # ---- warnings
     _e("dropout-warning", "dropout-single-layer",
        r"non-zero dropout expects num_layers greater than 1, but got dropout=(?P<dropout>[\d.]+)",
@@ -665,7 +921,7 @@ ENTRIES: tuple[Entry, ...] = (
         "nn.LSTM(...) / nn.GRU(...) / nn.RNN(...)   # not nn.RNNBase",
         ("nn.RNNBase used directly with a mode other than LSTM, GRU, RNN_TANH, RNN_RELU",))),
     _e("ctor-unexpected-kw", "invalid-config",
-       r"__init__\(\) got an unexpected keyword argument '(?P<arg>\w+)'", _unexpected_kw),
+       r"__init__\(\) got an unexpected keyword argument '(?P<arg>\w+)'", _unexpected_kw, needs=_RNN_EVIDENCE),
     _e("ctor-too-many-args", "invalid-config",
        r"__init__\(\) takes from \d+ to \d+ positional arguments but \d+ were given",
        _config("nn.LSTM(input_size, hidden_size, num_layers=2, batch_first=True)   "
@@ -692,10 +948,11 @@ ENTRIES: tuple[Entry, ...] = (
        r"type float", _config(
            "nn.LSTMCell(input_size, hidden_size)   # positive ints",
            ("a negative or float size given to a cell (cells check sizes only when they "
-            "allocate their weights)", "a size computed with / instead of //"))),
+            "allocate their weights)", "a size computed with / instead of //")), needs=_RNN_EVIDENCE),
     # ---- packing
     _e("packing-unsorted", "packing-unsorted",
-       r"`?lengths`? array must be sorted in decreasing order",
+       r"[`']?lengths[`']? array (?:must be|has to be) sorted in decreasing order"
+       r"|sequences must be sorted in the order of decreasing length",
        _simple(dx.packing_unsorted, ("the batch is not sorted by length (shuffled DataLoader)",
                                      "lengths sorted ascending instead of descending"))),
     _e("packing-bad-length", "packing-bad-length",
@@ -717,7 +974,7 @@ ENTRIES: tuple[Entry, ...] = (
        _simple(dx.packing_empty, ("an empty batch after filtering",))),
     _e("packed-as-tensor", "packed-as-tensor",
        r"'PackedSequence' object has no attribute '(?P<attr>\w+)'"
-       r"|(?P<func>\w+)\(\): argument '\w+' \(position \d+\) must be Tensor, not PackedSequence"
+       r"|\b(?P<func>\w{1,60})\(\): argument '\w+' \(position \d+\) must be Tensor, not PackedSequence"
        r"|'PackedSequence' object is not subscriptable", _packed_attr),
     _e("packing-batch-sizes-cuda", "packing-batch-sizes", r"batch_sizes should always be on CPU",
        _batch_sizes("batch_sizes is on the GPU: the PackedSequence was built by hand or its "
@@ -729,25 +986,25 @@ ENTRIES: tuple[Entry, ...] = (
        + r"|pad_packed_sequence"),
     # ---- downstream mistakes
     _e("tuple-attribute", "output-tuple",
-       r"'tuple' object has no attribute '(?P<attr>\w+)'", _tuple_attr, also=("gru-given-tuple",)),
+       r"'tuple' object has no attribute '(?P<attr>\w+)'", _tuple_attr, also=("gru-given-tuple",), needs=_RNN_EVIDENCE),
     _e("tuple-argument", "output-tuple",
-       r"(?P<func>\w+)\(\): argument '\w+' \(position \d+\) must be Tensor, not tuple"
-       r"|expected Tensor as element \d+ in argument \d+, but got tuple", _tuple_arg),
+       r"\b(?P<func>\w{1,60})\(\): argument '\w+' \(position \d+\) must be Tensor, not tuple"
+       r"|expected Tensor as element \d+ in argument \d+, but got tuple", _tuple_arg, needs=_RNN_EVIDENCE),
     _e("unpack", "unpack-outputs",
        r"(?P<kind>not enough|too many) values to unpack \(expected (?P<expected>\d+)(?:, got (?P<got>\d+))?\)",
-       _unpack),
+       _unpack, needs=_RNN_EVIDENCE),
     _e("matmul-shapes", "linear-mismatch",
        r"mat1 and mat2 shapes cannot be multiplied \((?P<a>\d+)x(?P<b>\d+) and (?P<c>\d+)x(?P<d>\d+)\)"
        r"|a and b must have same reduction dim, but got \[(?P<a2>\d+), (?P<b2>\d+)\] X \[(?P<c2>\d+), (?P<d2>\d+)\]"
        r"|size mismatch, m1: \[(?P<a3>\d+) x (?P<b3>\d+)\], m2: \[(?P<c3>\d+) x (?P<d3>\d+)\]",
-       lambda m, msg, ctx: _matmul(_Merged(m), msg, ctx), also=("input-size-mismatch",)),
+       lambda m, msg, ctx: _matmul(_Merged(m), msg, ctx), also=("input-size-mismatch",), needs=_RNN_EVIDENCE),
     # ---- autograd and backends
     _e("backward-twice", "backward-twice",
        r"Trying to backward through the graph a second time",
        _simple(dx.backward_twice, (
            "the hidden state carried from the previous batch without .detach()",
            "a state stored on the model (self.hidden) reused across batches",
-           "backward called twice on the same loss"))),
+           "backward called twice on the same loss")), needs=_RNN_EVIDENCE),
     _e("cudnn-eval-backward", "cudnn-eval-backward",
        r"cudnn RNN backward can only be called in training mode"
        r"|backward_input can only be called in training mode",
@@ -762,7 +1019,7 @@ ENTRIES: tuple[Entry, ...] = (
     _e("cudnn-state-contiguous", "cudnn-error",
        r"rnn: (?P<which>hx|cx) is not contiguous", _not_contiguous_state),
     _e("cudnn-status", "cudnn-error",
-       r"(?:cuDNN error: )?(?P<status>CUDNN_STATUS_[A-Z_]+)", _cudnn_status),
+       r"(?:cuDNN error: )?(?P<status>CUDNN_STATUS_[A-Z_]+)", _cudnn_status, needs=_RNN_EVIDENCE),
     _e("mps-lstm", "backend-error",
        r"total derivative last state.{0,400}?not broadcast compatible",
        _backend("MPS", "The MPS LSTM backward failed to broadcast its states (a known bug of "
@@ -775,8 +1032,8 @@ ENTRIES: tuple[Entry, ...] = (
 #: words (lower case). Keeps a multi-megabyte log at tens of milliseconds.
 _HINTS: dict[str, tuple[str, ...]] = {
     "input-size": ("input_size",), "cell-input-size": ("input_size",),
-    "input-rank": ("2d or 3d",), "input-rank-old": ("dimensions, got",),
-    "cell-input-rank": ("1d or 2d",), "cell-hidden-rank": ("1d or 2d",),
+    "input-rank": ("2d or 3d", "2-d or 3-d"), "input-rank-old": ("dimensions, got",),
+    "cell-input-rank": ("1d or 2d", "1-d or 2-d"), "cell-hidden-rank": ("1d or 2d", "1-d or 2-d"),
     "hx-rank": ("should also be",), "hidden-size": ("expected hidden",),
     "cell-batch": ("batch size",), "cell-hidden-size": ("inconsistent hidden_size",),
     "empty-sequence": ("sequence length",), "rnn-dtype": ("weight dtype",),
@@ -794,7 +1051,7 @@ _HINTS: dict[str, tuple[str, ...]] = {
     "ctor-float-layers": ("interpreted as an integer",),
     "ctor-float-dropout": ("convert string to float",),
     "ctor-cell-size": ("negative dimension", "tuple of ints"),
-    "packing-unsorted": ("decreasing order",), "packing-bad-length": ("length",),
+    "packing-bad-length": ("length",),
     "packing-lengths-batch": ("len(lengths)",), "packing-lengths-device": ("'lengths'",),
     "packing-total-length": ("total_length",), "packing-empty": ("empty list of sequences",),
     "packed-as-tensor": ("packedsequence",), "packing-batch-sizes-cuda": ("batch_sizes",),
@@ -805,6 +1062,11 @@ _HINTS: dict[str, tuple[str, ...]] = {
     "cudnn-double-backward": ("double backward", "_cudnn_rnn_backward"),
     "cudnn-state-contiguous": ("not contiguous",), "cudnn-status": ("cudnn_status",),
     "mps-lstm": ("broadcast compatible",),
+    "rnn-dtype-old": ("must have the type",), "rnn-tensors-dtype": ("not the same dtype",),
+    "fused-cell-dtype": ("_thnn_fused_",), "old-object-type": ("expected object of type",),
+    "old-inconsistent-size": ("inconsistent tensor size",),
+    "state-dict-size": ("size mismatch for", "while copying the parameter"),
+    "packing-unsorted": ("decreasing order", "decreasing length"),
 }
 
 
@@ -867,20 +1129,28 @@ def build(entry: Entry, m: re.Match[str], message: str,
     return replace(d, explanation=explanation, evidence=evidence)
 
 
-def applies(entry: Entry, context: Context) -> bool:
-    """Context-gated entries only fire when the traceback shows a recurrent layer."""
-    if entry.needs is None:
+def applies(entry: Entry, context: Context, message: str = "", *, trusted: bool = False) -> bool:
+    """Generic entries only fire when the message or the traceback ties them to a recurrent layer.
+
+    ``trusted`` is for the runner, which raised the error from a recurrent layer itself.
+    """
+    if entry.needs is None or trusted or context.built:
         return True
-    text = "\n".join(t for t in (context.frames_text, context.user_line or "") if t)
+    text = "\n".join(t for t in (message, context.frames_text, context.user_line or "",
+                                 context.failing_line or "") if t)
     return bool(entry.needs.search(text))
 
 
 def match(message: str, context: Context | None = None) -> tuple[Entry, dx.Diagnosis] | None:
-    """The first entry matching ``message``, and its diagnosis; ``None`` if none does."""
+    """The first entry matching ``message``, and its diagnosis; ``None`` if none does.
+
+    Without a context the caller is the runner, which saw the error come out of a recurrent
+    layer: generic entries then need no further tie.
+    """
     ctx = context or NO_CONTEXT
     for entry in ENTRIES:
         m = entry.pattern.search(message)
-        if m and applies(entry, ctx):
+        if m and applies(entry, ctx, message, trusted=context is None):
             return entry, build(entry, m, message, ctx)
     return None
 
@@ -894,19 +1164,31 @@ def scan(text: str) -> list[tuple[int, int, Entry, re.Match[str]]]:
     """Every non-overlapping entry match in ``text``, in order; earlier entries win overlaps."""
     found: list[tuple[int, int, int, Entry, re.Match[str]]] = []
     low = text.lower()
+    present: dict[str, bool] = {}   # several entries share a hint: search the text once per hint
+
+    def has(hint: str) -> bool:
+        if hint not in present:
+            present[hint] = hint in low
+        return present[hint]
+
     for rank, entry in enumerate(ENTRIES):
         hints = _HINTS.get(entry.name)
-        if hints and not any(h in low for h in hints):
+        if hints and not any(has(h) for h in hints):
             continue
         for m in entry.pattern.finditer(text):
             found.append((m.start(), m.end(), rank, entry, m))
     found.sort(key=lambda f: (f[2], f[0]))
-    taken: list[tuple[int, int]] = []
+    # The kept spans never overlap, so sorted by start each new span need only be checked
+    # against its two neighbours: O(log n) per match instead of a scan of all kept spans.
+    starts: list[int] = []
+    ends: list[int] = []
     kept = []
     for start, end, _rank, entry, m in found:
-        if any(start < e and s < end for s, e in taken):
+        i = bisect.bisect_right(starts, start)
+        if (i > 0 and ends[i - 1] > start) or (i < len(starts) and starts[i] < end):
             continue
-        taken.append((start, end))
+        starts.insert(i, start)
+        ends.insert(i, end)
         kept.append((start, end, entry, m))
     kept.sort(key=lambda f: f[0])
     return kept

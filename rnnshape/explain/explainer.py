@@ -6,71 +6,100 @@ one paste. Every message the :mod:`rnnshape.explain.catalog` knows is explained;
 traceback around it (the user's own line, the layer named by the frames) goes
 into the diagnosis as evidence.
 
-This path never imports torch, numpy or Rich: it must answer in a blink.
+Time is linear in the paste: one pass over the lines finds errors, frames and the layers
+the paste builds; every pattern that sees pasted text is linear (tests/test_explain.py
+feeds each one adversarial strings of growing length), and line-level patterns only see
+the first :data:`MAX_LINE` characters of a line. Each finding then looks up its traceback
+by bisection, never by re-scanning the text.
+
+This path never imports torch, numpy or Rich, and compiles its patterns on first use.
 """
 
 from __future__ import annotations
 
 import json
-import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
 from rnnshape.diagnoses import Diagnosis
 from rnnshape.explain import catalog
+from rnnshape.explain.lazyre import lazy
+from rnnshape.explain.reading import MAX_BYTES, InputError, decode, read_text_file, read_text_stream
 
-#: Text above this is refused from a file and trimmed to its tail from a pipe.
-MAX_BYTES = 4 * 1024 * 1024
+__all__ = ["ANSI_ESCAPE", "MAX_BYTES", "MAX_LINE", "Explanation", "Finding", "Frame", "InputError",
+           "decode", "explain_text", "normalize", "read_file", "read_stream"]
 
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-_VSCODE_LINK = re.compile(r"\[(\d+)\]\((?:vscode-notebook-cell|file)[^)]*\)")
-_RICH_BORDER = re.compile(r"^\s*[│|]\s?(.*?)\s*[│|]?\s*$")
+#: Line-level patterns (frames, error lines) see at most this many characters of a line.
+MAX_LINE = 8192
 
-# Frame headers, in the formats Python, IPython (7 and 8+) and Rich print.
-_PY_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+?))?\s*$')
-_IPY8_FRAME = re.compile(
-    r"^\s*File (?P<file>\S.*?):(?P<line>\d+)(?:, in (?P<func>[\w.<>]+)(?:\(.*\))?)?\s*$")
-_IPY_CELL = re.compile(r"^\s*(?P<file>(?:Cell )?In ?\[[^\]]*\]), line (?P<line>\d+)"
-                       r"(?:, in (?P<func>[\w.<>]+)(?:\(.*\))?)?\s*$")
-_IPY7_FRAME = re.compile(
-    r"^\s*(?P<file>(?:[~/\\.\w:-][^\s]*\.py[cw]?|<ipython-input-[^>]+>|<stdin>|<string>)) in "
-    r"(?P<func>[\w.<>]+)\(.*\)\s*$")
-_RICH_FRAME = re.compile(r"^\s*(?P<file>\S+\.py):(?P<line>\d+) in (?P<func>[\w.<>]+)\s*$")
-_MARKER = re.compile(r"^\s*(?:-+>|❱)\s*(?P<line>\d+)\s?(?P<code>.*)$")
-_CONTEXT_LINE = re.compile(r"^\s*(?:-+>|❱)?\s*\d+\s")
-_CARET = re.compile(r"^\s*[\^~]+\s*$")
+ANSI_ESCAPE = lazy(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+#: ``[12](vscode-notebook-cell:...)``: the link text stops at brackets and blanks, so one
+#: unterminated link cannot make the scan run over the rest of the text.
+_VSCODE_LINK = lazy(r"\[(\d+)\]\((?:vscode-notebook-cell|file)[^()\[\]\s]*\)")
+
+# Frame headers, in the formats Python, IPython (7 and 8+) and Rich print. None ends in a
+# lazy group before `\s*$` (quadratic on trailing blanks); the function name is cut in Python.
+_PY_FRAME = lazy(r'\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.*))?')
+_IPY8_FRAME = lazy(r"\s*File (?P<file>\S[^,]*?):(?P<line>\d+)(?=,|\s*$)(?:, in (?P<func>[\w.<>]+))?")
+_IPY_CELL = lazy(r"\s*(?P<file>(?:Cell )?In ?\[[^\]]*\]), line (?P<line>\d+)(?:, in (?P<func>[\w.<>]+))?")
+_IPY7_FRAME = lazy(
+    r"\s*(?P<file>(?:[~/\\.\w:-]\S*\.py[cw]?|<ipython-input-[^>]+>|<stdin>|<string>)) in "
+    r"(?P<func>[\w.<>]+)\(")
+_RICH_FRAME = lazy(r"\s*(?P<file>\S+\.py):(?P<line>\d+) in (?P<func>[\w.<>]+)\s*$")
+_MARKER = lazy(r"\s*(?:-+>|❱)\s*(?P<line>\d+)\s?(?P<code>.*)")
+_CONTEXT_LINE = lazy(r"\s*(?:(?:-+>|❱)\s*)?\d+\s")
 
 # Lines that end or separate tracebacks.
-_TRACEBACK = re.compile(r"Traceback \(most recent call last\)")
-_CHAIN = re.compile(r"^\s*(?:During handling of the above exception|The above exception was the "
-                    r"direct cause)")
-_ERROR_LINE = re.compile(
-    r"^\s*(?:>\s*)?(?:(?P<path>[^\s:][^:]*?(?::\d+)?):(?P<wline>\d+): )?"
+_CHAIN = lazy(r"\s*(?:During handling of the above exception|The above exception was the direct cause)")
+_ERROR_LINE = lazy(
+    r"\s*(?:>\s*)?(?:(?P<path>[^\s:][^:]*?(?::\d+)?):(?P<wline>\d+): )?"
     r"(?P<kind>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Warning|Interrupt|Exit))"
     r"(?::\s?(?P<msg>.*))?$")
-_CPP_WARNING = re.compile(r"^\s*\[W [^\]]*\] Warning: (?P<msg>.*)$|^\s*Warning: (?P<msg2>.*)$")
+_ERROR_WORD = lazy(r"Error|Exception|Warning|Interrupt|Exit")
+_CPP_WARNING = lazy(r"\s*\[W [^\]]*\] Warning: (?P<msg>.*)|\s*Warning: (?P<msg2>.*)")
 
-_NOT_USER = re.compile(
+_NOT_USER = lazy(
     r"site-packages|dist-packages|[/\\]lib[/\\]python\d|[/\\]torch[/\\]|^<frozen|[/\\]IPython[/\\]"
     r"|ipykernel|[/\\]runpy\.py|[/\\]pytorch_lightning[/\\]|[/\\]lightning[/\\]")
 
-_LAYERS = ("LSTMCell", "GRUCell", "RNNCell", "LSTM", "GRU", "RNN")
 _VF_LAYER = (
-    (re.compile(r"_VF\.lstm_cell|\blstm_cell\("), "LSTMCell"),
-    (re.compile(r"_VF\.gru_cell|\bgru_cell\("), "GRUCell"),
-    (re.compile(r"_VF\.rnn_(?:tanh|relu)_cell|rnn_(?:tanh|relu)_cell\("), "RNNCell"),
-    (re.compile(r"_VF\.lstm\b|\"LSTM: "), "LSTM"),
-    (re.compile(r"_VF\.gru\b|\"GRU: "), "GRU"),
-    (re.compile(r"_VF\.rnn_(?:tanh|relu)\b|_rnn_impls\["), "RNN"),
+    (lazy(r"_VF\.lstm_cell|\blstm_cell\("), "LSTMCell"),
+    (lazy(r"_VF\.gru_cell|\bgru_cell\("), "GRUCell"),
+    (lazy(r"_VF\.rnn_(?:tanh|relu)_cell|rnn_(?:tanh|relu)_cell\("), "RNNCell"),
+    (lazy(r"_VF\.lstm\b|\"LSTM: "), "LSTM"),
+    (lazy(r"_VF\.gru\b|\"GRU: "), "GRU"),
+    (lazy(r"_VF\.rnn_(?:tanh|relu)\b|_rnn_impls\["), "RNN"),
 )
-_QUALNAME = re.compile(r"^(LSTMCell|GRUCell|RNNCell|LSTM|GRU|RNN|Linear)\.")
-_MESSAGE_LAYER = re.compile(r"\b(LSTMCell|GRUCell|RNNCell|LSTM|GRU|RNN): ")
-_ATTR_LAYER = re.compile(r"\b(?:self\.)?\w*?(lstm|gru)(cell)?\w*\s*\(", re.IGNORECASE)
-_CTOR_LAYER = re.compile(r"\bnn\.(LSTMCell|GRUCell|RNNCell|LSTM|GRU|RNN)\s*\(")
+_QUALNAME = lazy(r"(LSTMCell|GRUCell|RNNCell|LSTM|GRU|RNN|Linear)\.")
+_MESSAGE_LAYER = lazy(r"\b(LSTMCell|GRUCell|RNNCell|LSTM|GRU|RNN): ")
+#: Called names in a line (``self.encoder_lstm(``): words only, so each scan stays in its word.
+_CALLED = lazy(r"\b([A-Za-z_]\w*)\s*\(")
+_CTOR_LAYER = lazy(r"\bnn\.(LSTMCell|GRUCell|RNNCell|LSTM|GRU|RNN)\s*\(")
+_SPLIT_PATH = lazy(r"[/\\]")
+_BATCH_FIRST = lazy(r"batch_first\s*=\s*(True|False)")
+_PRINTED_SIZE = lazy(r"torch\.Size\(\[(\d+(?:, \d+){0,5})\]\)")
+#: Bounds on what one paste contributes as code evidence (a log can repeat a line for ever).
+_MAX_CTOR_LINES = 50
+_MAX_SHAPES = 50
+#: Entries whose consecutive lines are one error (load_state_dict lists every mismatched weight).
+_RUNS = frozenset({"state-dict-size"})
 
 
-class InputError(ValueError):
-    """The text cannot be read (empty, binary, too big, missing file): a usage error."""
+#: Patterns applied only with ``.match`` at the start of one line (never searched): a leading
+#: ``\s*`` is anchored there, so each costs at most one scan of the line.
+MATCH_ONLY = ("_PY_FRAME", "_IPY8_FRAME", "_IPY_CELL", "_IPY7_FRAME", "_RICH_FRAME", "_MARKER",
+              "_CONTEXT_LINE", "_CHAIN", "_ERROR_LINE", "_CPP_WARNING", "_QUALNAME")
+
+
+def read_file(path: str) -> str:
+    """The text of ``--file PATH``: a regular file of at most :data:`MAX_BYTES`."""
+    return read_text_file(path)
+
+
+def read_stream(stream: Any, *, source: str = "stdin") -> tuple[str, str | None]:
+    """A pipe, trimmed to its last :data:`MAX_BYTES` (errors come last in a log)."""
+    return read_text_stream(stream, source=source)
 
 
 @dataclass(frozen=True)
@@ -82,13 +111,11 @@ class Frame:
 
     @property
     def is_user(self) -> bool:
-        return not _NOT_USER.search(self.file.replace("\\", "/") if "/" in self.file
-                                    else self.file)
+        return not _NOT_USER.search(self.file)
 
     @property
     def where(self) -> str:
-        name = re.split(r"[/\\]", self.file)[-1] if not self.file.startswith(("Cell", "In")) \
-            else self.file
+        name = self.file if self.file.startswith(("Cell", "In")) else _SPLIT_PATH.split(self.file)[-1]
         return f"{name}:{self.line}" if self.line is not None else name
 
     def to_dict(self) -> dict[str, Any]:
@@ -150,93 +177,99 @@ class Explanation:
         return json.dumps(self.to_dict(), indent=2, default=repr)
 
 
-# --------------------------------------------------------------------------- reading input
+# --------------------------------------------------------------------------- cleaning
 
 
-def decode(data: bytes, *, source: str) -> str:
-    """Bytes to text, refusing binary data with a clear message."""
-    if not data.strip():
-        raise InputError(f"nothing to explain: {source} is empty. Paste the error message "
-                         "or the whole traceback.")
-    sample = data[:65536]
-    if b"\x00" in sample:
-        raise InputError(f"{source} looks binary (it contains NUL bytes), not an error "
-                         "message or a traceback. Give the text PyTorch printed.")
-    text = data.decode("utf-8", errors="replace")
-    bad = text[:65536].count("\ufffd")
-    if bad > 0.1 * min(len(text), 65536):
-        raise InputError(f"{source} is not UTF-8 text (it looks binary). Give the text "
-                         "PyTorch printed.")
-    return text
-
-
-def read_file(path: str) -> str:
-    import os
-
-    try:
-        size = os.path.getsize(path)
-    except OSError as exc:
-        raise InputError(f"cannot read --file {path}: {exc.strerror or exc}.") from None
-    if os.path.isdir(path):
-        raise InputError(f"--file {path} is a directory; give the file holding the traceback.")
-    if size > MAX_BYTES:
-        raise InputError(f"--file {path} is {size / 1048576:.1f} MB; rnnshape explain reads "
-                         f"at most {MAX_BYTES // 1048576} MB. Give the part with the error "
-                         "(the last lines of the log: tail -n 200).")
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise InputError(f"cannot read --file {path}: {exc.strerror or exc}.") from None
-    return decode(data, source=f"--file {path}")
-
-
-def read_stream(stream: Any, *, source: str = "stdin") -> tuple[str, str | None]:
-    """Read a pipe; a log larger than :data:`MAX_BYTES` is trimmed to its tail (errors come last)."""
-    buf = getattr(stream, "buffer", None)
-    data = buf.read() if buf is not None else stream.read()
-    if isinstance(data, str):
-        data = data.encode("utf-8", errors="replace")
-    note = None
-    if len(data) > MAX_BYTES:
-        note = (f"{source} held {len(data) / 1048576:.1f} MB; only its last "
-                f"{MAX_BYTES // 1048576} MB were read.")
-        data = data[-MAX_BYTES:]
-    return decode(data, source=source), note
-
-
-# --------------------------------------------------------------------------- parsing
+def _strip_rich_border(line: str) -> str:
+    """``│ text │`` -> ``text``, with string operations (a regex here was cubic on blanks)."""
+    inner = line.strip()
+    if not inner.startswith("│"):
+        return line
+    inner = inner[1:]
+    if inner.endswith(("│", "|")):
+        inner = inner[:-1]
+    return inner.strip()
 
 
 def normalize(text: str) -> str:
     """Strip ANSI colours, Jupyter/VS Code decorations and Rich borders; unify newlines."""
-    text = ANSI_ESCAPE.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _VSCODE_LINK.sub(r"\1", text)
-    lines = []
-    for line in text.split("\n"):
-        if line.lstrip().startswith("│"):
-            m = _RICH_BORDER.match(line)
-            if m:
-                line = m.group(1)
-        lines.append(line.rstrip())
-    return "\n".join(lines)
+    if "\x1b" in text:
+        text = ANSI_ESCAPE.sub("", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "](" in text:
+        text = _VSCODE_LINK.sub(r"\1", text)
+    if "│" not in text:
+        return "\n".join(line.rstrip() for line in text.split("\n"))
+    return "\n".join(_strip_rich_border(line).rstrip() for line in text.split("\n"))
+
+
+# --------------------------------------------------------------------------- one pass
 
 
 @dataclass
 class _Parsed:
     lines: list[str]
-    frames: list[tuple[int, Frame]]      # (header line index, frame)
+    frames: list[tuple[int, Frame]]      # (header line index, frame), in line order
     code_lines: set[int]                 # lines that show source code, not messages
-    errors: list[tuple[int, str | None, str]]   # (line index, kind, message)
-    boundaries: list[int]                # lines that start a new traceback
+    errors: dict[int, tuple[str | None, str]]   # line index -> (kind, message), in line order
+    built_layers: set[str]               # layer types the paste constructs: nn.LSTM(...)
+    ctor_lines: list[str]                # the constructor lines themselves (bounded)
+    shapes: list[tuple[int, ...]]        # torch.Size([...]) printed outside error messages
+
+    def __post_init__(self) -> None:
+        self.frame_at = [at for at, _ in self.frames]
+        self.error_at = list(self.errors)
+
+
+def _frame_header(head: str) -> dict[str, Any] | None:
+    """The frame a line opens, in any of the formats; cheap substring tests pick the pattern."""
+    m = _PY_FRAME.match(head) if 'File "' in head else None
+    if m:
+        return {"file": m["file"], "line": int(m["line"]), "func": (m["func"] or "").strip() or None,
+                "cpython": True}
+    candidates = []
+    if "In [" in head or "In[" in head:
+        candidates.append(_IPY_CELL)
+    if "File " in head:
+        candidates.append(_IPY8_FRAME)
+    if ".py:" in head and " in " in head:
+        candidates.append(_RICH_FRAME)
+    if " in " in head and "(" in head:
+        candidates.append(_IPY7_FRAME)
+    for pattern in candidates:
+        m = pattern.match(head)
+        if m:
+            gd = m.groupdict()
+            return {"file": gd["file"].strip(), "line": int(gd["line"]) if gd.get("line") else None,
+                    "func": gd.get("func"), "cpython": False}
+    return None
+
+
+def _is_caret(line: str) -> bool:
+    s = line.strip()
+    return bool(s) and not s.strip("^~")
+
+
+def _error_line(head: str) -> tuple[str | None, str] | None:
+    if _ERROR_WORD.search(head):
+        em = _ERROR_LINE.match(head)
+        if em and em["msg"] is not None:
+            return em["kind"], em["msg"].strip()
+    if "Warning: " in head:
+        wm = _CPP_WARNING.match(head)
+        if wm:
+            return "Warning", (wm["msg"] or wm["msg2"] or "").strip()
+    return None
 
 
 def _parse(text: str) -> _Parsed:
     lines = text.split("\n")
     frames: list[tuple[int, Frame]] = []
     code_lines: set[int] = set()
-    errors: list[tuple[int, str | None, str]] = []
-    boundaries: list[int] = []
+    errors: dict[int, tuple[str | None, str]] = {}
+    built: set[str] = set()
+    ctor_lines: list[str] = []
+    shapes: list[tuple[int, ...]] = []
     current: dict[str, Any] | None = None
     cpython_pending = False
 
@@ -248,79 +281,59 @@ def _parse(text: str) -> _Parsed:
         current = None
 
     for i, line in enumerate(lines):
-        m = _PY_FRAME.match(line)
-        if m:
+        head = line[:MAX_LINE]
+        if "nn." in head and len(ctor_lines) < _MAX_CTOR_LINES:
+            layers = _CTOR_LAYER.findall(head)
+            if layers:
+                built.update(layers)
+                ctor_lines.append(head.strip()[:300])
+        if "torch.Size([" in head and len(shapes) < _MAX_SHAPES and "Error" not in head:
+            shapes.extend(tuple(int(t) for t in s.split(", ")) for s in _PRINTED_SIZE.findall(head))
+        header = _frame_header(head)
+        if header is not None:
             close()
-            current = {"at": i, "file": m["file"], "line": int(m["line"]), "func": m["func"],
-                       "code": None}
-            cpython_pending = True
-            code_lines.add(i)
-            continue
-        m = _IPY_CELL.match(line) or _IPY8_FRAME.match(line) or _RICH_FRAME.match(line) \
-            or _IPY7_FRAME.match(line)
-        if m:
-            close()
-            gd = m.groupdict()
-            current = {"at": i, "file": gd["file"].strip(),
-                       "line": int(gd["line"]) if gd.get("line") else None,
-                       "func": gd.get("func"), "code": None}
-            cpython_pending = False
+            cpython_pending = header.pop("cpython")
+            current = {"at": i, "code": None, **header}
             code_lines.add(i)
             continue
         if current is not None:
             if cpython_pending:
-                if line.strip() and not _CARET.match(line):
-                    current["code"] = line.strip()
+                if _is_caret(head):
+                    code_lines.add(i)
+                    continue
+                if head.strip():
+                    current["code"] = head.strip()
                     code_lines.add(i)
                     cpython_pending = False
                     continue
-                if _CARET.match(line):
-                    code_lines.add(i)
-                    continue
-            mk = _MARKER.match(line)
+            mk = _MARKER.match(head) if ">" in head or "❱" in head else None
             if mk and current["code"] is None:
                 current["code"] = mk["code"].strip()
                 if current["line"] is None:
                     current["line"] = int(mk["line"])
                 code_lines.add(i)
                 continue
-            if _CONTEXT_LINE.match(line) or _CARET.match(line):
+            if _is_caret(head) or _CONTEXT_LINE.match(head):
                 code_lines.add(i)
                 continue
-        if _TRACEBACK.search(line) or _CHAIN.match(line):
+        if "Traceback (most recent call last)" in head or (
+                "exception" in head and _CHAIN.match(head)):
             close()
-            boundaries.append(i)
             continue
-        em = _ERROR_LINE.match(line)
-        if em and (em["msg"] is not None):
+        found = _error_line(head)
+        if found is not None:
             close()
-            errors.append((i, em["kind"], em["msg"].strip()))
-            continue
-        wm = _CPP_WARNING.match(line)
-        if wm:
-            close()
-            errors.append((i, "Warning", (wm["msg"] or wm["msg2"] or "").strip()))
-            continue
-        if current is not None and not line.strip():
-            continue
+            errors[i] = found
     close()
-    return _Parsed(lines, frames, code_lines, errors, boundaries)
+    return _Parsed(lines, frames, code_lines, errors, built, ctor_lines, shapes[:_MAX_SHAPES])
 
 
-def _line_index(offsets: list[int], pos: int) -> int:
-    lo, hi = 0, len(offsets) - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if offsets[mid] <= pos:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+# --------------------------------------------------------------------------- context
 
 
 def _layer_from(frames: list[Frame], message: str, user_line: str | None,
-                text: str) -> str | None:
-    m = _MESSAGE_LAYER.search(message)
+                built: set[str]) -> str | None:
+    m = _MESSAGE_LAYER.search(message[:MAX_LINE])
     if m:
         return m.group(1)
     for fr in reversed(frames):
@@ -328,105 +341,173 @@ def _layer_from(frames: list[Frame], message: str, user_line: str | None,
             q = _QUALNAME.match(fr.func)
             if q and q.group(1) != "Linear":
                 return q.group(1)
-        if fr.code and "rnn.py" in fr.file.replace("\\", "/").split("/")[-1]:
+        if fr.code and _SPLIT_PATH.split(fr.file)[-1].endswith("rnn.py"):
             for pattern, layer in _VF_LAYER:
                 if pattern.search(fr.code):
                     return layer
     for fr in reversed(frames):
-        if fr.func and _QUALNAME.match(fr.func):
-            return _QUALNAME.match(fr.func).group(1)  # type: ignore[union-attr]
+        if fr.func:
+            q = _QUALNAME.match(fr.func)
+            if q:
+                return q.group(1)
         if fr.file.replace("\\", "/").endswith("modules/linear.py"):
             return "Linear"
     if user_line:
-        m2 = _ATTR_LAYER.search(user_line)
-        if m2:
-            return m2.group(1).upper() + ("Cell" if m2.group(2) else "")
+        for name in _CALLED.findall(user_line):
+            low = name.lower()
+            for kind in ("lstm", "gru"):
+                if kind in low:
+                    return kind.upper() + ("Cell" if "cell" in low[low.index(kind):] else "")
         m3 = _CTOR_LAYER.search(user_line)
         if m3:
             return m3.group(1)
-    found = set(_CTOR_LAYER.findall(text))
-    if len(found) == 1:
-        return found.pop()
+    if len(built) == 1:
+        return next(iter(built))
     return None
 
 
-def _context(frames: list[Frame], message: str, text: str) -> catalog.Context:
+def _add_code_evidence(p: _Parsed, code: str) -> None:
+    extra = _parse(code)
+    p.built_layers |= extra.built_layers
+    p.ctor_lines.extend(extra.ctor_lines[:max(0, _MAX_CTOR_LINES - len(p.ctor_lines))])
+    p.shapes.extend(extra.shapes[:max(0, _MAX_SHAPES - len(p.shapes))])
+
+
+def _batch_first(ctor_lines: list[str]) -> bool | None:
+    """What the paste's constructors say about batch_first; None when unknown or mixed."""
+    said = set()
+    for line in ctor_lines:
+        m = _BATCH_FIRST.search(line)
+        if m:
+            said.add(m.group(1) == "True")
+        elif line.count("(") == line.count(")"):
+            said.add(False)   # a whole constructor call without batch_first: the default
+        else:
+            return None       # arguments continue on the next line: cannot tell
+    return said.pop() if len(said) == 1 else None
+
+
+def _context(frames: list[Frame], message: str, p: _Parsed) -> catalog.Context:
     user = next((f for f in reversed(frames) if f.is_user and f.code), None)
     last = frames[-1] if frames else None
     failing = last.code if last is not None and not last.is_user else None
     user_line = user.code if user else None
     frames_text = "\n".join(f"{f.file}:{f.line} in {f.func}: {f.code or ''}" for f in frames)
     return catalog.Context(
-        layer=_layer_from(frames, message, user_line, text),
+        layer=_layer_from(frames, message, user_line, p.built_layers),
         user_line=user_line,
         where=user.where if user else None,
         failing_line=failing,
         frames_text=frames_text,
+        built=tuple(sorted(p.built_layers)),
+        ctor_text="\n".join(p.ctor_lines),
+        batch_first=_batch_first(p.ctor_lines),
+        shapes=tuple(p.shapes),
     )
 
 
 def _message_span(p: _Parsed, first: int, last: int) -> tuple[str, str | None]:
     """The message around lines ``first..last``: the error line's text plus its continuation."""
-    kind = None
-    err = next((e for e in p.errors if e[0] == first), None)
-    start_text = err[2] if err else p.lines[first].strip()
-    if err:
-        kind = err[1]
-    parts = [start_text]
-    error_lines = {e[0] for e in p.errors}
+    err = p.errors.get(first)
+    kind, start_text = err if err else (None, p.lines[first].strip())
+    parts = [start_text[:MAX_LINE]]
     j = first + 1
-    frame_lines = {at for at, _ in p.frames}
-    while j < len(p.lines) and j - first < 30:
+    stop = min(len(p.lines), first + 30)
+    while j < stop:
         line = p.lines[j]
-        if j > last and (not line.strip() or j in error_lines or j in frame_lines
-                         or j in p.code_lines or _TRACEBACK.search(line) or _CHAIN.match(line)):
+        if j > last and (not line.strip() or j in p.errors or j in p.code_lines
+                         or "Traceback (most recent call last)" in line or _CHAIN.match(line[:200])):
             break
-        parts.append(line.strip())
+        parts.append(line[:MAX_LINE].strip())
         j += 1
     return "\n".join(parts).strip(), kind
 
 
-def explain_text(text: str) -> Explanation:
-    """Explain every error or warning the catalog knows in ``text``."""
+def _owning_error(p: _Parsed, first: int) -> int:
+    """The error line whose message continues down to line ``first`` (``first`` if none does):
+    "RuntimeError: Error(s) in loading state_dict ..." owns the size-mismatch lines below it."""
+    if first in p.errors:
+        return first
+    k = bisect_right(p.error_at, first) - 1
+    if k < 0 or first - p.error_at[k] > 30:
+        return first
+    owner = p.error_at[k]
+    if all(p.lines[j].strip() and j not in p.code_lines for j in range(owner + 1, first)):
+        return owner
+    return first
+
+
+def _frames_before(p: _Parsed, first: int) -> list[Frame]:
+    """The frames of the traceback that ends at line ``first``: after the previous error line."""
+    k = bisect_left(p.error_at, first)
+    prev_error = p.error_at[k - 1] if k > 0 else -1
+    lo = bisect_right(p.frame_at, prev_error)
+    hi = bisect_left(p.frame_at, first)
+    return [fr for _, fr in p.frames[lo:hi]]
+
+
+def explain_text(text: str, *, code: str | None = None) -> Explanation:
+    """Explain every error or warning the catalog knows in ``text``.
+
+    ``code`` is source the caller knows goes with the traceback (``diagnose`` passes the
+    pasted code): its constructors count as evidence, as if pasted above the traceback.
+    """
     clean = normalize(text)
     p = _parse(clean)
+    if code:
+        _add_code_evidence(p, normalize(code))
     offsets = [0]
     for line in p.lines[:-1]:
         offsets.append(offsets[-1] + len(line) + 1)
 
     findings: list[Finding] = []
     seen: dict[tuple[str, str], int] = {}
+    built_cache: dict[tuple[str, str, str, catalog.Context], Diagnosis | None] = {}
     explained_lines: set[int] = set()
-    error_lines = {e[0] for e in p.errors}
+    run: tuple[str, int, int] | None = None   # (entry, last line, finding index) of the last finding
     for start, end, entry, m in catalog.scan(clean):
-        first = _line_index(offsets, start)
-        last = _line_index(offsets, max(start, end - 1))
-        if first in p.code_lines and first not in error_lines:
+        first = bisect_right(offsets, start) - 1
+        last = bisect_right(offsets, max(start, end - 1)) - 1
+        if first in p.code_lines and first not in p.errors:
             continue  # the text of torch's own source shown in a frame, not a message
-        # frames of this traceback: after the previous error line, before this message
-        prev_error = max((e[0] for e in p.errors if e[0] < first), default=-1)
-        frames = [fr for at, fr in p.frames if prev_error < at < first]
         message, kind = _message_span(p, first, last)
-        ctx = _context(frames, message, clean)
-        if not catalog.applies(entry, ctx):
+        ctx = _context(_frames_before(p, first), message, p)
+        key = (entry.name, m.group(0), message, ctx)
+        if key not in built_cache:
+            built_cache[key] = (catalog.build(entry, m, message, ctx)
+                                if catalog.applies(entry, ctx, message) else None)
+        d = built_cache[key]
+        if d is None:
             continue
-        d = catalog.build(entry, m, message, ctx)
-        key = (d.code, message)
         explained_lines.update(range(first, last + 1))
-        if key in seen:
-            i = seen[key]
+        explained_lines.add(_owning_error(p, first))
+        if run is not None and run[0] == entry.name and first <= run[1] + 1 and entry.name in _RUNS:
+            # one load_state_dict error lists every mismatched weight: one finding, weight_hh first
+            run = (entry.name, last, run[2])
+            f = findings[run[2]]
+            better = "weight_hh" in m.group(0) and "weight_hh" not in f.diagnosis.title
+            findings[run[2]] = Finding(d if better else f.diagnosis, f.kind, f.message, ctx if better
+                                       else f.context, f.repeats + 1)
+            continue
+        seen_key = (d.code, message)
+        if seen_key in seen:
+            i = seen[seen_key]
             f = findings[i]
             findings[i] = Finding(f.diagnosis, f.kind, f.message, f.context, f.repeats + 1)
             continue
-        seen[key] = len(findings)
+        seen[seen_key] = len(findings)
+        run = (entry.name, last, len(findings))
         findings.append(Finding(d, kind, message, ctx))
 
-    unrecognised = tuple(f"{kind}: {msg}" if msg else kind or ""
-                         for i, kind, msg in p.errors if i not in explained_lines)
+    unrecognised = tuple(_error_text(kind, msg) for i, (kind, msg) in p.errors.items()
+                         if i not in explained_lines)
     if p.errors:
-        looked_at = tuple(f"{kind}: {msg}" if msg else (kind or "") for _, kind, msg in p.errors)
+        looked_at = tuple(_error_text(kind, msg) for kind, msg in p.errors.values())
     else:
-        lines = [ln.strip() for ln in p.lines if ln.strip()]
-        looked_at = (lines[-1][:500],) if lines else ()
-    return Explanation(tuple(findings), looked_at, unrecognised,
-                       tuple(fr for _, fr in p.frames))
+        last_line = next((ln.strip() for ln in reversed(p.lines) if ln.strip()), None)
+        looked_at = (last_line[:500],) if last_line else ()
+    return Explanation(tuple(findings), looked_at, unrecognised, tuple(fr for _, fr in p.frames))
+
+
+def _error_text(kind: str | None, msg: str) -> str:
+    return f"{kind}: {msg}" if msg else kind or ""

@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
-
-from rnnshape.render.report import code_text, diagnosis_panel
 
 #: Longer pastes show only the lines that matter (shapes, findings, skipped), with context.
 FULL_LISTING = 120
@@ -81,7 +80,7 @@ def _visible(result: Any) -> list[int | None]:
     keep: set[int] = set()
     marked = set(result.followed.shapes)
     marked |= {f.line for f in result.findings if f.line}
-    marked |= {f.rewrite.line for f in result.findings if f.rewrite is not None}
+    marked |= {rw.line for f in result.findings for rw in getattr(f, "rewrites", [])}
     for a, b, _ in result.skipped[:20]:
         marked |= {a, b}
     for ln in marked:
@@ -98,7 +97,16 @@ def _visible(result: Any) -> list[int | None]:
     return out
 
 
-def listing(result: Any, width: int = 100) -> Table:
+def _code_line(text: Text | str, style: str | None = None) -> Text:
+    """A line of code: never wrapped, never cut (printed with crop=False, a terminal folds it, a pipe keeps it)."""
+    t = Text(text, style=style or "") if isinstance(text, str) else text.copy()
+    t.no_wrap = True
+    t.overflow = "ignore"
+    return t
+
+
+def listing(result: Any, width: int = 100) -> Group:
+    """The paste, one row per line: number, the code whole, and its shapes after it (or below, when too long)."""
     paste = result.paste
     err = result.error
     err_line = err.line if err is not None else None
@@ -110,19 +118,13 @@ def listing(result: Any, width: int = 100) -> Table:
     code = [ln if paste.kinds[i] in ("code", "blank") else "" for i, ln in enumerate(paste.code_lines)]
     highlighted = _highlighted(code)
     visible = _visible(result)
-    margins = {ln: _margin(result, ln, err) for ln in visible if ln is not None}
-    num_w = 2 * len(str(len(paste.lines))) + 2
-    widest_margin = max((m.cell_len for m in margins.values()), default=0)
-    margin_w = max(min(widest_margin, max(26, width // 2)), 1)
-    code_w = max(width - margin_w - num_w - 4, 20)
-    widest_code = max((len(paste.lines[ln - 1]) for ln in visible if ln is not None), default=1)
-    table = Table(show_header=False, box=None, pad_edge=False, expand=False, padding=(0, 1))
-    table.add_column(justify="right", style="dim", no_wrap=True, width=num_w)
-    table.add_column(no_wrap=True, overflow="ellipsis", width=min(code_w, max(widest_code, 1)))
-    table.add_column(no_wrap=False, style="cyan", width=margin_w)
+    num_w = len(str(len(paste.lines))) + 1
+    short = [len(paste.lines[ln - 1]) for ln in visible if ln is not None and len(paste.lines[ln - 1]) <= width // 2]
+    column = max(short, default=0) + 2   # where the margins start, for the lines short enough
+    rows: list[RenderableType] = []
     for ln in visible:
         if ln is None:
-            table.add_row("⋮", Text("", style="dim"), "")
+            rows.append(Text(" " * num_w + " ⋮", style="dim"))
             continue
         kind = paste.kinds[ln - 1]
         if kind == "traceback" and ln > 1 and paste.kinds[ln - 2] == "traceback":
@@ -133,26 +135,41 @@ def listing(result: Any, width: int = 100) -> Table:
                 end += 1
             last = next((paste.lines[i - 1] for i in range(end, ln - 1, -1) if paste.lines[i - 1].strip()), "")
             span = f"{ln}" if end == ln else f"{ln}-{end}"
-            table.add_row(Text(span, style="dim"), Text(last.strip(), style="dim italic"),
-                          Text(f"traceback ({end - ln + 1} lines), read with rnnshape explain", style="dim"))
+            rows.append(_row(Text(span.rjust(num_w), style="dim"), Text(last.strip(), style="dim italic"),
+                             Text(f"traceback ({end - ln + 1} lines), read with rnnshape explain", style="dim"),
+                             column, width))
             continue
         mark = "✗" if ln == err_line else ("!" if ln in warn_lines else "")
-        number = Text(f"{mark}{ln}", style="bold red" if ln == err_line else ("yellow" if mark else "dim"))
+        number = Text(f"{mark}{ln}".rjust(num_w), style="bold red" if ln == err_line else ("yellow" if mark else "dim"))
         if kind in _KIND_LABEL:
-            table.add_row(number, Text(paste.lines[ln - 1], style="dim italic"),
-                          Text(_KIND_LABEL[kind], style="dim"))
+            rows.append(_row(number, Text(paste.lines[ln - 1], style="dim italic"),
+                             Text(_KIND_LABEL[kind], style="dim"), column, width))
             continue
         if ln in skipped_lines:
-            table.add_row(number, Text(paste.code_lines[ln - 1], style="dim strike"),
-                          Text("skipped: " + skipped_lines[ln], style="dim"))
+            rows.append(_row(number, Text(paste.code_lines[ln - 1], style="dim strike"),
+                             Text("skipped: " + skipped_lines[ln], style="dim"), column, width))
             continue
-        margin = margins[ln]
         line_text = highlighted[ln - 1] if ln - 1 < len(highlighted) else Text(paste.code_lines[ln - 1])
         if ln == err_line:
             line_text = line_text.copy()
             line_text.stylize("on #3a0000")
-        table.add_row(number, line_text, margin)
-    return table
+        rows.append(_row(number, line_text, _margin(result, ln, err), column, width))
+    return Group(*rows)
+
+
+def _row(number: Text, code: Text, margin: Text, column: int, width: int) -> RenderableType:
+    """One listing row; the margin after the code when it fits in ``width``, else on the next line."""
+    line = Text.assemble(number, " │ ", code)
+    lead = len(number) + 3
+    if not margin:
+        return _code_line(line)
+    if lead + column + margin.cell_len <= width and len(code) < column:
+        line.append(" " * (column - len(code)))
+        line.append_text(margin)
+        return _code_line(line)
+    below = Text(" " * lead + "↳ ", style="dim")
+    below.append_text(margin)
+    return Group(_code_line(line), below)
 
 
 def _margin(result: Any, ln: int, err: Any) -> Text:
@@ -170,11 +187,20 @@ def _margin(result: Any, ln: int, err: Any) -> Text:
 
 
 def rewrite_text(rw: Any) -> RenderableType:
-    text = Text()
-    text.append(f"line {rw.line}, rewritten:\n", style="bold")
-    text.append(f"- {rw.old.strip()}\n", style="red")
-    text.append(f"+ {rw.new.strip()}", style="green")
-    return text
+    return Group(Text(f"line {rw.line}, rewritten:", style="bold"),
+                 _code_line(f"- {rw.old.strip()}", "red"), _code_line(f"+ {rw.new.strip()}", "green"))
+
+
+def _panel(d: Any) -> RenderableType:
+    """The finding's title and explanation (prose wraps); its fix is code, printed below, never wrapped."""
+    colour = {"error": "red", "warning": "yellow", "info": "blue"}.get(d.severity, "white")
+    parts: list[RenderableType] = [Text(d.title, style="bold"), Text(d.explanation)]
+    if d.evidence.get("origin"):
+        parts.append(Text(f"The number came from: {d.evidence['origin']}", style="dim"))
+    if d.evidence.get("torch_message"):
+        parts.append(Text.assemble(("torch says: ", "dim"), (str(d.evidence["torch_message"]), "italic")))
+    return Panel(Group(*parts), title=Text.assemble((f"{d.severity} ", f"bold {colour}"), (d.code, colour)),
+                 title_align="left", border_style=colour)
 
 
 def finding_renderable(f: Any) -> RenderableType:
@@ -182,9 +208,11 @@ def finding_renderable(f: Any) -> RenderableType:
     where = f"line {f.line}" if f.line else "the snippet"
     source = {"traceback": " (from the pasted traceback)", "run": " (from the run, --run)"}.get(f.source, "")
     parts.append(Text(f"{where}{source}", style="dim"))
-    parts.append(diagnosis_panel(f.diagnosis))
-    if f.rewrite is not None:
-        parts.append(rewrite_text(f.rewrite))
+    parts.append(_panel(f.diagnosis))
+    if f.diagnosis.fix:
+        parts.append(Text("Fix:", style="bold"))
+        parts.extend(_code_line(line, "green") for line in f.diagnosis.fix.splitlines())
+    parts.extend(rewrite_text(rw) for rw in f.rewrites)
     for key, label in (("traceback", "the pasted traceback"), ("run", "the run")):
         ev = f.diagnosis.evidence.get(key)
         if isinstance(ev, dict) and f.source == "static":
@@ -225,21 +253,23 @@ def _fmt(value: Any) -> str:
 
 
 def verdict(result: Any) -> Text:
+    """The summary: how much was checked; a green ✓ only when a recurrent call was followed whole."""
     errors = sum(f.diagnosis.is_error for f in result.findings)
     warnings = sum(f.diagnosis.severity == "warning" for f in result.findings)
-    unknown = sum(f.diagnosis.severity == "info" for f in result.findings)
     ran = " (ran the code)" if result.run is not None else " (static: the code was not run)"
     if errors:
         err = result.error
         return Text(f"✗ line {err.line}: {err.diagnosis.code}" + (f", {warnings} warning"
                     f"{'s' if warnings > 1 else ''}" if warnings else "") + ran, style="bold red")
-    tail = []
-    if warnings:
-        tail.append(f"{warnings} warning{'s' if warnings > 1 else ''}")
-    if unknown:
-        tail.append(f"{unknown} place{'s' if unknown > 1 else ''} not followed")
-    style = "bold yellow" if tail else "bold green"
-    return Text("✓ no shape error found" + (", " + ", ".join(tail) if tail else "") + ran, style=style)
+    checked, missing = result.checked, result.not_followed
+    counts = f"{checked} recurrent call{'s' if checked != 1 else ''} checked"
+    if missing:
+        hints = sorted({h for h in missing.values() if h})
+        counts += f", {len(missing)} not followed" + (f" (give {'; '.join(hints[:3])})" if hints else "")
+    tail = f", {warnings} warning{'s' if warnings > 1 else ''}" if warnings else ""
+    if result.verdict == "nothing-to-check":
+        return Text(f"· nothing to check: {counts}{tail}{ran}", style="bold")
+    return Text(f"✓ {counts}, no shape error found{tail}{ran}", style="bold yellow" if tail else "bold green")
 
 
 def diagnose_renderable(result: Any, width: int = 100) -> Group:
@@ -267,7 +297,7 @@ def diagnose_renderable(result: Any, width: int = 100) -> Group:
 
 def print_diagnosis(result: Any, console: Console | None = None) -> None:
     console = console or Console()
-    console.print(diagnose_renderable(result, console.width))
+    console.print(diagnose_renderable(result, console.width), crop=False)
 
 
-__all__ = ["code_text", "diagnose_renderable", "print_diagnosis"]
+__all__ = ["diagnose_renderable", "print_diagnosis"]

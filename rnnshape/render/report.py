@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from enum import Enum
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -82,7 +83,7 @@ def packed_line(report: Report) -> Text:
         f"after pad_packed_sequence, padded to the longest length.", style="dim")
 
 
-def parameter_table(report: Report) -> RenderableType:
+def parameter_table(report: Report, full: bool = False) -> RenderableType:
     if not report.parameters:
         return Text("")
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -90,7 +91,7 @@ def parameter_table(report: Report) -> RenderableType:
     table.add_column()
     table.add_column(justify="right", style="dim")
     rows = report.parameters
-    if len(rows) > _MAX_PARAMETER_ROWS:  # a deep stack: the first and last layers say it all
+    if not full and len(rows) > _MAX_PARAMETER_ROWS:  # a deep stack: the first and last layers say it all
         head, tail = rows[: _MAX_PARAMETER_ROWS - 4], rows[-4:]
         rows = [*head, ("…", ()), *tail]
     for name, shape in rows:
@@ -131,15 +132,15 @@ def verdict(report: Report) -> Text:
     return Text("✓ shapes work", style="bold green")
 
 
-def report_renderable(report: Report) -> Group:
+def report_renderable(report: Report, parameters: ParameterView | None = None) -> Group:
     parts: list[RenderableType] = [
         code_text(report.spec.to_code()),
         run_line(report),
         Text(""),
         tensor_table(report),
         *([packed_line(report)] if report.packed else []),
-        Text(""),
-        parameter_table(report),
+        *diagram_section(report),
+        *parameter_section(report, parameters or ParameterView.SUMMARY),
     ]
     for d in report.diagnoses:
         parts.append(diagnosis_panel(d))
@@ -147,8 +148,35 @@ def report_renderable(report: Report) -> Group:
     return Group(*parts)
 
 
-def print_report(report: Report, console: Console | None = None) -> None:
-    (console or Console()).print(report_renderable(report))
+def print_report(report: Report, console: Console | None = None,
+                 parameters: ParameterView | None = None) -> None:
+    (console or Console()).print(report_renderable(report, parameters))
+
+
+# --------------------------------------------------------------------------- inspect --diagram, --params
+
+
+class ParameterView(str, Enum):
+    """How much of the parameter table ``inspect`` shows (``--params`` / ``--no-params``)."""
+
+    SUMMARY = "summary"  # long tables cut to the first and last layers
+    ALL = "all"
+    NONE = "none"
+
+
+def parameter_section(report: Report, view: ParameterView) -> list[RenderableType]:
+    if view is ParameterView.NONE:
+        return []
+    return [Text(""), parameter_table(report, full=view is ParameterView.ALL)]
+
+
+def diagram_section(report: Report) -> list[RenderableType]:
+    """The layer's picture, when ``inspect --diagram`` put a layout on the report."""
+    if report.layout is None:
+        return []
+    from rnnshape.render.diagram import diagram
+
+    return [Text(""), diagram(report.layout)]
 
 
 def print_diagnoses(diagnoses: Iterable[Diagnosis], console: Console | None = None) -> None:

@@ -1,0 +1,217 @@
+"""The follower: an abstract interpreter over ``ast`` that follows tensor shapes without running code.
+
+Nothing is executed. Statements are followed in order (a loop body once, an ``if`` whose condition
+is known on its branch only), every value is one of :mod:`.values`, torch's ops are the rules of
+:mod:`.rules`, and the first call whose shapes cannot work stops the follower with a diagnosis at
+that line. Recurrent layers are never modelled here: every RNN/LSTM/GRU/cell call goes to
+:func:`rnnshape.model.shapes.predict` (through :class:`rnnshape.model.symbolic.Placeholders`).
+
+Scopes are chained (``collections.ChainMap``): a call's locals sit in front of the module's
+names, never a copy of them, so following stays linear in the length of the code.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from rnnshape import diagnoses as dx
+from rnnshape.diagnose.follower.expressions import ExpressionsMixin
+from rnnshape.diagnose.follower.layers import LayersMixin
+from rnnshape.diagnose.follower.rewrite import RewriteMixin
+from rnnshape.diagnose.follower.statements import StatementsMixin
+from rnnshape.diagnose.follower.values import (
+    Const,
+    Embedding,
+    Env,
+    Finding,
+    FollowResult,
+    Function,
+    Halt,
+    Instance,
+    Int,
+    Linear,
+    Packed,
+    RecurrentLayer,
+    Returned,
+    Rewrite,
+    Shown,
+    Stop,
+    Tensor,
+    Tup,
+    Unknown,
+    UserClass,
+    Value,
+)
+from rnnshape.model.symbolic import Sym, Verdict, compare, fmt_dims
+
+
+class Follower(StatementsMixin, ExpressionsMixin, LayersMixin, RewriteMixin):
+    MAX_DEPTH = 24
+    MAX_STEPS = 200_000
+
+    def __init__(self, lines: list[str], hints: dict[str, Value] | None = None) -> None:
+        self.lines = lines
+        self.hints = hints or {}
+        self.hint_symbols = {s for v in self.hints.values() if isinstance(v, Tensor) for d in v.dims
+                             for s in d.symbols}
+        self.result = FollowResult()
+        self.bindings: dict[str, Sym] = {}
+        self.depth = 0
+        self.steps = 0
+        self.line = 0
+        self.classes: list[UserClass] = []
+        self.classifier_class = False  # a model class named like a classifier (SentimentRNN, Classifier)
+        self.loops: list[tuple[Sym | None, set[int]]] = []  # trip count, ids of lists made inside
+        self.freed: dict[int, Tensor] = {}   # unpinned forward arguments, once a layer decided their shape
+        self.op = ""                          # the op whose shape rule runs (for its messages)
+        self.module_env: Env = Env()
+
+    def run(self, tree: ast.Module) -> FollowResult:
+        self.module_env = env = Env({"__name__": Const("__main__")})
+        try:
+            try:
+                self.block(tree.body, env)
+            except (Returned, Halt):
+                pass
+            self._uncalled_models()
+        except Stop as stop:
+            self.result.error = stop.finding
+        except RecursionError:
+            self.result.notes.append(f"line {self.line}: too deeply nested to follow; stopped there")
+        self._final_shapes()
+        return self.result
+
+    def _uncalled_models(self) -> None:
+        """A model class the snippet never calls: its forward followed with symbolic sizes (or the hints)."""
+        for cls in self.classes:
+            fwd = self.method_of(cls, "forward")
+            if cls.instances or fwd is None:
+                continue
+            inst = self.instantiate(cls, [], {}, None, symbolic=True)
+            if not isinstance(inst, Instance):
+                continue
+            hinted = any(a.arg in self.hints for a in fwd.args.args)
+            self.result.notes.append(
+                f"{cls.node.name} is never called in the snippet: its forward was followed with "
+                + ("the --shape hints" if hinted else "symbolic sizes for its arguments (pin them with "
+                   "--shape NAME=SHAPE)"))
+            try:
+                self.call_function(Function(fwd, inst), [], {}, from_hints=True)
+            except Halt:
+                continue
+
+    def sub(self, s: Sym) -> Sym:
+        return s.substitute(self.bindings) if self.bindings else s
+
+    def tensor_dims(self, t: Tensor) -> tuple[Sym, ...]:
+        return tuple(self.sub(d) for d in t.dims)
+
+    def show(self, line: int, name: str, value: Value) -> None:
+        if name == "_" or getattr(value, "loop_index", False):
+            return
+        text = self.describe(value)
+        if text is None:
+            return
+        shown = self.result.shapes.setdefault(line, [])
+        if any(s.name == name and s.text == text for s in shown):
+            return
+        if any(s.name == name for s in shown):
+            return  # a line followed twice (a loop, two calls) keeps its first shapes
+        shape = None
+        dtype = None
+        if isinstance(value, Tensor):
+            shape = [str(d) for d in self.tensor_dims(value)]
+            dtype = value.dtype
+        shown.append(Shown(name, text, dtype, shape, value))
+
+    def _final_shapes(self) -> None:
+        """Margins written with what was assumed later (``input_size = 20``) substituted."""
+        if not self.bindings:
+            return
+        for shown in self.result.shapes.values():
+            for s in shown:
+                if s.value is None:
+                    continue
+                text = self.describe(s.value)
+                if text is not None:
+                    s.text = text
+                if isinstance(s.value, Tensor):
+                    s.shape = [str(d) for d in self.tensor_dims(s.value)]
+
+    def describe(self, value: Value) -> str | None:
+        if isinstance(value, Tensor):
+            dims = self.tensor_dims(value)
+            text = fmt_dims(dims)
+            if value.dtype != "float32":
+                text += f" {value.dtype}"
+            return text
+        if isinstance(value, Int):
+            s = self.sub(value.sym)
+            return str(s) if s.is_const or value.label else f"= {s}"
+        if isinstance(value, RecurrentLayer):
+            a = value.args
+            return f"{value.kind}({self._fmt_arg(a.get('input_size'))} → {self._fmt_arg(a.get('hidden_size'))})"
+        if isinstance(value, Linear):
+            return f"Linear({self.sub(value.in_features)} → {self.sub(value.out_features)})"
+        if isinstance(value, Embedding):
+            return f"Embedding({self.sub(value.num)} ids → {self.sub(value.dim)})"
+        if isinstance(value, Packed):
+            return f"packed {fmt_dims(self.tensor_dims(value.padded))}"
+        if isinstance(value, Tup) and value.role == "state":
+            inner = [self.describe(v) or "?" for v in value.items]
+            return "(" + ", ".join(inner) + ")"
+        if isinstance(value, Unknown):
+            return "?"
+        return None
+
+    def _fmt_arg(self, v: Any) -> str:
+        if isinstance(v, Sym):
+            return str(self.sub(v))
+        return str(v)
+
+    def src(self, node: ast.AST) -> str:
+        """The code of ``node``: its text in the paste when on one line (cheap), else ``ast.unparse``."""
+        line = getattr(node, "lineno", None)
+        if line is not None and line == getattr(node, "end_lineno", None) and 0 < line <= len(self.lines):
+            text = self.lines[line - 1]
+            a, b = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+            if text.isascii():
+                return text[a:b]
+            return text.encode()[a:b].decode(errors="replace")
+        try:
+            return ast.unparse(node)
+        except Exception:  # noqa: BLE001 - ast.unparse of a repaired tree
+            return "?"
+
+    def stop(self, diagnosis: dx.Diagnosis, rewrite: Rewrite | None = None, line: int | None = None) -> None:
+        raise Stop(Finding(line if line is not None else self.line, diagnosis, rewrite))
+
+    def warn(self, diagnosis: dx.Diagnosis, rewrite: Rewrite | None = None) -> None:
+        if any(f.diagnosis.code == diagnosis.code and f.line == self.line for f in self.result.warnings):
+            return
+        self.result.warnings.append(Finding(self.line, diagnosis, rewrite))
+
+    def unknown(self, what: str, value: Value | None, hint_name: str | None = None,
+                example: str = "...") -> None:
+        """Record that following stops being exact here (info, not an error)."""
+        reason = value.reason if isinstance(value, Unknown) else "its shape is not known"
+        hint = value.hint if isinstance(value, Unknown) and value.hint else None
+        if hint_name:
+            hint = f"--shape {hint_name}={example}"
+        d = dx.unknown_shape(what=what, reason=reason, hint=hint)
+        if not any(f.line == self.line and f.diagnosis.title == d.title for f in self.result.unknowns):
+            self.result.unknowns.append(Finding(self.line, d))
+
+    def assume(self, verdict: Verdict, why: str) -> None:
+        assert verdict.symbol is not None and verdict.value is not None
+        self.bindings = {k: v.substitute({verdict.symbol: verdict.value}) for k, v in self.bindings.items()}
+        self.bindings[verdict.symbol] = verdict.value
+        self.result.assumptions.append((self.line, f"{verdict.symbol} = {verdict.value} ({why})"))
+
+    def equal(self, a: Sym, b: Sym, why: str) -> Verdict:
+        """Decide a == b; binds a symbol (and records the assumption) when that makes it hold."""
+        v = compare(self.sub(a), self.sub(b), prefer=sorted(self.hint_symbols))
+        if v.kind == "bind":
+            self.assume(v, why)
+        return v

@@ -1,0 +1,854 @@
+"""Expressions: names, constants, operators, attributes, subscripts and calls."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from rnnshape import diagnoses as dx
+from rnnshape.diagnose.follower import rules
+from rnnshape.diagnose.follower.values import (
+    BUILTINS,
+    COMPARE,
+    DTYPES,
+    FREE_IDENTITIES,
+    IDENTITIES,
+    LAYER_SELF,
+    MAX_INT_BITS,
+    MAX_ITEMS,
+    MAX_RANGE,
+    MODEL_METHODS,
+    MODEL_NO_SHAPE,
+    RECURRENT,
+    TENSOR_ATTRS,
+    TOO_DEEP,
+    BoundMethod,
+    Const,
+    Dataset,
+    Device,
+    DType,
+    Env,
+    Free,
+    Function,
+    Instance,
+    Int,
+    Iter,
+    Layer,
+    Loader,
+    Loss,
+    ModRef,
+    NotFollowed,
+    Packed,
+    Returned,
+    Sequential,
+    Super,
+    Tensor,
+    Tup,
+    Unknown,
+    UserClass,
+    Value,
+    capped,
+)
+from rnnshape.diagnoses import follow_findings as ff
+from rnnshape.model.symbolic import ONE, Sym, fmt_dims
+
+if TYPE_CHECKING:
+    from rnnshape.diagnose.follower.core import Follower
+
+
+class ExpressionsMixin:
+    def expr(self: Follower, node: ast.expr | None, env: dict[str, Value]) -> Value:
+        if node is None:
+            return Const(None)
+        method = getattr(self, "e_" + type(node).__name__, None)
+        if method is None:
+            return Unknown(f"{self.src(node)[:60]} is not followed")
+        return method(node, env)
+
+    def e_Constant(self: Follower, node: ast.Constant, env: Env) -> Value:
+        v = node.value
+        if isinstance(v, int) and not isinstance(v, bool):
+            if v.bit_length() > MAX_INT_BITS:
+                return Unknown("an integer too large to be a size")
+            return Int(Sym.const(v))
+        return Const(v)
+
+    def e_Name(self: Follower, node: ast.Name, env: Env) -> Value:
+        if node.id in env:
+            value = env[node.id]
+            return self.freed.get(id(value), value) if isinstance(value, Free) else value
+        if node.id in self.hints:
+            return self.hints[node.id]
+        if node.id in ("torch",):
+            return ModRef("torch")
+        if node.id == "nn":
+            return ModRef("torch.nn")
+        if node.id == "F":
+            return ModRef("torch.nn.functional")
+        if node.id in BUILTINS:
+            return ModRef("builtins." + node.id)
+        star = env.get("__star__")
+        if isinstance(star, ModRef):
+            return ModRef(f"{star.path}.{node.id}")
+        return Unknown(f"{node.id} is not defined in the snippet", f"--shape {node.id}=...")
+
+    def e_Tuple(self: Follower, node: ast.Tuple, env: Env) -> Value:
+        return Tup(self._items(node.elts, env), "tuple", line=node.lineno, node=node)
+
+    def _items(self: Follower, elts: list[ast.expr], env: Env) -> tuple[Value, ...]:
+        """A literal's items, ``*rest`` spliced in when rest is a tuple we follow."""
+        out: list[Value] = []
+        for e in elts:
+            v = self.expr(e, env)
+            if isinstance(e, ast.Starred) and isinstance(v, Tup) and v.count is None:
+                out.extend(v.items)
+            else:
+                out.append(v)
+        return tuple(out)
+
+    def e_List(self: Follower, node: ast.List, env: Env) -> Value:
+        lst = Tup(self._items(node.elts, env), "list", line=node.lineno, node=node)
+        if self.loops:
+            self.loops[-1][1].add(id(lst))
+        return lst
+
+    def e_JoinedStr(self: Follower, node: ast.JoinedStr, env: dict[str, Value]) -> Value:
+        for v in node.values:
+            if isinstance(v, ast.FormattedValue):
+                self.expr(v.value, env)
+        return Const("")
+
+    def e_UnaryOp(self: Follower, node: ast.UnaryOp, env: dict[str, Value]) -> Value:
+        v = self.expr(node.operand, env)
+        if isinstance(node.op, ast.USub):
+            if isinstance(v, Int):
+                return Int(-v.sym)
+            if isinstance(v, Const) and isinstance(v.value, (int, float)):
+                return Const(-v.value)
+            if isinstance(v, Tensor):
+                return replace(v, role=None, node=None)
+        if isinstance(node.op, ast.Not):
+            t = self.truth(v)
+            return Const(not t) if t is not None else Unknown("a condition")
+        if isinstance(node.op, ast.UAdd):
+            return v
+        return Unknown("a unary operation")
+
+    def e_BoolOp(self: Follower, node: ast.BoolOp, env: dict[str, Value]) -> Value:
+        values = [self.truth(self.expr(v, env)) for v in node.values]
+        if isinstance(node.op, ast.And):
+            if False in values:
+                return Const(False)
+            return Const(True) if all(v is True for v in values) else Unknown("a condition")
+        if True in values:
+            return Const(True)
+        return Const(False) if all(v is False for v in values) else Unknown("a condition")
+
+    def e_Compare(self: Follower, node: ast.Compare, env: Env) -> Value:
+        left = self.expr(node.left, env)
+        if len(node.ops) != 1:
+            return Unknown("a chained comparison")
+        right = self.expr(node.comparators[0], env)
+        op = node.ops[0]
+        name = rules.COMPARISONS.get(type(op))
+        if name is not None and any(isinstance(v, Tensor) for v in (left, right)):
+            return self.apply(name, [left, right], {}, node)
+        if isinstance(op, (ast.Is, ast.IsNot)):
+            ln = isinstance(left, Const) and left.value is None
+            rn = isinstance(right, Const) and right.value is None
+            if isinstance(left, Unknown) or isinstance(right, Unknown) or not (ln or rn):
+                return Unknown("an identity comparison")
+            return Const((ln and rn) == isinstance(op, ast.Is))
+        if isinstance(left, Int) and isinstance(right, Int):
+            a, b = self.sub(left.sym), self.sub(right.sym)
+            if a.is_const and b.is_const and name is not None:
+                return Const(COMPARE[name](a.value, b.value))
+        if isinstance(left, Const) and isinstance(right, Const) and isinstance(op, (ast.Eq, ast.NotEq)):
+            return Const((left.value == right.value) == isinstance(op, ast.Eq))
+        return Unknown("a comparison")
+
+    def e_IfExp(self: Follower, node: ast.IfExp, env: dict[str, Value]) -> Value:
+        cond = self.truth(self.expr(node.test, env))
+        if cond is True:
+            return self.expr(node.body, env)
+        if cond is False:
+            return self.expr(node.orelse, env)
+        a, b = self.expr(node.body, env), self.expr(node.orelse, env)
+        if self.same(a, b):
+            return a
+        return Unknown(f"{self.src(node)[:60]} depends on a condition rnnshape cannot decide")
+
+    def e_Starred(self: Follower, node: ast.Starred, env: dict[str, Value]) -> Value:
+        return self.expr(node.value, env)
+
+    def e_Lambda(self: Follower, node: ast.Lambda, env: dict[str, Value]) -> Value:
+        return Unknown("a lambda")
+
+    def e_ListComp(self: Follower, node: ast.ListComp, env: Env) -> Value:
+        """``[nn.LSTM(...) for i in range(n)]``: unrolled when short, else one item and the count."""
+        if len(node.generators) != 1 or node.generators[0].ifs:
+            return Unknown("a list comprehension with several loops or a condition")
+        gen = node.generators[0]
+        source = self.expr(gen.iter, env)
+        scope = env.new_child()
+        items = self.unrolled(source)
+        if items is not None:
+            out = []
+            for item in items:
+                self.assign(gen.target, item, scope, node)  # type: ignore[arg-type]
+                out.append(self.expr(node.elt, scope))
+            return Tup(tuple(out), "list")
+        it = self.iterate(source, gen.iter)
+        if it.empty:
+            return Tup((), "list")
+        self.assign(gen.target, it.element, scope, node)  # type: ignore[arg-type]
+        return Tup((self.expr(node.elt, scope),), "list", count=it.count)
+
+    def e_BinOp(self: Follower, node: ast.BinOp, env: Env) -> Value:
+        return self.binop(node.op, self.expr(node.left, env), self.expr(node.right, env), node)
+
+    def binop(self: Follower, op: ast.operator, a: Value, b: Value, node: ast.AST) -> Value:
+        """An operator: integer arithmetic on sizes, tuples joined, else the op's shape rule."""
+        if isinstance(a, Int) and isinstance(b, Int):
+            return self.int_arith(op, self.sub(a.sym), self.sub(b.sym))
+        if isinstance(a, (Const, Int)) and isinstance(b, (Const, Int)):   # 0.5 * 2: plain numbers
+            return self.const_arith(op, self._number(a), self._number(b))
+        if isinstance(a, Tup) and isinstance(b, Tup) and isinstance(op, ast.Add) and not (a.role or b.role):
+            if len(a.items) + len(b.items) > MAX_ITEMS or a.count is not None or b.count is not None:
+                return Unknown("a list too long to follow")
+            return Tup(a.items + b.items, a.kind)
+        if isinstance(a, Tup) and isinstance(b, Int) and isinstance(op, ast.Mult) and not a.role:
+            n = self.sub(b.sym).value
+            if n is None or n * len(a.items) > MAX_ITEMS:
+                return Unknown("a list too long to follow")
+            return Tup(a.items * n, a.kind)
+        name = rules.OPERATORS.get(type(op))
+        if name is not None and any(isinstance(v, (Tensor, Tup, Packed, Free)) for v in (a, b)):
+            return self.apply(name, [a, b], {}, node)
+        if isinstance(a, Unknown):
+            return a
+        if isinstance(b, Unknown):
+            return b
+        return Unknown("an operation rnnshape does not follow")
+
+    def int_arith(self: Follower, op: ast.operator, x: Sym, y: Sym) -> Value:
+        out: Sym | None = None
+        if isinstance(op, ast.Add):
+            out = x + y
+        elif isinstance(op, ast.Sub):
+            out = x - y
+        elif isinstance(op, ast.Mult):
+            out = x * y
+        elif isinstance(op, ast.FloorDiv):
+            if x.is_const and y.is_const and y.value:
+                out = Sym.const(x.value // y.value)  # type: ignore[operator]
+            else:
+                out = x.exact_div(y) or Sym.var(f"{x}//{y}")
+        elif isinstance(op, ast.Mod) and x.is_const and y.is_const and y.value:
+            out = Sym.const(x.value % y.value)  # type: ignore[operator]
+        elif isinstance(op, ast.Pow) and x.is_const and y.is_const and 0 <= (y.value or 0) < MAX_INT_BITS \
+                and abs(x.value or 0).bit_length() * (y.value or 0) <= MAX_INT_BITS:
+            out = Sym.const(x.value ** y.value)  # type: ignore[operator]
+        elif isinstance(op, ast.Div):
+            return Const(x.value / y.value) if x.is_const and y.is_const and y.value else Const(None)
+        if out is None:
+            return Unknown("integer arithmetic rnnshape does not follow")
+        if capped(out):
+            return Unknown("a size too large (or too complex) to follow")
+        return Int(out)
+
+    def _number(self: Follower, v: Const | Int) -> Any:
+        return v.value if isinstance(v, Const) else self.sub(v.sym).value
+
+    def const_arith(self: Follower, op: ast.operator, p: Any, q: Any) -> Value:
+        if isinstance(p, (int, float, bool)) and isinstance(q, (int, float, bool)):
+            try:
+                fn = {ast.Add: lambda: p + q, ast.Sub: lambda: p - q, ast.Mult: lambda: p * q,
+                      ast.Div: lambda: p / q}.get(type(op))
+                if fn is not None:
+                    return Const(fn())
+            except ZeroDivisionError:
+                pass
+        return Const(None)
+
+    def e_Attribute(self: Follower, node: ast.Attribute, env: dict[str, Value]) -> Value:
+        obj = self.expr(node.value, env)
+        return self.attribute(obj, node.attr, node)
+
+    def attribute(self: Follower, obj: Value, attr: str, node: ast.AST) -> Value:
+        if isinstance(obj, ModRef):
+            if obj.path == "torch" and attr in DTYPES:
+                return Const(DType(DTYPES[attr]))
+            return ModRef(f"{obj.path}.{attr}")
+        if isinstance(obj, Instance):
+            if attr in obj.attrs:
+                return obj.attrs[attr]
+            owner = self.owner_of(obj.cls, attr)
+            if owner is not None:
+                return Function(owner.methods[attr], obj, owner)
+            if attr in ("to", "cuda", "cpu"):
+                return BoundMethod(obj, attr)
+            if attr in MODEL_METHODS:
+                return ModRef(f"<method {attr}>")
+            return Unknown(f"self.{attr} is not set in the snippet", None)
+        if isinstance(obj, Super):
+            for base in obj.cls.bases:
+                owner = self.owner_of(base, attr) if isinstance(base, UserClass) else None
+                if owner is not None:
+                    return Function(owner.methods[attr], obj.inst, owner)
+            return ModRef(f"<method {attr}>")   # nn.Module's own (__init__): nothing to follow
+        if isinstance(obj, Tensor):
+            return self.tensor_attribute(obj, attr, node)
+        if isinstance(obj, Free):
+            return obj if attr == "data" else BoundMethod(obj, attr)
+        if isinstance(obj, Tup):
+            if obj.role and attr in TENSOR_ATTRS:
+                self.tuple_as_tensor(obj, f".{attr}")
+            return BoundMethod(obj, attr)
+        if isinstance(obj, Packed):
+            if attr == "data":
+                return Tensor((Sym.var("sum(lengths)"), *self.tensor_dims(obj.padded)[2:]),
+                              dtype=obj.padded.dtype)
+            if attr in TENSOR_ATTRS:
+                self.stop(dx.packed_as_tensor(
+                    where=f".{attr}", torch_message=f"'PackedSequence' object has no attribute '{attr}'"))
+            return Unknown(f"the PackedSequence's .{attr}")
+        if isinstance(obj, (Layer, Loader, Dataset)):
+            return BoundMethod(obj, attr)
+        if isinstance(obj, Unknown):
+            return obj
+        return Unknown(f"the attribute .{attr}")
+
+    def tensor_attribute(self: Follower, t: Tensor, attr: str, node: ast.AST) -> Value:
+        if attr == "shape":
+            return Tup(tuple(Int(d, lab) for d, lab in zip(self.tensor_dims(t), t.labels, strict=True)), "size")
+        if attr in ("data", "grad"):
+            return t          # Variable's .data: the same tensor
+        if attr == "T":
+            return rules.permuted(self, t, list(range(t.rank))[::-1], node)
+        if attr == "mT" and t.rank >= 2:
+            return rules.permuted(self, t, [*range(t.rank - 2), t.rank - 1, t.rank - 2], node)
+        if attr == "dtype":
+            return Const(DType(t.dtype))
+        if attr == "device":
+            return Const(Device(t.device or "cpu"))
+        if attr == "ndim":
+            return Int(Sym.const(t.rank))
+        if attr == "is_cuda":
+            return Const((t.device or "cpu").startswith("cuda"))
+        return BoundMethod(t, attr)
+
+    def e_Subscript(self: Follower, node: ast.Subscript, env: dict[str, Value]) -> Value:
+        obj = self.expr(node.value, env)
+        sl = node.slice
+        parts = list(sl.elts) if isinstance(sl, ast.Tuple) else [sl]
+        if isinstance(obj, Free):
+            obj = self.unfree(obj)
+        if isinstance(obj, Tensor):
+            return self.index_tensor(obj, parts, node, env=env)
+        if isinstance(obj, Tup):
+            if obj.role and isinstance(sl, ast.Tuple):
+                name = f"nn.{obj.layer.kind}" if obj.layer else "the recurrent layer"
+                maker = dx.state_tuple_as_tensor if obj.role == "state" else dx.output_tuple
+                self.stop(maker(layer=name, where=f"indexed as a tensor, {self.src(node)}",
+                                torch_message="tuple indices must be integers or slices, not tuple"),
+                          self.tuple_rewrite(obj))
+            if obj.role == "state" and len(parts) == 1:
+                idx = self.expr(parts[0], env)
+                if isinstance(idx, Int) and self.sub(idx.sym).is_const:
+                    i = self.sub(idx.sym).value or 0
+                    if i in (-1, 1) and obj.layer is not None:
+                        self.warn(ff.state_index_is_c(expr=self.src(node), base=self.src(node.value),
+                                                      layer=f"nn.{obj.layer.kind}"), self.tuple_rewrite(obj))
+            if len(parts) == 1:
+                idx = self.expr(parts[0], env) if not isinstance(parts[0], ast.Slice) else None
+                if isinstance(idx, Int) and self.sub(idx.sym).is_const:
+                    i = self.sub(idx.sym).value or 0
+                    if -len(obj.items) <= i < len(obj.items):
+                        return obj.items[i]
+                    self.stop(dx.shape_op(op="indexing", detail=f"index {i} of a tuple of {len(obj.items)}",
+                                          torch_message="tuple index out of range"))
+                if isinstance(parts[0], ast.Slice):
+                    lo, hi, st = (self._const_int(parts[0].lower, env), self._const_int(parts[0].upper, env),
+                                  self._const_int(parts[0].step, env))
+                    if None not in (lo, hi, st) or (parts[0].lower is None or lo is not None):
+                        try:
+                            return Tup(obj.items[slice(lo, hi, st)], obj.kind)
+                        except (TypeError, ValueError):
+                            pass
+            return Unknown(f"{self.src(node)[:60]}")
+        if isinstance(obj, Packed):   # a namedtuple: [0] is .data, [1] .batch_sizes; x[:, -1] is the mistake
+            index = self.expr(sl, env) if not isinstance(sl, (ast.Tuple, ast.Slice)) else None
+            if isinstance(index, Int) and self.sub(index.sym).value == 0:
+                return self.attribute(obj, "data", node)
+            if isinstance(sl, ast.Tuple):
+                self.stop(dx.packed_as_tensor(where="indexing", torch_message=(
+                    "tuple indices must be integers or slices, not tuple")))
+            return Unknown(f"{self.src(node)[:60]}: a PackedSequence field")
+        if isinstance(obj, Unknown):
+            return obj
+        return Unknown(f"{self.src(node)[:60]} is not followed")
+
+    def _const_int(self: Follower, node: ast.expr | None, env: dict[str, Value]) -> int | None:
+        if node is None:
+            return None
+        v = self.expr(node, env)
+        if isinstance(v, Int):
+            s = self.sub(v.sym)
+            return s.value if s.is_const else None
+        return None
+
+    def _span(self: Follower, lower: ast.expr, upper: ast.expr, env: dict[str, Value]) -> int | None:
+        """``x[t:t+k]`` spans k items whatever t is (within the tensor): the bounds' difference."""
+        lo, hi = self.expr(lower, env), self.expr(upper, env)
+        if isinstance(lo, Int) and isinstance(hi, Int):
+            d = self.sub(hi.sym) - self.sub(lo.sym)
+            if d.is_const and (d.value or 0) > 0 and not self.sub(lo.sym).is_const:
+                return d.value
+        return None
+
+    def index_tensor(self: Follower, t: Tensor, parts: list[ast.expr], node: ast.AST, *, silent: bool = False,
+                     env: dict[str, Value] | None = None) -> Value:
+        env = env or {}
+        dims = list(self.tensor_dims(t))
+        labels = list(t.labels)
+        out: list[Sym] = []
+        out_labels: list[str | None] = []
+        i = 0
+        n_real = sum(1 for p in parts if not (isinstance(p, ast.Constant) and p.value is None)
+                     and not (isinstance(p, ast.Constant) and p.value is Ellipsis))
+        if n_real > len(dims):
+            self.stop(dx.shape_op(op="indexing", detail=(
+                f"{self.src(node)} indexes {n_real} dimensions of a {len(dims)}-D tensor {fmt_dims(dims)}"),
+                torch_message=f"too many indices for tensor of dimension {len(dims)}"))
+        for p in parts:
+            if isinstance(p, ast.Constant) and p.value is None:
+                out.append(ONE)
+                out_labels.append(None)
+                continue
+            if isinstance(p, ast.Constant) and p.value is Ellipsis:
+                keep = len(dims) - n_real
+                out.extend(dims[i:i + keep])
+                out_labels.extend(labels[i:i + keep])
+                i += keep
+                continue
+            size = dims[i]
+            if isinstance(p, ast.Slice):
+                lo, hi, st = (self._const_int(p.lower, env), self._const_int(p.upper, env),
+                              self._const_int(p.step, env))
+                known = all(x is None or self._const_int(x, env) is not None for x in (p.lower, p.upper, p.step))
+                if p.lower is None and p.upper is None and p.step is None:
+                    out.append(size)
+                elif st is not None and st <= 0:
+                    return Unknown(f"{self.src(node)[:60]}: a slice step that is not positive")
+                elif known and size.is_const:
+                    out.append(Sym.const(len(range(*slice(lo, hi, st).indices(size.value or 0)))))
+                elif known and st in (None, 1) and lo is not None and lo < 0 and hi is None:
+                    out.append(Sym.const(-lo))  # x[-k:] has k items once the size is >= k
+                elif known and st in (None, 1) and hi is not None and hi >= 0 and lo in (None, 0):
+                    out.append(Sym.var(f"min({size}, {hi})"))
+                elif p.step is None and p.lower is not None and p.upper is not None and \
+                        self._span(p.lower, p.upper, env) is not None:
+                    out.append(Sym.const(self._span(p.lower, p.upper, env) or 0))  # x[t:t+1]: 1 step
+                else:
+                    out.append(Sym.var(f"len({self.src(node)})"))
+                out_labels.append(labels[i])
+                i += 1
+                continue
+            v = self.expr(p, env) if env is not None else Unknown("")
+            if isinstance(p, ast.Constant) and isinstance(p.value, int):
+                v = Int(Sym.const(p.value))
+            if isinstance(v, Int):
+                s = self.sub(v.sym)
+                if s.is_const and size.is_const:
+                    k = s.value or 0
+                    if not -(size.value or 0) <= k < (size.value or 0):
+                        self.stop(dx.shape_op(op="indexing", detail=(
+                            f"index {k} is out of range for dimension {i} of size {size} in {fmt_dims(dims)}"),
+                            torch_message=f"index {k} is out of bounds for dimension {i} with size {size}"))
+                i += 1
+                continue
+            if isinstance(v, Tensor):
+                return Unknown(f"advanced indexing {self.src(node)[:60]}")
+            return Unknown(f"indexing with {self.src(p)[:40]}")
+        out.extend(dims[i:])
+        out_labels.extend(labels[i:])
+        role = None
+        if t.role in ("output", "logits-per-step") and not silent:
+            self._last_step_warnings(t, parts, node)
+        if t.role in ("h_n", "c_n"):
+            role = "h_n-slice"
+            if not silent:
+                role = self._state_index(t, parts, node) or role
+        return Tensor(tuple(out), tuple(out_labels), t.dtype, t.device, origin=self.src(node), line=self.line,
+                      role=role, layer=t.layer, node=node if role == "h_n-backward" else None)
+
+    def _last_step_warnings(self: Follower, t: Tensor, parts: list[ast.expr], node: ast.AST) -> None:
+        """output[-1] of a batch-first layer, output[:, -1] of a bidirectional one, out[:, :, -1]."""
+        layer = t.layer
+        if layer is None or t.role != "output" or t.rank != 3 or not isinstance(node, ast.Subscript):
+            return
+        bf = layer.args.get("batch_first") is True
+        base = self.src(node.value)
+        time_axis = 1 if bf else 0
+        picks = [_is_last(p) for p in parts] + [False] * (3 - len(parts))
+        full = [_is_full(p) for p in parts] + [True] * (3 - len(parts))
+        if picks[0] and all(full[1:]) and bf:
+            self.warn(dx.output_last_step_batch_first(expr=self.src(node), base=base),
+                      self._rewrite_node(self.line, node, f"{base}[:, -1]"))
+        elif picks[time_axis] and all(full[a] for a in range(3) if a != time_axis) and \
+                layer.args.get("bidirectional") is True:
+            self.warn(ff.last_step_bidirectional(expr=self.src(node), base=base, layer=f"nn.{layer.kind}",
+                                                 batch_first=bf))
+        elif len(parts) == 3 and picks[2] and full[0] and full[1]:
+            self.warn(ff.output_feature_index(expr=self.src(node), base=base, batch_first=bf),
+                      self._rewrite_node(self.line, node, f"{base}[:, -1, :]" if bf else f"{base}[-1]"))
+
+    def _state_index(self: Follower, t: Tensor, parts: list[ast.expr], node: ast.AST) -> str | None:
+        """h_n[:, -1] of a batch-first layer (read as if batch-first); h_n[-1] of a bidirectional one."""
+        layer = t.layer
+        if layer is None or t.rank != 3 or not isinstance(node, ast.Subscript) or layer.mode.endswith("cell"):
+            return None
+        if len(parts) >= 2 and _is_full(parts[0]) and _is_last(parts[1]) and layer.args.get("batch_first"):
+            base = self.src(node.value)
+            self.warn(ff.state_read_batch_first(expr=self.src(node), base=base, layer=f"nn.{layer.kind}"),
+                      self._rewrite_node(self.line, node, f"{base}[-1]"))
+            return None
+        if _is_last(parts[0]) and all(_is_full(p) for p in parts[1:]) and layer.args.get("bidirectional") is True:
+            return "h_n-backward"
+        return None
+
+    def e_Call(self: Follower, node: ast.Call, env: dict[str, Value]) -> Value:
+        func = self.expr(node.func, env)
+        args: list[Value] = []
+        for a in node.args:
+            v = self.expr(a.value if isinstance(a, ast.Starred) else a, env)
+            if isinstance(a, ast.Starred) and isinstance(v, Tup):
+                args.extend(v.items)
+            elif isinstance(a, ast.Starred):
+                return Unknown(f"*{self.src(a.value)} in a call")
+            else:
+                args.append(v)
+        kwargs: dict[str, Value] = {}
+        for k in node.keywords:
+            if k.arg is None:
+                return Unknown(f"**{self.src(k.value)} in a call")
+            kwargs[k.arg] = self.expr(k.value, env)
+        return self.call(func, args, kwargs, node, env)
+
+    def call(self: Follower, func: Value, args: list[Value], kwargs: dict[str, Value], node: ast.Call,
+             env: dict[str, Value]) -> Value:
+        if isinstance(func, ModRef):
+            return self.call_path(func.path, args, kwargs, node, env)
+        if isinstance(func, BoundMethod):
+            return self.call_method(func.obj, func.name, args, kwargs, node)
+        if isinstance(func, Layer):
+            return self.call_layer(func, args, kwargs, node)
+        if isinstance(func, UserClass):
+            return self.instantiate(func, args, kwargs, node)
+        if isinstance(func, Instance):
+            owner = self.owner_of(func.cls, "forward")
+            if owner is None:
+                return Unknown(f"{func.cls.node.name} has no forward in the snippet")
+            return self.call_function(Function(owner.methods["forward"], func, owner), args, kwargs)
+        if isinstance(func, Function):
+            return self.call_function(func, args, kwargs)
+        if isinstance(func, Unknown):
+            return Unknown(func.reason, func.hint)
+        return Unknown(f"a call to {self.src(node.func)[:40]}")
+
+    def instantiate(self: Follower, cls: UserClass, args: list[Value], kwargs: dict[str, Value],
+                    node: ast.Call | None, *, symbolic: bool = False) -> Value:
+        if node is not None:
+            cls.instances += 1
+        inst = Instance(cls)
+        init = self.method_of(cls, "__init__")
+        if init is not None:
+            result = self.call_function(Function(init, inst, self.owner_of(cls, "__init__")), args, kwargs,
+                                        symbolic=symbolic)
+            if isinstance(result, Unknown) and result.reason == TOO_DEEP:
+                return result
+        return inst
+
+    def method_of(self: Follower, cls: UserClass, name: str) -> ast.FunctionDef | None:
+        """A method of ``cls`` or of a base class in the paste (Python's order, depth first)."""
+        owner = self.owner_of(cls, name)
+        return owner.methods[name] if owner is not None else None
+
+    def owner_of(self: Follower, cls: UserClass, name: str) -> UserClass | None:
+        seen: set[int] = set()
+        todo = [cls]
+        while todo:
+            c = todo.pop(0)
+            if id(c) in seen:
+                continue
+            seen.add(id(c))
+            if name in c.methods:
+                return c
+            todo.extend(b for b in c.bases if isinstance(b, UserClass))
+        return None
+
+
+    def _bind_params(self: Follower, fn: ast.FunctionDef, scope: dict[str, Value], args: list[Value],
+                     kwargs: dict[str, Value], *, skip_self: bool, symbolic: bool = False,
+                     from_hints: bool = False) -> None:
+        params = fn.args.args[1:] if skip_self else fn.args.args
+        defaults = fn.args.defaults
+        first_default = len(fn.args.args) - len(defaults)
+        offset = 1 if skip_self else 0
+        for i, p in enumerate(params):
+            name = p.arg
+            if i < len(args):
+                scope[name] = args[i]
+            elif name in kwargs:
+                scope[name] = kwargs[name]
+            elif from_hints and name in self.hints:
+                scope[name] = self.hints[name]
+            elif i + offset >= first_default:
+                scope[name] = self.expr(defaults[i + offset - first_default], scope)
+            elif symbolic:
+                scope[name] = Int(Sym.var(name), name)
+            elif from_hints:
+                scope[name] = Free(name)    # symbolic by default: the first layer that reads it decides
+            else:
+                scope[name] = Unknown(f"the argument {name} of {fn.name}() is not given",
+                                      f"--shape {name}=...")
+        for p, d in zip(fn.args.kwonlyargs, fn.args.kw_defaults, strict=True):
+            if p.arg in kwargs:
+                scope[p.arg] = kwargs[p.arg]
+            elif d is not None:
+                scope[p.arg] = self.expr(d, scope)
+            else:
+                scope[p.arg] = Unknown(f"the argument {p.arg}")
+        if fn.args.vararg:
+            scope[fn.args.vararg.arg] = Tup(tuple(args[len(params):]))
+        if fn.args.kwarg:
+            scope[fn.args.kwarg.arg] = Unknown("**kwargs")
+
+    def call_function(self: Follower, fn: Function, args: list[Value], kwargs: dict[str, Value], *,
+                      from_hints: bool = False, symbolic: bool = False) -> Value:
+        node = fn.node
+        scope = Env({}, self.module_env)
+        if fn.owner is not None:
+            scope[node.args.args[0].arg if node.args.args else "self"] = fn.owner
+            scope["__self__"], scope["__class__"] = fn.owner, fn.cls or fn.owner.cls
+        self._bind_params(node, scope, args, kwargs, skip_self=fn.owner is not None, from_hints=from_hints,
+                          symbolic=symbolic)
+        for p in node.args.args[1 if fn.owner is not None else 0:]:
+            v = scope.get(p.arg)
+            if isinstance(v, Tensor):
+                self.show(node.lineno, p.arg, v)
+        saved = self.line
+        self.depth += 1
+        try:
+            if self.depth > self.MAX_DEPTH:
+                return Unknown(TOO_DEEP)
+            self.block(node.body, scope)
+        except Returned as ret:
+            return ret.value
+        finally:
+            self.depth -= 1
+            self.line = saved
+        return Const(None)
+
+
+    def call_path(self: Follower, path: str, args: list[Value], kwargs: dict[str, Value], node: ast.Call,
+                  env: Env) -> Value:
+        name = path.rsplit(".", 1)[-1]
+        if path.startswith("builtins."):
+            return self.builtin(name, args, kwargs, node, env)
+        if path.startswith("<method"):
+            return Const(None) if name in MODEL_NO_SHAPE else Unknown(f"the model's .{name}()")
+        if name in IDENTITIES:   # Variable(x, volatile=True), autograd's old wrapper: x itself
+            return args[0] if args else Unknown(f"{name}() of nothing")
+        nn_class = path.startswith(("torch.nn.", "nn.")) and name[:1].isupper() and ".functional" not in path \
+            and ".utils" not in path
+        if nn_class or (path.count(".") == 0 and name in RECURRENT):
+            return self.construct(name, args, kwargs, node)
+        if path.startswith("torch.nn.utils.rnn.") or name in ("pack_padded_sequence", "pad_packed_sequence"):
+            return self.packing(name, args, kwargs, node)
+        if path.startswith("torch.utils.data.") or name in ("TensorDataset", "DataLoader"):
+            return self.data(name, args, kwargs, node)
+        if path.startswith("torch.nn.functional.") and name in ("cross_entropy", "nll_loss") and len(args) >= 2:
+            return self.call_loss(Loss("CrossEntropyLoss"), args, node)
+        if path.startswith("torch.") and path.count(".") == 1 and rules.lookup(path) is not None:
+            return self.apply(path, args, kwargs, node)
+        if path.startswith(("torch.nn.functional.", "torch.")) and rules.lookup(name) is not None and args:
+            return self.apply(name, args, kwargs, node)
+        if args and isinstance(args[0], Unknown):
+            return args[0]
+        return Unknown(f"{path}() is not followed")
+
+    def apply(self: Follower, name: str, args: list[Value], kwargs: dict[str, Value], node: ast.AST) -> Value:
+        """The shape rule of op ``name`` (``"add"``, ``"torch.zeros"``) on ``args``."""
+        rule = rules.lookup(name)
+        if rule is None:
+            return Unknown(f"{name}() is not followed")
+        freed = [self.unfree(a) if isinstance(a, Free) else a for a in args]
+        saved, self.op = self.op, name.removeprefix("torch.")
+        try:
+            return rule(self, freed, kwargs, node)
+        except NotFollowed as nf:
+            return Unknown(str(nf))
+        finally:
+            self.op = saved
+
+    def unfree(self: Follower, v: Free) -> Value:
+        """A forward argument whose rank no layer decided yet: unknown, with the hint that pins it."""
+        return self.freed.get(id(v)) or Unknown(f"the shape of {v.name} is not pinned by the snippet",
+                                                f"--shape {v.name}=...")
+
+    def builtin(self: Follower, name: str, args: list[Value], kwargs: dict[str, Value], node: ast.Call,
+                env: Env) -> Value:
+        if name == "range":
+            ints = [self.sub(a.sym) for a in args if isinstance(a, Int)]
+            if len(ints) == len(args) and all(i.is_const for i in ints):
+                try:
+                    r = range(*[i.value for i in ints])  # type: ignore[misc]
+                    if len(r) <= MAX_RANGE:
+                        return Const(r)
+                except (TypeError, ValueError, OverflowError):
+                    pass
+            index = Int(Sym.var("i"))
+            index.loop_index = True  # type: ignore[attr-defined]
+            count = ints[0] if len(ints) == 1 == len(args) else (ints[1] - ints[0] if len(ints) == 2 == len(args)
+                                                                 else None)
+            return Iter(index, count=count)
+        if name == "len":
+            a = args[0] if args else Unknown("")
+            if isinstance(a, Tensor) and a.rank:
+                return Int(a.dims[0], a.labels[0])
+            if isinstance(a, Tup) and a.count is not None:
+                return Int(a.count)
+            if isinstance(a, Tup) and a.kind != "unknown-list":
+                return Int(Sym.const(len(a.items)))
+            if isinstance(a, Const) and isinstance(a.value, (str, range)):
+                return Int(Sym.const(len(a.value)))
+            return Unknown("len() of a value rnnshape does not follow")
+        if name == "print":
+            return Const(None)
+        if name == "int" and args and isinstance(args[0], Int):
+            return args[0]
+        if name in ("enumerate",) and args:
+            it = self.iterate(args[0], node)
+            return Iter(Tup((Int(Sym.var("i")), it.element)), empty=it.empty)
+        if name == "zip" and args:
+            its = [self.iterate(a, node) for a in args]
+            return Iter(Tup(tuple(i.element for i in its)), empty=any(i.empty for i in its))
+        if name in ("list", "tuple") and args and isinstance(args[0], Tup):
+            return Tup(args[0].items, name)
+        if name in ("iter",) and args:
+            return self.iterate(args[0], node)
+        if name == "next" and args:
+            v = args[0]
+            return v.element if isinstance(v, Iter) else Unknown("next() of a value that is not an iterator")
+        if name == "super":
+            inst, cls = env.get("__self__"), env.get("__class__")
+            if isinstance(inst, Instance) and isinstance(cls, UserClass):
+                return Super(inst, cls)
+            return Unknown("super() outside a method")
+        if name in ("min", "max") and len(args) >= 2 and all(isinstance(a, Int) for a in args):
+            vals = [self.sub(a.sym) for a in args]  # type: ignore[union-attr]
+            if all(v.is_const for v in vals):
+                fn = min if name == "min" else max
+                return Int(Sym.const(fn(v.value for v in vals)))  # type: ignore[type-var]
+        if name == "isinstance":
+            return Unknown("isinstance()")
+        return Unknown(f"{name}() is not followed")
+
+    def call_method(self: Follower, obj: Value, name: str, args: list[Value], kwargs: dict[str, Value],
+                    node: ast.Call) -> Value:
+        if isinstance(obj, Layer):
+            if name == "forward":
+                return self.call_layer(obj, args, kwargs, node)
+            if name in ("to", "cuda", "cpu"):
+                self._move(obj, name, args, kwargs)
+            if name in LAYER_SELF:
+                return obj
+            return Unknown(f"the layer's .{name}()")
+        if isinstance(obj, Tup):
+            if obj.role and name in TENSOR_ATTRS:
+                self.tuple_as_tensor(obj, f".{name}()")
+            if obj.kind == "list" and not obj.role and name in ("append", "extend", "insert"):
+                self._grow(obj, name, args)
+                return Const(None)
+            if obj.kind == "size" and name == "numel":
+                total = ONE
+                for i in obj.items:
+                    total = total * (i.sym if isinstance(i, Int) else ONE)
+                return Int(total)
+            return Unknown(f"a tuple's .{name}()")
+        if isinstance(obj, Instance):
+            self._move(obj, name, args, kwargs)
+            return obj
+        if isinstance(obj, Free):
+            return obj if name in FREE_IDENTITIES else self.unfree(obj)
+        if isinstance(obj, Tensor):
+            return self.apply(name, [obj, *args], kwargs, node)
+        return obj if isinstance(obj, Unknown) else Unknown(f".{name}() of a value rnnshape does not follow")
+
+    def _grow(self: Follower, lst: Tup, name: str, args: list[Value]) -> None:
+        """list.append in a loop: the list holds the loop's trip count of such items."""
+        item = args[-1] if args else Unknown("")
+        if name != "append":
+            lst.items, lst.count = (Unknown(f"a list grown with .{name}()"),), None
+            lst.kind = "unknown-list"
+            return
+        if self.loops and id(lst) not in self.loops[-1][1]:
+            count: Sym | None = ONE    # the trip counts of every loop entered since the list was made
+            for trips, made in reversed(self.loops):
+                if id(lst) in made:
+                    break
+                count = count * trips if count is not None and trips is not None else None
+            if not lst.items and count is not None:
+                lst.items, lst.count = (item,), self.sub(count)
+                return
+            lst.kind = "unknown-list"
+            return
+        if lst.count is not None:
+            lst.kind = "unknown-list"
+            return
+        lst.items = lst.items + (item,)
+
+    def _move(self: Follower, obj: Value, name: str, args: list[Value], kwargs: dict[str, Value]) -> None:
+        """model.to(device) / .cuda() / .cpu(): every layer inside follows."""
+        if name == "cuda":
+            dev: str | None = "cuda:0"
+        elif name == "cpu":
+            dev = "cpu"
+        else:
+            dev = "keep"
+            for v in [*args, *kwargs.values()]:
+                if isinstance(v, Const) and isinstance(v.value, DType):
+                    continue
+                d = rules.device_of(v)
+                dev = d if d is not None else None
+        if dev == "keep":
+            return
+        seen: set[int] = set()
+
+        def visit(v: Value) -> None:
+            if id(v) in seen:
+                return
+            seen.add(id(v))
+            if isinstance(v, Layer):
+                v.device = dev
+                if isinstance(v, Sequential):
+                    for m in v.modules:
+                        visit(m)
+            elif isinstance(v, Instance):
+                for a in v.attrs.values():
+                    visit(a)
+        visit(obj)
+
+
+def _is_last(p: ast.expr) -> bool:
+    """``-1`` as an index."""
+    return isinstance(p, ast.UnaryOp) and isinstance(p.op, ast.USub) and isinstance(p.operand, ast.Constant) \
+        and p.operand.value == 1
+
+
+def _is_full(p: ast.expr) -> bool:
+    """``:`` as an index."""
+    return isinstance(p, ast.Slice) and p.lower is None and p.upper is None and p.step is None

@@ -1,0 +1,351 @@
+"""Statements: assignment and unpacking, if/for/while/with/try, in order, a loop body once."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from rnnshape import diagnoses as dx
+from rnnshape.diagnose.follower.values import (
+    CLASS_NAME,
+    UNROLL,
+    Const,
+    Dataset,
+    Env,
+    Finding,
+    Function,
+    Halt,
+    Instance,
+    Int,
+    Iter,
+    Layer,
+    Loader,
+    ModRef,
+    Returned,
+    Stop,
+    Tensor,
+    Tup,
+    Unknown,
+    UserClass,
+    Value,
+)
+from rnnshape.diagnoses import follow_findings as ff
+from rnnshape.model.symbolic import ONE, Sym
+
+if TYPE_CHECKING:
+    from rnnshape.diagnose.follower.core import Follower
+
+
+class StatementsMixin:
+    def block(self: Follower, body: list[ast.stmt], env: Env) -> None:
+        for stmt in body:
+            self.statement(stmt, env)
+
+    def statement(self: Follower, stmt: ast.stmt, env: Env) -> None:
+        self.steps += 1
+        if self.steps > self.MAX_STEPS:
+            self.result.notes.append("the snippet is too long to follow to the end")
+            raise Halt()
+        self.line = stmt.lineno
+        self.result.followed.add(stmt.lineno)
+        try:
+            self._statement(stmt, env)
+        except RecursionError:
+            self.result.notes.append(f"line {stmt.lineno} is too deeply nested to follow; skipped")
+
+    def _statement(self: Follower, stmt: ast.stmt, env: Env) -> None:
+        if isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                if alias.asname:
+                    env[alias.asname] = ModRef(alias.name)
+                else:
+                    top = alias.name.split(".")[0]
+                    env[top] = ModRef(top)
+        elif isinstance(stmt, ast.ImportFrom):
+            for alias in stmt.names:
+                if alias.name == "*":
+                    if stmt.module in ("torch.nn", "torch"):
+                        env.setdefault("__star__", ModRef(stmt.module))
+                    continue
+                env[alias.asname or alias.name] = ModRef(f"{stmt.module}.{alias.name}")
+        elif isinstance(stmt, ast.Assign):
+            value = self.expr(stmt.value, env)
+            for target in stmt.targets:
+                self.assign(target, value, env, stmt)
+        elif isinstance(stmt, ast.AnnAssign):
+            if stmt.value is not None:
+                self.assign(stmt.target, self.expr(stmt.value, env), env, stmt)
+        elif isinstance(stmt, ast.AugAssign):
+            left = self.expr(stmt.target, env)
+            value = self.binop(stmt.op, left, self.expr(stmt.value, env), stmt)
+            self.assign(stmt.target, value, env, stmt)
+        elif isinstance(stmt, ast.Expr):
+            value = self.expr(stmt.value, env)
+            if isinstance(value, Tup) and value.kind == "size":  # a REPL echo of x.shape
+                self.show(stmt.lineno, self.src(stmt.value)[:30], Tensor(tuple(
+                    i.sym if isinstance(i, Int) else Sym.var("?") for i in value.items)))
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            env[stmt.name] = Function(stmt)  # type: ignore[arg-type]
+        elif isinstance(stmt, ast.ClassDef):
+            methods = {s.name: s for s in stmt.body if isinstance(s, ast.FunctionDef)}
+            cls = UserClass(stmt, methods, tuple(self.expr(b, env) for b in stmt.bases))
+            self.classes.append(cls)
+            self.classifier_class = self.classifier_class or bool(CLASS_NAME.search(stmt.name))
+            env[stmt.name] = cls
+        elif isinstance(stmt, ast.Return):
+            raise Returned(self.expr(stmt.value, env) if stmt.value is not None else Const(None))
+        elif isinstance(stmt, ast.If):
+            self.if_(stmt, env)
+        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+            self.for_(stmt, env)
+        elif isinstance(stmt, ast.While):
+            cond = self.truth(self.expr(stmt.test, env))
+            if cond is not False:
+                self.block(stmt.body, env)
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            for item in stmt.items:
+                v = self.expr(item.context_expr, env)
+                if item.optional_vars is not None:
+                    self.assign(item.optional_vars, v if not isinstance(v, (Const, ModRef)) else
+                                Unknown("a context manager's value"), env, stmt)
+            self.block(stmt.body, env)
+        elif isinstance(stmt, ast.Try):
+            self.block(stmt.body, env)
+            self.block(stmt.orelse, env)
+            self.block(stmt.finalbody, env)
+        elif isinstance(stmt, ast.Delete):
+            for t in stmt.targets:
+                if isinstance(t, ast.Name):
+                    env.pop(t.id, None)
+
+    def if_(self: Follower, stmt: ast.If, env: Env) -> None:
+        cond = self.truth(self.expr(stmt.test, env))
+        if cond is True:
+            self.block(stmt.body, env)
+            return
+        if cond is False:
+            self.block(stmt.orelse, env)
+            return
+        # undecidable: follow both in child scopes and keep only what they agree on
+        left, right = env.new_child(), env.new_child()
+        self.block(stmt.body, left)
+        self.block(stmt.orelse, right)
+        for name in set(left.maps[0]) | set(right.maps[0]):
+            a, b = left.get(name), right.get(name)
+            if a is b:
+                if a is not None:
+                    env[name] = a
+                continue
+            if a is not None and b is not None and self.same(a, b):
+                env[name] = a
+            else:
+                env[name] = Unknown(f"{name} depends on a condition rnnshape cannot decide "
+                                    f"(line {stmt.lineno})", f"--shape {name}=...")
+
+    def same(self: Follower, a: Value, b: Value) -> bool:
+        if isinstance(a, Tensor) and isinstance(b, Tensor):
+            return self.tensor_dims(a) == self.tensor_dims(b) and a.dtype == b.dtype
+        if isinstance(a, Int) and isinstance(b, Int):
+            return self.sub(a.sym) == self.sub(b.sym)
+        if isinstance(a, Const) and isinstance(b, Const):
+            return a.value == b.value
+        return a is b
+
+    def for_(self: Follower, stmt: ast.For | ast.AsyncFor, env: Env) -> None:
+        value = self.expr(stmt.iter, env)
+        items = self.unrolled(value, differing_only=True)
+        if items is not None:   # `for layer in self.layers:` over layers that differ: each in turn
+            for item in items:
+                self.assign(stmt.target, item, env, stmt)
+                self._loop_body(stmt, env, None)
+            return
+        it = self.iterate(value, stmt.iter)
+        if it.empty:
+            self.block(stmt.orelse, env)
+            return
+        element = it.element
+        if isinstance(element, Int) and getattr(element, "loop_index", False) and isinstance(stmt.target, ast.Name):
+            element = Int(Sym.var(stmt.target.id))
+            element.loop_index = True  # type: ignore[attr-defined]
+        self.assign(stmt.target, element, env, stmt)
+        self._loop_body(stmt, env, it.count)   # once: one representative iteration
+        last = value.last_batch(self.sub) if isinstance(value, Loader) else None
+        if last is not None:
+            self._last_batch(stmt, value, last, env)  # type: ignore[arg-type]
+
+    def _loop_body(self: Follower, stmt: ast.For | ast.AsyncFor, env: Env, count: Sym | None) -> None:
+        self.line = stmt.lineno
+        self.loops.append((count, set()))
+        try:
+            self.block(stmt.body, env)
+        finally:
+            self.loops.pop()
+
+    def _last_batch(self: Follower, stmt: ast.For | ast.AsyncFor, loader: Loader, last: tuple[int, int, int],
+                    env: Env) -> None:
+        """The body again with the DataLoader's smaller last batch: what fails there fails at the epoch's end."""
+        rows, size, left = last
+        scope = env.new_child()
+        self.assign(stmt.target, self.loader_batch(loader, Int(Sym.const(left), loader.batch.label)), scope, stmt)
+        try:
+            self._loop_body(stmt, scope, None)
+        except Stop as stop:
+            inner = stop.finding.diagnosis
+            fix = self.flag_rewrite(loader.node, "drop_last", True) if loader.node is not None else None
+            raise Stop(Finding(stop.finding.line, ff.last_batch_smaller(
+                rows=rows, batch_size=size, last=left, torch_message=inner.evidence.get("torch_message"),
+                inner=inner), fix)) from None
+
+    def unrolled(self: Follower, value: Value, *, differing_only: bool = False) -> list[Value] | None:
+        """The items of a short list or range, to follow one by one (None: follow one representative)."""
+        if isinstance(value, Tup) and value.count is None and not value.role and 1 < len(value.items) <= UNROLL:
+            if differing_only and all(self.same(value.items[0], v) for v in value.items[1:]):
+                return None
+            return list(value.items)
+        if not differing_only and isinstance(value, Const) and isinstance(value.value, range) and \
+                len(value.value) <= UNROLL:
+            return [Int(Sym.const(i)) for i in value.value]
+        return None
+
+    def iterate(self: Follower, value: Value, node: ast.AST) -> Iter:
+        if isinstance(value, Const) and isinstance(value.value, range):
+            r = value.value
+            if len(r) == 0:
+                return Iter(Const(None), empty=True)
+            if len(r) == 1:
+                return Iter(Int(Sym.const(r[0])), count=ONE)
+            index = Int(Sym.var("i"))
+            index.loop_index = True  # type: ignore[attr-defined]
+            return Iter(index, count=Sym.const(len(r)))
+        if isinstance(value, Tensor):
+            if value.rank == 0:
+                self.stop(dx.shape_op(op="iteration", detail="iteration over a 0-d tensor",
+                                      torch_message="iteration over a 0-d tensor"))
+            return Iter(self.index_tensor(value, [ast.Constant(0)], node, silent=True), count=self.sub(value.dims[0]))
+        if isinstance(value, Tup):
+            if value.count is not None and value.items:
+                return Iter(value.items[0], count=value.count)
+            if not value.items:
+                return Iter(Const(None), empty=True)
+            first = value.items[0]
+            if all(self.same(first, v) for v in value.items[1:]):
+                return Iter(first)
+            return Iter(Unknown(f"the items of {self.src(node)} differ"))
+        if isinstance(value, Loader):
+            return Iter(self.loader_batch(value))
+        if isinstance(value, Iter):
+            return value
+        return Iter(Unknown(f"what iterating {self.src(node)} gives is not known",
+                            "--shape NAME=SHAPE for the loop variables"))
+
+    def loader_batch(self: Follower, loader: Loader, batch: Int | None = None) -> Value:
+        ds = loader.dataset
+        if not isinstance(ds, Dataset):
+            return Unknown("a DataLoader over a dataset rnnshape does not follow",
+                           "--shape NAME=SHAPE for the batch (e.g. --shape x=32,50,300)")
+        batch = batch or loader.batch
+        out: list[Value] = []
+        for t in ds.tensors:
+            if isinstance(t, Tensor) and t.rank >= 1:
+                out.append(replace(t, dims=(batch.sym, *t.dims[1:]),
+                                   labels=(batch.label or "batch_size", *t.labels[1:]),
+                                   origin="a DataLoader batch", role=None, layer=None, node=None))
+            else:
+                out.append(Unknown("a dataset item rnnshape does not follow"))
+        return Tup(tuple(out), "list")   # default_collate: a list, even of one tensor
+
+    def assign(self: Follower, target: ast.expr, value: Value, env: Env, stmt: ast.stmt) -> None:
+        if isinstance(target, ast.Name):
+            if isinstance(value, Unknown) and target.id in self.hints:
+                value = self.hints[target.id]
+            if isinstance(value, Int) and value.label is None and not getattr(value, "loop_index", False):
+                value = Int(value.sym, target.id)
+            if isinstance(value, Layer) and value.name is None:
+                value.name = target.id
+            if isinstance(value, Tup) and value.role == "outputs" and value.layer is not None and value.fix is None:
+                state = "(h_n, c_n)" if value.layer.mode == "lstm" else "h_n"
+                value.fix = (target, f"{target.id}, {state}")
+            if isinstance(value, Tensor) and not (value.origin or "").startswith("--shape"):
+                value = replace(value, origin=f"{target.id}, line {self.line}")
+            env[target.id] = value
+            self.show(self.line, target.id, value)
+        elif isinstance(target, ast.Attribute):
+            obj = self.expr(target.value, env)
+            if isinstance(value, Layer) and value.name is None:
+                value.name = self.src(target)
+            if isinstance(obj, Instance):
+                obj.attrs[target.attr] = value
+            self.show(self.line, self.src(target), value)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            self.unpack(target, value, env, stmt)
+        elif isinstance(target, ast.Starred):
+            self.assign(target.value, Unknown("a starred assignment"), env, stmt)
+
+    def unpack(self: Follower, target: ast.Tuple | ast.List, value: Value, env: Env, stmt: ast.stmt) -> None:
+        names = target.elts
+        m = len(names)
+        if any(isinstance(e, ast.Starred) for e in names):
+            for e in names:
+                self.assign(e.value if isinstance(e, ast.Starred) else e, Unknown("a starred assignment"),
+                            env, stmt)
+            return
+        if isinstance(value, Tup):
+            n = len(value.items)
+            if n != m:
+                layer = value.layer
+                d = dx.unpack_outputs(expected=m, got=n if n < m else None, too_many=n > m,
+                                      layer=f"nn.{layer.kind}" if layer else "the recurrent layer",
+                                      torch_message=(f"not enough values to unpack (expected {m}, got {n})"
+                                                     if n < m else f"too many values to unpack (expected {m})"))
+                self.stop(d, self._unpack_rewrite(stmt, target, value))
+            for e, v in zip(names, value.items, strict=True):
+                if isinstance(v, Tup) and v.role == "state" and isinstance(e, ast.Name) and v.fix is None:
+                    v.fix = (e, f"({e.id}, c_n)")
+                self.assign(e, v, env, stmt)
+            return
+        if isinstance(value, Tensor):
+            if value.rank == 0:
+                self.stop(dx.shape_op(op="unpacking", detail="a 0-d tensor cannot be unpacked",
+                                      torch_message="iteration over a 0-d tensor"))
+            first = self.sub(value.dims[0])
+            n = first.value
+            role = value.role
+            if n is None:
+                for e in names:
+                    self.assign(e, Unknown(f"unpacking {value.origin or 'a tensor'} along a dimension of "
+                                           f"unknown size {first}"), env, stmt)
+                return
+            if n != m:
+                d = dx.unpack_outputs(expected=m, got=n if n < m else None, too_many=n > m,
+                                      layer=f"nn.{value.layer.kind}" if value.layer else "the recurrent layer",
+                                      torch_message=(f"not enough values to unpack (expected {m}, got {n})"
+                                                     if n < m else f"too many values to unpack (expected {m})"))
+                self.stop(d, self._unpack_rewrite(stmt, target, None, value))
+            if role in ("h_n", "c_n") and value.layer is not None and value.layer.mode in ("gru", "rnn"):
+                self.warn(ff.gru_state_split(target=self.src(target), layer=f"nn.{value.layer.kind}", n=n,
+                                             expected=m), self._unpack_rewrite(stmt, target, None, value))
+            for e in names:
+                self.assign(e, self.index_tensor(value, [ast.Constant(0)], target, silent=True), env, stmt)
+            return
+        if isinstance(value, Iter):
+            value = value.element
+        for i, e in enumerate(names):
+            self.assign(e, Unknown(value.reason if isinstance(value, Unknown) else
+                                   f"item {i} of a value rnnshape does not follow",
+                                   value.hint if isinstance(value, Unknown) else None), env, stmt)
+
+    def truth(self: Follower, value: Value) -> bool | None:
+        if isinstance(value, Const):
+            try:
+                return bool(value.value)
+            except Exception:  # noqa: BLE001
+                return None
+        if isinstance(value, Int):
+            s = self.sub(value.sym)
+            if s.is_const:
+                return bool(s.value)
+            return None
+        if isinstance(value, (Tensor, Layer, Instance, Tup)):
+            return None if isinstance(value, (Tensor, Tup)) else True
+        return None

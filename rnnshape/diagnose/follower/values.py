@@ -1,0 +1,379 @@
+"""The abstract values the follower computes with, its findings, and the caps on what it builds.
+
+Every value a snippet makes is one of these: a size (:class:`Int`, a symbolic polynomial), a
+tensor with symbolic dims, a layer, a tuple, a user class or instance, a data loader, or
+:class:`Unknown` (with the reason and the ``--shape`` hint that would let following go on).
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from collections import ChainMap
+from dataclasses import dataclass, field
+from typing import Any
+
+from rnnshape import diagnoses as dx
+from rnnshape.model.symbolic import ONE, Sym
+
+RECURRENT = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru", "RNNCell": "rnn-cell",
+             "LSTMCell": "lstm-cell", "GRUCell": "gru-cell"}
+ELEMENTWISE = {"ReLU", "Tanh", "Sigmoid", "GELU", "LeakyReLU", "ELU", "SELU", "Softmax", "LogSoftmax",
+               "Identity", "Dropout", "Dropout1d", "AlphaDropout", "LayerNorm", "Softplus", "Mish",
+               "SiLU", "Hardtanh", "PReLU"}
+#: A recurrent layer's on/off arguments.
+FLAGS = frozenset({"bias", "batch_first", "bidirectional"})
+LOSSES = {"CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
+          "SmoothL1Loss", "HuberLoss"}
+DTYPES = {"float32": "float32", "float": "float32", "float64": "float64", "double": "float64",
+          "float16": "float16", "half": "float16", "bfloat16": "bfloat16", "int64": "int64",
+          "long": "int64", "int32": "int32", "int": "int32", "int16": "int16", "short": "int16",
+          "int8": "int8", "uint8": "uint8", "bool": "bool"}
+#: Names that say an axis is the batch, or time: provenance the code gives, never a guess from the numbers.
+BATCH_NAME = re.compile(r"^(b|bs|n|batch|batch_?size|n_?batch|num_?batch|bsz|mini_?batch)$|batch", re.IGNORECASE)
+TIME_NAME = re.compile(r"^(t|seq|seq_?len(gth)?|max_?len(gth)?|time_?steps?|n_?steps|num_?steps|window|"
+                       r"sequence_?length|max_?seq_?len(gth)?|timesteps|steps)$", re.IGNORECASE)
+CLASS_NAME = re.compile(r"class|label|categor|sentiment|n_out\b|num_out", re.IGNORECASE)
+
+
+#: Python builtins the follower knows.
+BUILTINS = frozenset({"range", "len", "print", "int", "float", "min", "max", "enumerate", "zip", "list", "tuple",
+                      "sum", "abs", "round", "isinstance", "super", "str", "bool", "sorted", "reversed", "iter",
+                      "next", "type", "dict", "getattr", "hasattr", "id", "map"})
+#: Old autograd wrappers that return the tensor they wrap (``Variable(x, volatile=True)``).
+IDENTITIES = frozenset({"Variable"})
+#: A model's methods that change no shape we follow (``model.eval()``, ``model.zero_grad()``).
+MODEL_METHODS = frozenset({"eval", "train", "double", "float", "half", "zero_grad", "parameters",
+                           "named_parameters", "state_dict", "load_state_dict", "apply", "__init__",
+                           "flatten_parameters", "register_buffer", "add_module"})
+MODEL_NO_SHAPE = frozenset({"to", "cuda", "eval", "train", "__init__", "zero_grad", "register_buffer",
+                            "add_module", "flatten_parameters", "load_state_dict", "apply"})
+#: Methods of a layer that return the layer itself.
+LAYER_SELF = frozenset({"to", "cuda", "cpu", "eval", "train", "double", "float", "half", "flatten_parameters"})
+#: Attributes and methods only a tensor has: on an output tuple or a PackedSequence, the classic mistakes.
+TENSOR_ATTRS = frozenset({"shape", "size", "view", "reshape", "dim", "detach", "to", "contiguous", "squeeze",
+                          "unsqueeze", "permute", "transpose", "float", "cuda", "cpu", "numel", "flatten"})
+#: Methods that leave an unpinned forward argument unpinned (same shape).
+FREE_IDENTITIES = frozenset({"to", "cuda", "cpu", "float", "double", "contiguous", "detach", "clone",
+                             "requires_grad_", "long"})
+COMPARE = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
+           "ge": operator.ge}
+TOO_DEEP = "calls nested too deeply to follow"
+
+#: A scope: its own names in front of the enclosing (module) scope's, never a copy of them.
+Env = ChainMap
+
+#: Caps on what the follower builds (issue 15): past them a value is Unknown, never allocated.
+MAX_ITEMS = 10_000          # items of a tuple or list
+MAX_INT_BITS = 64           # a size beyond 2**64 is no tensor size
+MAX_RANGE = 2**62           # range(10**30) is not iterated
+UNROLL = 16                 # a loop over at most this many different layers is followed item by item
+MAX_TERMS = 64              # terms of a symbolic size (thirty `n = n * n` lines)
+MAX_DEGREE = 8              # degree of a symbolic size
+
+
+def capped(s: Sym) -> bool:
+    """True when a size is past what any tensor could have (or too big to reason about)."""
+    if len(s.terms) > MAX_TERMS:
+        return True
+    for mono, coeff in s.terms:
+        if len(mono) > MAX_DEGREE or abs(coeff).bit_length() > MAX_INT_BITS:
+            return True
+    return False
+
+# --------------------------------------------------------------------------- abstract values
+
+
+class Value:
+    """Base of the abstract values."""
+
+
+@dataclass(eq=False)
+class Unknown(Value):
+    reason: str
+    hint: str | None = None
+
+
+@dataclass(eq=False)
+class Const(Value):
+    value: Any
+
+
+@dataclass(frozen=True)
+class DType:
+    name: str
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+
+
+@dataclass(eq=False)
+class Int(Value):
+    sym: Sym
+    label: str | None = None
+
+
+@dataclass(eq=False)
+class Tensor(Value):
+    dims: tuple[Sym, ...]
+    labels: tuple[str | None, ...] = ()
+    dtype: str = "float32"
+    device: str | None = None
+    origin: str | None = None          # the expression that made it, for messages
+    line: int | None = None            # where it was made
+    node: ast.AST | None = None        # the creation call, to rewrite it
+    role: str | None = None            # "output", "h_n", "c_n", "logits-per-step"
+    layer: RecurrentLayer | None = None
+    largest: Sym | None = None         # integer data: the largest value, when known
+    values: tuple[int, ...] | None = None  # a small 1-D literal's values (lengths for packing)
+
+    def __post_init__(self) -> None:
+        if len(self.labels) != len(self.dims):
+            self.labels = tuple(self.labels[:len(self.dims)]) + (None,) * (len(self.dims) - len(self.labels))
+
+    @property
+    def rank(self) -> int:
+        return len(self.dims)
+
+
+@dataclass(eq=False)
+class Tup(Value):
+    items: tuple[Value, ...]
+    kind: str = "tuple"               # tuple, list, size
+    role: str | None = None           # "outputs" (a layer's (out, state)), "state" (LSTM (h, c))
+    layer: RecurrentLayer | None = None
+    line: int | None = None
+    node: ast.AST | None = None
+    count: Sym | None = None          # a list filled in a loop: `count` items like items[0]
+    fix: tuple[ast.AST, str] | None = None  # the assignment target that kept it whole, and how to unpack it
+
+
+@dataclass(eq=False)
+class ModRef(Value):
+    path: str
+
+
+@dataclass(eq=False)
+class Layer(Value):
+    kind: str
+    line: int | None = None
+    node: ast.Call | None = None
+    name: str | None = None           # the variable or attribute it is stored in
+    device: str | None = "cpu"        # None: moved somewhere the snippet does not pin
+
+
+@dataclass(eq=False)
+class RecurrentLayer(Layer):
+    args: dict[str, Any] = field(default_factory=dict)  # sizes as Sym, flags as Python values
+    mode: str = "lstm"
+
+
+@dataclass(eq=False)
+class Linear(Layer):
+    in_features: Sym = ONE
+    out_features: Sym = ONE
+    out_label: str | None = None
+
+
+@dataclass(eq=False)
+class Embedding(Layer):
+    num: Sym = ONE
+    dim: Sym = ONE
+
+
+@dataclass(eq=False)
+class Sequential(Layer):
+    modules: tuple[Value, ...] = ()
+
+
+@dataclass(eq=False)
+class Loss(Layer):
+    pass
+
+
+@dataclass(eq=False)
+class Function(Value):
+    node: ast.FunctionDef
+    owner: Instance | None = None
+    cls: UserClass | None = None        # the class that defines it (super() starts after it)
+
+
+@dataclass(eq=False)
+class UserClass(Value):
+    node: ast.ClassDef
+    methods: dict[str, ast.FunctionDef]
+    bases: tuple[Value, ...] = ()
+    instances: int = 0
+
+
+@dataclass(eq=False)
+class Instance(Value):
+    cls: UserClass
+    attrs: dict[str, Value] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Packed(Value):
+    padded: Tensor                     # (T, B, *) in sequence-first order
+    lengths: tuple[int, ...] | None
+    enforce_sorted: bool = True
+    line: int | None = None
+
+
+@dataclass(eq=False)
+class Dataset(Value):
+    tensors: tuple[Value, ...]
+
+
+@dataclass(eq=False)
+class Loader(Value):
+    dataset: Value
+    batch: Int
+    drop_last: bool = False
+    node: ast.Call | None = None
+
+    def last_batch(self, sub: Any) -> tuple[int, int, int] | None:
+        """(rows, batch_size, rows in the last batch) when the last batch is smaller and not dropped."""
+        items = self.dataset.tensors if isinstance(self.dataset, Dataset) else ()
+        first = items[0] if items else None
+        if self.drop_last or not isinstance(first, Tensor) or not first.rank:
+            return None
+        rows, size = sub(first.dims[0]).value, sub(self.batch.sym).value
+        if rows is None or not size or size <= 0 or rows <= size or rows % size == 0:
+            return None
+        return rows, size, rows % size
+
+
+@dataclass(eq=False)
+class Iter(Value):
+    """What iterating yields (one representative element), and how many times when known."""
+
+    element: Value
+    empty: bool = False
+    count: Sym | None = None
+
+
+# --------------------------------------------------------------------------- findings
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A line of the snippet, rewritten as the fix."""
+
+    line: int
+    old: str
+    new: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "old": self.old, "new": self.new}
+
+
+@dataclass
+class Finding:
+    line: int | None
+    diagnosis: dx.Diagnosis
+    rewrite: Rewrite | None = None
+    source: str = "static"           # static, traceback, run
+    more: tuple[Rewrite, ...] = ()   # other lines the same fix changes (c_0 built like h_0)
+
+    @property
+    def rewrites(self) -> list[Rewrite]:
+        return ([self.rewrite] if self.rewrite else []) + list(self.more)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "source": self.source, **self.diagnosis.to_dict(),
+                "rewrite": self.rewrite.to_dict() if self.rewrite else None,
+                "rewrites": [r.to_dict() for r in self.rewrites]}
+
+
+@dataclass
+class Shown:
+    """One tensor (or layer) a line produced, for the margin."""
+
+    name: str
+    text: str
+    dtype: str | None = None
+    shape: list[str] | None = None
+    value: Any = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "text": self.text, "shape": self.shape, "dtype": self.dtype}
+
+
+@dataclass
+class FollowResult:
+    shapes: dict[int, list[Shown]] = field(default_factory=dict)
+    error: Finding | None = None
+    warnings: list[Finding] = field(default_factory=list)
+    unknowns: list[Finding] = field(default_factory=list)
+    assumptions: list[tuple[int | None, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    followed: set[int] = field(default_factory=set)
+    #: recurrent calls followed with every size they needed, and those that were not (their hints)
+    checked: set[tuple[int, int]] = field(default_factory=set)   # (line, the layer's id)
+    not_followed: dict[int, str | None] = field(default_factory=dict)
+
+
+class Stop(Exception):
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.diagnosis.title)
+        self.finding = finding
+
+
+class Returned(Exception):
+    def __init__(self, value: Value) -> None:
+        self.value = value
+
+
+class Halt(Exception):
+    """Following cannot go on (an unknown that matters); the reason is already recorded."""
+
+
+@dataclass(eq=False)
+class BoundMethod(Value):
+    obj: Value
+    name: str
+
+
+@dataclass(eq=False)
+class Super(Value):
+    """``super()`` inside a method: the base classes of ``cls`` seen from ``inst``."""
+
+    inst: Instance
+    cls: UserClass
+
+
+@dataclass(eq=False)
+class Free(Value):
+    """A forward() argument the snippet does not pin: a tensor whose rank the first use decides."""
+
+    name: str
+
+
+class NotFollowed(Exception):
+    """A rule cannot read its arguments; the call becomes Unknown with this reason."""
+
+
+def keep_role(t: Tensor) -> str | None:
+    return t.role if t.role in ("h_n-slice",) else None
+
+
+def norm_device(name: str) -> str:
+    name = name.strip()
+    return "cuda:0" if name == "cuda" else name
+
+
+def hint_tensor(name: str, dims: list[str], dtype: str = "float32") -> Tensor:
+    syms = []
+    labels: list[str | None] = []
+    for d in dims:
+        if re.fullmatch(r"\d+", d):
+            syms.append(Sym.const(int(d)))
+            labels.append(None)
+        else:
+            syms.append(Sym.var(d))
+            labels.append(d)
+    return Tensor(tuple(syms), tuple(labels), dtype, None, origin=f"--shape {name}={','.join(dims)}", line=None)

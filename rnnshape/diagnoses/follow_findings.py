@@ -1,0 +1,155 @@
+"""Diagnoses that only the static follower of ``rnnshape diagnose`` makes: their prose, written once here.
+
+The follower never writes a title, an explanation or a fix itself: it calls these builders (and
+those of :mod:`rnnshape.diagnoses`). :func:`with_sizes` is the one place where a finished
+diagnosis is re-rendered: the shape model ran on placeholder numbers for symbolic sizes
+(``hidden_size`` -> 100003), and its text is given back the symbols' names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from rnnshape.diagnoses import CODES, Diagnosis, batch_first_suspect, classifier_whole_sequence, unpack_outputs
+
+#: The codes only the follower emits (registered in :data:`rnnshape.diagnoses.CODES`).
+FOLLOW_CODES: dict[str, str] = {
+    "bidirectional-one-direction": "h_n[-1] of a bidirectional layer is the backward direction alone",
+    "bidirectional-last-step": "output[:, -1] of a bidirectional layer: its backward half has seen one step",
+    "state-read-batch-first": "h_n indexed as if it were batch-first; states are (layers, batch, hidden)",
+    "output-feature-index": "a recurrent output indexed on its feature axis (out[:, :, -1])",
+    "last-batch-smaller": "the DataLoader's last batch is smaller than batch_size, and a line needs the full size",
+}
+for _code, _meaning in FOLLOW_CODES.items():
+    CODES.setdefault(_code, _meaning)
+
+
+def with_sizes(d: Diagnosis, rewrite: Callable[[Any], Any]) -> Diagnosis:
+    """``d`` with the placeholder numbers of symbolic sizes written back as the sizes' names."""
+    return replace(d, title=rewrite(d.title), explanation=rewrite(d.explanation), fix=rewrite(d.fix),
+                   evidence=rewrite(dict(d.evidence)))
+
+
+def as_error(d: Diagnosis, torch_message: str | None = None) -> Diagnosis:
+    """A warning that the code reaches a failing line with (the classifier's loss): an error."""
+    return replace(d, severity="error", evidence={**d.evidence, "torch_message": torch_message})
+
+
+def classifier_loss(*, batch_first: bool, torch_message: str | None) -> Diagnosis:
+    return as_error(classifier_whole_sequence(layer="the classifier", batch_first=batch_first), torch_message)
+
+
+def gru_state_split(*, target: str, layer: str, n: int, expected: int) -> Diagnosis:
+    base = unpack_outputs(expected=expected, got=n, too_many=False, layer=layer, torch_message=None)
+    return Diagnosis(
+        code="unpack-outputs", severity="warning",
+        title=f"{target} splits h_n's {n} layers/directions: a GRU or RNN has no cell state",
+        explanation=base.explanation + f" Here h_n's first dimension happens to be {n}, so nothing fails: "
+        "the names get one layer or direction each.",
+        fix=base.fix, evidence={**base.evidence, "layers": n})
+
+
+def state_index_is_c(*, expr: str, base: str, layer: str) -> Diagnosis:
+    return Diagnosis(
+        code="state-tuple-as-tensor", severity="warning",
+        title=f"{expr} is c_n, the LSTM's cell state, not the last layer's h_n",
+        explanation=(f"{base} holds the LSTM's state tuple (h_n, c_n), so {expr} picks c_n, the cell state, "
+                     "rather than indexing h_n. The shapes work, but the classifier reads the wrong tensor. "
+                     "Unpack the tuple: out, (h_n, c_n) = lstm(x), then use h_n[-1]."),
+        fix="out, (h_n, c_n) = lstm(x)\nlast = h_n[-1]          # the last layer's final hidden state",
+        evidence={"layer": layer, "where": expr, "torch_message": None})
+
+
+def batch_first_from_code(*, layer: str, origin: str, shape: tuple[Any, ...], batch_first: bool,
+                          batch_dim: int, because: str, rebuilt_code: str | None) -> Diagnosis:
+    """The layer reads the batch axis as time, and the code says which axis is the batch."""
+    base = batch_first_suspect(shape=shape, batch_first=batch_first, rebuilt_code=rebuilt_code)
+    reading = "batch, seq_len" if batch_first else "seq_len, batch"
+    return Diagnosis(
+        code="batch-first-suspect", severity="warning",
+        title=f"{layer} reads dimension {1 - batch_dim} of {origin} as the batch, but the code says it is "
+              f"dimension {batch_dim}",
+        explanation=(f"{layer} reads {origin} {_fmt(shape)} as ({reading}, features), but the code says "
+                     f"dimension {batch_dim} is the batch ({because}). The shapes still work, so nothing "
+                     "fails: the layer recurs over the batch and treats the time steps as independent "
+                     f"sequences. Build it with batch_first={not batch_first}, or transpose the input."),
+        fix=(rebuilt_code or f"{layer}(..., batch_first={not batch_first})") + "\n# or: x = x.transpose(0, 1)",
+        evidence={**base.evidence, "batch_dimension": batch_dim, "because": because, "layer": layer})
+
+
+def _fmt(shape: tuple[Any, ...]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def one_direction(*, expr: str, base: str, layer: str, hidden: Any, error: bool,
+                  torch_message: str | None = None) -> Diagnosis:
+    """``fc(h_n[-1])`` after a bidirectional layer: the last layer's backward direction alone."""
+    both = f"torch.cat([{base}[-2], {base}[-1]], dim=1)"
+    tail = ("so it has hidden_size features, not the 2 * hidden_size the Linear was built for. Do not "
+            "shrink the Linear: that would silently drop the forward direction." if error else
+            "The shapes work because the Linear was built for hidden_size features, but the forward "
+            "direction's summary of the sequence is thrown away.")
+    return Diagnosis(
+        code="linear-mismatch" if error else "bidirectional-one-direction",
+        severity="error" if error else "warning",
+        title=f"{expr} is only the backward direction of bidirectional {layer}",
+        explanation=(f"For a bidirectional {layer}, h_n is (num_layers * 2, batch, hidden_size) with the "
+                     f"directions interleaved: {base}[-2] is the last layer's forward direction and {base}[-1] "
+                     f"its backward direction. {expr} is the backward direction alone ({hidden} features), "
+                     f"{tail} Concatenate both directions, {both}, which has 2 * hidden_size features."),
+        fix=f"last = {both}     # (batch, 2 * hidden_size)",
+        evidence={"expr": expr, "hidden_size": hidden, "torch_message": torch_message})
+
+
+def last_step_bidirectional(*, expr: str, base: str, layer: str, batch_first: bool) -> Diagnosis:
+    h = "h_n"
+    state = "(h_n, c_n)" if layer.endswith("LSTM") else "h_n"
+    return Diagnosis(
+        code="bidirectional-last-step", severity="warning",
+        title=f"{expr} of bidirectional {layer}: the backward half has seen one time step",
+        explanation=(f"The output of a bidirectional {layer} is [forward; backward] at every step. At the last "
+                     "step the forward half has read the whole sequence, but the backward half has read only "
+                     f"that one step (it runs from the end). Use the final states of both directions, "
+                     f"torch.cat([{h}[-2], {h}[-1]], dim=1), which each summarise the whole sequence."),
+        fix=f"{base}, {state} = rnn(x)\nlast = torch.cat([{h}[-2], {h}[-1]], dim=1)   # (batch, 2 * hidden_size)",
+        evidence={"expr": expr, "base": base, "batch_first": batch_first, "torch_message": None})
+
+
+def state_read_batch_first(*, expr: str, base: str, layer: str) -> Diagnosis:
+    return Diagnosis(
+        code="state-read-batch-first", severity="warning",
+        title=f"{expr} reads h_n as if it were batch-first",
+        explanation=(f"batch_first=True changes the layout of the input and the output only. The states of "
+                     f"{layer} are always (num_layers * num_directions, batch, hidden_size), so {expr} picks "
+                     f"along the batch axis, not the last layer. The last layer's final state is {base}[-1]."),
+        fix=f"last = {base}[-1]        # (batch, hidden_size)",
+        evidence={"expr": expr, "torch_message": None})
+
+
+def output_feature_index(*, expr: str, base: str, batch_first: bool) -> Diagnosis:
+    last = f"{base}[:, -1]" if batch_first else f"{base}[-1]"
+    return Diagnosis(
+        code="output-feature-index", severity="warning",
+        title=f"{expr} picks one feature of every step, not the last time step",
+        explanation=(f"The output is ({'batch, seq_len' if batch_first else 'seq_len, batch'}, features), so "
+                     f"{expr} indexes the feature axis: one number per step. The last time step is {last}."),
+        fix=f"last = {last}      # (batch, features)",
+        evidence={"expr": expr, "batch_first": batch_first, "torch_message": None})
+
+
+def last_batch_smaller(*, rows: int, batch_size: int, last: int, torch_message: str | None,
+                       inner: Diagnosis) -> Diagnosis:
+    return Diagnosis(
+        code="last-batch-smaller", severity="error",
+        title=f"the DataLoader's last batch has {last} rows, not {batch_size}, and this line needs {batch_size}",
+        explanation=(f"The DataLoader splits {rows} rows into batches of {batch_size}; the last one holds "
+                     f"{rows} % {batch_size} = {last}. {inner.title}: the state must follow the batch it meets. "
+                     "Build it from the input (x.size(0) batch-first, x.size(1) otherwise), or pass "
+                     "drop_last=True to the DataLoader."),
+        fix=("batch = x.size(0)   # x.size(1) when batch_first=False\n"
+             "h0 = torch.zeros(num_layers, batch, hidden_size)\n"
+             "# or: DataLoader(..., drop_last=True)"),
+        evidence={"rows": rows, "batch_size": batch_size, "last": last, "inner": inner.code,
+                  "torch_message": torch_message})

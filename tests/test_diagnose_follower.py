@@ -1,0 +1,446 @@
+"""The static follower on the code people paste (issue 11), its wrong-fix cases (issue 9), its caps
+(issue 15): every example of the issues, each diagnosis checked against real torch, each printed fix
+applied and re-run."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import apply_rewrite, axes_kept, run_in_torch
+
+from rnnshape.diagnose.follower import rules
+from rnnshape.diagnose.snippets import diagnose_paste, parse_hints
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _d(code: str, *hints: str):
+    return diagnose_paste(textwrap.dedent(code).lstrip("\n"), parse_hints(list(hints)))
+
+
+def _warnings(r) -> list[str]:
+    return sorted(f"{f.diagnosis.code}@{f.line}" for f in r.findings if f.diagnosis.severity == "warning")
+
+
+#: name -> (code, hints, expected error "code@line" or None, expected warnings)
+CASES: dict[str, tuple[str, list[str], str | None, list[str]]] = {
+    "variable_and_friends": ("""
+        import torch
+        import torch.nn as nn
+        from torch.autograd import Variable
+        lstm = nn.LSTM(10, 20)
+        x = Variable(torch.randn(5, 3, 10), volatile=True)
+        h0 = Variable(torch.zeros(1, 4, 20)).data
+        c0 = Variable(torch.FloatTensor(1, 3, 20).zero_())
+        out, _ = lstm(x, (h0, c0))
+        """, [], "hidden-batch-mismatch@8", []),
+    "cuda_moves_follow": ("""
+        import torch
+        import torch.nn as nn
+        device = torch.device("cpu")
+        model = nn.GRU(8, 16).to(device)
+        x = torch.randn(5, 3, 8).to(device)
+        h = torch.zeros(1, 3, 16, device=device)
+        out, h = model(x, h)
+        out = nn.Linear(16, 4)(out.cpu())
+        """, [], None, []),
+    "forward_argument_is_symbolic": ("""
+        import torch.nn as nn
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm = nn.LSTM(300, 64, batch_first=True, bidirectional=True)
+                self.fc = nn.Linear(64, 2)
+            def forward(self, x):
+                out, (h_n, c_n) = self.lstm(x)
+                return self.fc(out.mean(dim=1))
+        """, [], "linear-mismatch@9", []),
+    "base_class_builds_the_layers": ("""
+        import torch
+        import torch.nn as nn
+        class Base(nn.Module):
+            def __init__(self, n_in):
+                super(Base, self).__init__()
+                self.rnn = nn.GRU(n_in, 16)
+        class Model(Base):
+            def __init__(self):
+                super().__init__(8)
+            def forward(self, x):
+                out, h = self.rnn(x)
+                return h
+        m = Model()
+        h = m(torch.randn(5, 3, 10))
+        """, [], "input-size-mismatch@11", []),
+    "module_list_loop": ("""
+        import torch
+        import torch.nn as nn
+        class Stack(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.layers = nn.ModuleList([nn.GRU(8, 16), nn.GRU(16, 16), nn.GRU(32, 16)])
+            def forward(self, x):
+                for layer in self.layers:
+                    x, _ = layer(x)
+                return x
+        y = Stack()(torch.randn(5, 3, 8))
+        """, [], "input-size-mismatch@9", []),
+    "module_list_comprehension_ok": ("""
+        import torch
+        import torch.nn as nn
+        layers = nn.ModuleList([nn.LSTM(8 if i == 0 else 16, 16) for i in range(3)])
+        x = torch.randn(5, 3, 8)
+        for layer in layers:
+            x, _ = layer(x)
+        y = nn.Sequential(nn.Linear(16, 4), nn.ReLU())(x)
+        """, [], None, []),
+    "init_hidden_and_self_hidden": ("""
+        import torch
+        import torch.nn as nn
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.hidden_dim = 20
+                self.lstm = nn.LSTM(10, self.hidden_dim)
+                self.hidden = self.init_hidden()
+            def init_hidden(self):
+                return (torch.zeros(1, 1, self.hidden_dim), torch.zeros(1, 1, self.hidden_dim))
+            def forward(self, x):
+                out, self.hidden = self.lstm(x, self.hidden)
+                return out
+        m = M()
+        out = m(torch.randn(5, 3, 10))
+        """, [], "hidden-batch-mismatch@12", []),
+    "dataloader_last_batch": ("""
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader, TensorDataset
+        X = torch.randn(100, 7, 12)
+        loader = DataLoader(TensorDataset(X), batch_size=32, shuffle=True)
+        rnn = nn.GRU(12, 24, batch_first=True)
+        h0 = torch.zeros(1, 32, 24)
+        for (xb,) in loader:
+            out, h = rnn(xb, h0)
+        """, [], "last-batch-smaller@9", []),
+    "dataloader_drop_last_ok": ("""
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader, TensorDataset
+        X = torch.randn(100, 7, 12)
+        loader = DataLoader(TensorDataset(X), batch_size=32, drop_last=True)
+        rnn = nn.GRU(12, 24, batch_first=True)
+        h0 = torch.zeros(1, 32, 24)
+        for (xb,) in loader:
+            out, h = rnn(xb, h0)
+        """, [], None, []),
+    "main_block": ("""
+        import torch
+        import torch.nn as nn
+        def main():
+            rnn = nn.RNN(8, 4)
+            out, h = rnn(torch.randn(3, 2, 10))
+        if __name__ == "__main__":
+            main()
+        """, [], "input-size-mismatch@5", []),
+    "dropout_parameter_is_no_error": ("""
+        import torch.nn as nn
+        class Enc(nn.Module):
+            def __init__(self, n_in, hidden, layers, p):
+                super().__init__()
+                self.rnn = nn.LSTM(n_in, hidden, num_layers=layers, dropout=p, bidirectional=False)
+            def forward(self, x):
+                return self.rnn(x)
+        """, [], None, []),
+    # issue 9: a bidirectional layer's h_n[-1] is one direction
+    "bidirectional_linear_40": ("""
+        import torch
+        import torch.nn as nn
+        lstm = nn.LSTM(10, 20, bidirectional=True)
+        fc = nn.Linear(40, 2)
+        x = torch.randn(7, 3, 10)
+        out, (h_n, c_n) = lstm(x)
+        logits = fc(h_n[-1])
+        """, [], "linear-mismatch@7", []),
+    "bidirectional_linear_20_warns": ("""
+        import torch
+        import torch.nn as nn
+        lstm = nn.LSTM(10, 20, bidirectional=True)
+        fc = nn.Linear(20, 2)
+        x = torch.randn(7, 3, 10)
+        out, (h_n, c_n) = lstm(x)
+        logits = fc(h_n[-1])
+        """, [], None, ["bidirectional-one-direction@7"]),
+    "bidirectional_last_step": ("""
+        import torch
+        import torch.nn as nn
+        gru = nn.GRU(10, 20, batch_first=True, bidirectional=True)
+        x = torch.randn(3, 7, 10)
+        out, h_n = gru(x)
+        last = out[:, -1]
+        """, [], None, ["bidirectional-last-step@6"]),
+    "h_n_read_batch_first": ("""
+        import torch
+        import torch.nn as nn
+        gru = nn.GRU(10, 20, num_layers=2, batch_first=True)
+        x = torch.randn(2, 7, 10)
+        out, h_n = gru(x)
+        last = h_n[:, -1]
+        """, [], None, ["state-read-batch-first@6"]),
+    "output_feature_axis": ("""
+        import torch
+        import torch.nn as nn
+        lstm = nn.LSTM(10, 20, batch_first=True)
+        x = torch.randn(3, 7, 10)
+        out, _ = lstm(x)
+        last = out[:, :, -1]
+        """, [], None, ["output-feature-index@6"]),
+    "packed_batch_first_correct": ("""
+        import torch
+        import torch.nn as nn
+        from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+        batch_size, seq_len = 4, 6
+        gru = nn.GRU(8, 16, batch_first=True)
+        x = torch.randn(batch_size, seq_len, 8)
+        lengths = torch.tensor([6, 5, 3, 2])
+        packed = pack_padded_sequence(x, lengths, batch_first=True)
+        out, h = gru(packed)
+        padded, _ = pad_packed_sequence(out, batch_first=True)
+        """, [], None, []),
+    "batch_first_suspect_names_the_gru": ("""
+        import torch
+        import torch.nn as nn
+        batch_size, seq_len = 16, 50
+        gru = nn.GRU(8, 32)
+        x = torch.randn(batch_size, seq_len, 8)
+        out, h = gru(x)
+        """, [], None, ["batch-first-suspect@6"]),
+    "power_of_two_is_no_evidence": ("""
+        import torch
+        import torch.nn as nn
+        gru = nn.GRU(8, 32)
+        x = torch.randn(32, 50, 8)
+        out, h = gru(x)
+        """, [], None, []),
+}
+
+
+#: What the oracle adds to run a model the snippet never calls.
+CALLS = {"forward_argument_is_symbolic": "import torch\nNet()(torch.randn(4, 9, 300))",
+         "dropout_parameter_is_no_error": "import torch\nEnc(8, 16, 2, 0.3)(torch.randn(5, 3, 8))"}
+
+
+@pytest.fixture(scope="module")
+def results() -> dict:
+    return {name: _d(code, *hints) for name, (code, hints, _, _) in CASES.items()}
+
+
+@pytest.fixture(scope="module")
+def torch_runs(results: dict) -> dict:
+    """Each case run for real; each printed fix applied and run again."""
+    jobs = {}
+    for name, r in results.items():
+        call = "\n" + CALLS.get(name, "")
+        jobs[name] = r.code + call
+        if r.error is not None and r.error.rewrite is not None:
+            jobs[name + "#fixed"] = apply_rewrite(r.code, r.error) + call
+    return run_in_torch(jobs)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_issue_example(name: str, results: dict) -> None:
+    _, _, error, warnings = CASES[name]
+    r = results[name]
+    got = f"{r.error.diagnosis.code}@{r.error.line}" if r.error else None
+    assert got == error, r.error.diagnosis.title if r.error else r.findings
+    assert _warnings(r) == warnings
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_issue_example_against_torch(name: str, results: dict, torch_runs: dict) -> None:
+    r, real = results[name], torch_runs[name]
+    if r.error is None:
+        assert real["ok"], real
+        return
+    assert not real["ok"] and real["line"] == r.error.line, real
+    said = r.error.diagnosis.evidence.get("torch_message")
+    if said:
+        assert real["message"] == said
+    if r.error.rewrite is not None:
+        fixed = torch_runs[name + "#fixed"]
+        assert fixed["ok"], (r.error.rewrite, fixed)
+        assert axes_kept(real["records"], fixed["records"]), (real["records"], fixed["records"])
+
+
+def test_the_bidirectional_fix_is_both_directions_not_a_smaller_linear(results: dict) -> None:
+    r = results["bidirectional_linear_40"]
+    assert r.error.rewrite.new.strip() == "logits = fc(torch.cat([h_n[-2], h_n[-1]], dim=1))"
+    assert "torch.cat([h_n[-2], h_n[-1]], dim=1)" in r.error.diagnosis.fix
+    warn = next(f for f in results["bidirectional_linear_20_warns"].findings)
+    assert "torch.cat([h_n[-2], h_n[-1]], dim=1)" in warn.diagnosis.fix
+
+
+def test_batch_first_warning_says_why_and_names_the_layer(results: dict) -> None:
+    w = results["batch_first_suspect_names_the_gru"].findings[0]
+    assert "nn.GRU" in w.diagnosis.fix and "nn.LSTM" not in w.diagnosis.fix + w.diagnosis.explanation
+    assert w.diagnosis.evidence["because"] == "its size comes from batch_size"
+    assert w.rewrite.new.strip() == "gru = nn.GRU(8, 32, batch_first=True)"
+
+
+def test_last_batch_names_the_sizes_and_fixes_with_drop_last(results: dict) -> None:
+    e = results["dataloader_last_batch"].error
+    assert e.diagnosis.evidence["last"] == 4 and e.diagnosis.evidence["batch_size"] == 32
+    assert "drop_last=True" in e.rewrite.new
+
+
+def test_forward_argument_assumption_is_said(results: dict) -> None:
+    r = results["forward_argument_is_symbolic"]
+    assert any("x = (B, T, 300)" in a for _, a in r.followed.assumptions)
+    assert r.error.rewrite.new.strip() == "self.fc = nn.Linear(128, 2)"
+
+
+# --------------------------------------------------------------------------- honest verdicts
+
+
+def test_nothing_followed_is_nothing_to_check_not_a_green_tick(tmp_path: Path) -> None:
+    path = tmp_path / "s.py"
+    path.write_text("out, (h, c) = model.lstm(batch)\nloss = criterion(out, y)\n")
+    env = {**os.environ, "COLUMNS": "80", "PYTHONPATH": str(ROOT)}
+    res = subprocess.run([sys.executable, "-m", "rnnshape", "diagnose", str(path)], capture_output=True, text=True,
+                         cwd=ROOT, env=env)
+    assert res.returncode == 0, res.stderr
+    last = res.stdout.strip().splitlines()[-1]
+    assert last.startswith("· nothing to check: 0 recurrent calls checked") and "✓" not in res.stdout
+    js = json.loads(subprocess.run([sys.executable, "-m", "rnnshape", "diagnose", "--json", str(path)],
+                                   capture_output=True, text=True, cwd=ROOT, env=env).stdout)
+    assert js["verdict"] == "nothing-to-check" and js["exit_code"] == 0
+
+
+def test_green_tick_counts_the_checked_calls(results: dict) -> None:
+    from rnnshape.render.diagnose import verdict
+
+    r = results["module_list_comprehension_ok"]
+    assert r.verdict == "ok" and r.checked == 3
+    assert verdict(r).plain.startswith("✓ 3 recurrent calls checked, no shape error found")
+
+
+def test_not_followed_calls_are_counted_with_their_hint() -> None:
+    r = _d("""
+        import torch
+        import torch.nn as nn
+        lstm = nn.LSTM(10, 20)
+        out, _ = lstm(torch.randn(5, 3, 10))
+        out2, _ = lstm(batch)
+        """)
+    assert r.checked == 1 and r.not_followed == {5: "--shape batch=T,B,10"}
+    from rnnshape.render.diagnose import verdict
+
+    assert "1 not followed (give --shape batch=T,B,10)" in verdict(r).plain
+
+
+def test_notebook_code_cells_in_order(tmp_path: Path) -> None:
+    nb = {"cells": [
+        {"cell_type": "markdown", "source": ["# an RNN"]},
+        {"cell_type": "code", "source": ["import torch\n", "import torch.nn as nn\n", "rnn = nn.RNN(8, 4)"],
+         "outputs": [{"output_type": "stream", "text": ["✓ fine\n"]}]},
+        {"cell_type": "code", "source": "x = torch.randn(5, 3, 10)\nout, h = rnn(x)", "outputs": []},
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    r = diagnose_paste(json.dumps(nb), name="nb.ipynb")
+    assert r.error.diagnosis.code == "input-size-mismatch" and r.error.line == 6
+    assert r.notes[0].startswith("read as a Jupyter notebook: its 2 code cells")
+
+
+def test_operators_agree_with_their_method_and_function_forms() -> None:
+    base = "import torch\na = torch.randn(3, 4)\nb = torch.randn(5, 4)\n"
+    for spelling in ("a + b", "a.add(b)", "torch.add(a, b)"):
+        r = diagnose_paste(base + f"c = {spelling}\n")
+        assert r.error.diagnosis.code == "shape-op", spelling
+        assert r.error.diagnosis.evidence["torch_message"] == (
+            "The size of tensor a (3) must match the size of tensor b (5) at non-singleton dimension 0")
+    for spelling in ("a @ b.T", "a.matmul(b.t())", "torch.matmul(a, b.T)", "torch.mm(a, b.t())"):
+        r = diagnose_paste(base + f"c = {spelling}\n")
+        assert r.ok and r.followed.shapes[4][0].text == "(3, 5)", spelling
+    for spelling, text in (("a == 1", "(3, 4) bool"), ("a.eq(1)", "(3, 4) bool"), ("torch.eq(a, 1)", "(3, 4) bool"),
+                           ("a * 2", "(3, 4)"), ("a.mul(2)", "(3, 4)"), ("torch.mul(a, 2)", "(3, 4)")):
+        r = diagnose_paste(base + f"c = {spelling}\n")
+        assert r.followed.shapes[4][0].text == text, spelling
+
+
+def test_a_rule_registered_twice_is_an_error() -> None:
+    with pytest.raises(ValueError, match="already registered"):
+        rules.register("add")(rules.broadcast)
+    assert rules.lookup("add") is rules.lookup("sub") is rules.broadcast
+
+
+# --------------------------------------------------------------------------- caps (issue 15)
+
+CAPPED = {
+    "tuple": "t = (1,) * (3 * 10**8)\nn = len(t)\n",
+    "squares": "n = 3\n" + "n = n * n\n" * 30 + "import torch\nx = torch.zeros(n)\n",
+    "symbolic squares": "def f(n):\n" + "    n = (n + 1) * (n + 1)\n" * 30 + "    return n\nf(2)\nclass M:\n"
+                        "    def forward(self, k):\n        return f(k)\n",
+    "range": "for i in range(10**30):\n    j = i\nr = list(range(10**30))\n",
+    "zero step": "import torch\nx = torch.randn(5, 3)\ny = x[::0]\nz = (1, 2, 3)[::0]\n",
+    "huge int": "import sys\nn = " + "9" * 4400 + "\nimport torch\nx = torch.zeros(n, 2)\n",
+    "huge list": "a = [0] * 100000\nb = a + a\n",
+}
+
+
+@pytest.mark.parametrize("name", list(CAPPED))
+def test_static_reading_caps_what_it_builds(name: str, tmp_path: Path) -> None:
+    """No internal error, bounded memory (peak RSS of the whole CLI run) and time."""
+    path = tmp_path / "s.py"
+    path.write_text(CAPPED[name])
+    probe = ("import resource, subprocess, sys, time\nt = time.perf_counter()\n"
+             f"p = subprocess.run([sys.executable, '-m', 'rnnshape', 'diagnose', '--json', {str(path)!r}], "
+             "capture_output=True, text=True)\n"
+             "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.perf_counter() - t)\n"
+             "print(p.stdout)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    head, body = out.stdout.split("\n", 1)
+    code, rss_kb, seconds = head.split()
+    assert code in ("0", "1"), out.stdout + out.stderr
+    assert int(rss_kb) < 300_000 and float(seconds) < 30
+    assert json.loads(body)["exit_code"] == int(code)
+
+
+# --------------------------------------------------------------------------- output at 80 columns
+
+
+def test_fix_lines_and_source_lines_survive_80_columns_and_a_pipe(tmp_path: Path) -> None:
+    code = textwrap.dedent(CASES["bidirectional_linear_40"][0]).lstrip("\n")
+    code = code.replace("logits = fc(h_n[-1])", "logits_for_every_sequence_in_the_batch = fc(h_n[-1])  # classify")
+    path = tmp_path / "s.py"
+    path.write_text(code)
+    env = {**os.environ, "COLUMNS": "80", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-m", "rnnshape", "diagnose", str(path)], capture_output=True,
+                         text=True, cwd=ROOT, env=env).stdout
+    for src in code.splitlines():
+        if src.strip():
+            assert any(line.endswith(src) or src in line for line in out.splitlines()), src
+    lines = out.splitlines()
+    fix_at = lines.index("Fix:")
+    block = []
+    for line in lines[fix_at + 1:]:
+        if not line or line.startswith("line "):
+            break
+        block.append(line)
+    ast.parse("\n".join(block))
+    plus = next(line for line in lines if line.startswith("+ "))
+    ast.parse(plus[2:])
+
+
+def test_json_output_imports_neither_rich_nor_torch(tmp_path: Path) -> None:
+    path = tmp_path / "s.py"
+    path.write_text(textwrap.dedent(CASES["bidirectional_linear_40"][0]).lstrip("\n"))
+    res = subprocess.run([sys.executable, "-X", "importtime", "-m", "rnnshape", "diagnose", "--json", str(path)],
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert res.returncode == 1 and json.loads(res.stdout)["error"]["code"] == "linear-mismatch"
+    imported = {line.split("|")[-1].strip() for line in res.stderr.splitlines() if "|" in line}
+    assert not {m for m in imported if m.split(".")[0] in ("rich", "torch", "numpy")}
