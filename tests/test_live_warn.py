@@ -43,9 +43,9 @@ def test_warn_reports_each_silent_bug_once_and_never_stops(tmp_path, live):
     assert "DataLoader(batch_size=4)" in " ".join(err.split())
     assert "silent.py:11  out, _ = lstm(x)" in err
     assert "nn.LSTM(8, 16, batch_first=True)" in err  # the rebuilt layer, as code
-    assert err.count("warning bidirectional-last-state") == 1
+    assert err.count("warning bidirectional-one-direction") == 1
     assert "silent.py:18  y = fc(h[-1])" in err
-    assert "torch.cat((h_n[-2], h_n[-1]), dim=1)" in err
+    assert "torch.cat([h_n[-2], h_n[-1]], dim=1)" in err
     assert err.count("warning state-batch-reused") == 1
     assert "built for a batch of 5, the packed batch has 3" in " ".join(err.split())
 

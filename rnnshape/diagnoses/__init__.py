@@ -68,7 +68,6 @@ CODES: dict[str, str] = {
     "classifier-whole-sequence": "a per-sequence classifier was fed the whole output sequence",
     "output-last-step-batch-first": "output[-1] with batch_first=True is the last sequence, not the last step",
     # ``rnnshape run --warn``: silent mistakes seen live in a running program.
-    "bidirectional-last-state": "h_n[-1] of a bidirectional layer (the backward direction only) fed to a Linear",
     "state-batch-reused": "a state built for another batch size was passed with a packed batch",
 }
 
@@ -1033,25 +1032,6 @@ def batch_first_evidence(*, shape: tuple[int, ...], batch_first: bool, batch: in
         ),
         fix=f"{rebuilt_code}\n# or: x = x.transpose(0, 1)",
         evidence={"shape": list(shape), "batch_first": batch_first, "batch": batch, "source": source},
-    )
-
-
-def bidirectional_last_state(*, layer_code: str, num_layers: int, hidden_size: int) -> Diagnosis:
-    last = 2 * num_layers
-    return Diagnosis(
-        code="bidirectional-last-state",
-        severity="warning",
-        title="h_n[-1] of a bidirectional layer is only its backward direction",
-        explanation=(
-            f"{layer_code} returns h_n with {last} rows: layer by layer, forward then backward. "
-            f"h_n[-1] is the last layer's backward direction alone, which has read the sequence "
-            "from the end back to the start, so a Linear fed with it never sees the forward "
-            f"summary. Concatenate both directions of the last layer ({2 * hidden_size} features) "
-            "and size the Linear for them."
-        ),
-        fix=(f"last = torch.cat((h_n[-2], h_n[-1]), dim=1)   # (batch, {2 * hidden_size})\n"
-             f"self.fc = nn.Linear({2 * hidden_size}, out_features)"),
-        evidence={"num_layers": num_layers, "hidden_size": hidden_size},
     )
 
 

@@ -124,16 +124,19 @@ def before_linear(module: Any, args: tuple) -> None:
     entry = _BIDIRECTIONAL_STATES.get(id(base))
     if entry is None or entry[0]() is not base:
         return
-    _, code, num_layers, hidden_size, module_id = entry
+    _, code, _layers, hidden_size, module_id = entry
     last_row = base.data_ptr() + (base.size(0) - 1) * base.stride(0) * base.element_size()
     if x.data_ptr() != last_row or tuple(x.shape) != tuple(base.shape[1:]):
         return
-    key = (module_id, "bidirectional-last-state")
+    key = (module_id, "bidirectional-one-direction")
     if key in _WARNED:
         return
     _WARNED.add(key)
-    _emit(LiveWarning(dx.bidirectional_last_state(layer_code=code, num_layers=num_layers,
-                                                  hidden_size=hidden_size), code, *user_line()))
+    from rnnshape.diagnoses.follow_findings import one_direction  # the same words as `diagnose`
+
+    finding = one_direction(expr="h_n[-1]", base="h_n", layer=f"nn.{code.split('(')[0].removeprefix('nn.')}",
+                            hidden=hidden_size, error=False)
+    _emit(LiveWarning(finding, code, *user_line()))
 
 
 def _report(module: Any, spec: Any, diagnosis: dx.Diagnosis) -> None:
