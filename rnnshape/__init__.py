@@ -29,7 +29,9 @@ __version__ = "0.1.0"
 
 #: The public API, loaded from :mod:`rnnshape.api` on first access.
 _API = ("inspect_layer", "explain_error", "check_file", "trace_model", "assert_rnn_shapes", "layer_spec")
-__all__ = ["__version__", *_API]
+#: Live mode (:mod:`rnnshape.live`), loaded on first access; torch-free to import.
+_LIVE = ("explained", "install")
+__all__ = ["__version__", *_API, *_LIVE]
 
 if TYPE_CHECKING:
     from rnnshape.api import assert_rnn_shapes as assert_rnn_shapes
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from rnnshape.api import inspect_layer as inspect_layer
     from rnnshape.api import layer_spec as layer_spec
     from rnnshape.api import trace_model as trace_model
+    from rnnshape.live import explained as explained
+    from rnnshape.live import install as install
 
 
 def __getattr__(name: str) -> Any:
@@ -45,8 +49,25 @@ def __getattr__(name: str) -> Any:
         from rnnshape import api
 
         return getattr(api, name)
+    if name in _LIVE:
+        from rnnshape import live
+
+        return getattr(live, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_API})
+    return sorted({*globals(), *_API, *_LIVE})
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext rnnshape``: explain recurrent-layer errors under a cell's traceback."""
+    from rnnshape import live
+
+    live.load_ipython_extension(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from rnnshape import live
+
+    live.unload_ipython_extension(ipython)

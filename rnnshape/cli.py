@@ -18,6 +18,7 @@ from rnnshape.commands import check as check_cmd
 from rnnshape.commands import diagnose as diagnose_cmd
 from rnnshape.commands import explain as explain_cmd
 from rnnshape.commands import inspect as inspect_cmd
+from rnnshape.commands import run as run_cmd
 from rnnshape.commands import trace as trace_cmd
 from rnnshape.commands.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, REPORT_REQUEST, failure_json
 
@@ -51,6 +52,7 @@ app.command()(explain_cmd.explain)
 app.command()(check_cmd.check)
 app.command()(trace_cmd.trace)
 app.command()(diagnose_cmd.diagnose)
+app.command(context_settings=run_cmd.CONTEXT)(run_cmd.run)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

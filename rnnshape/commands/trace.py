@@ -19,6 +19,9 @@ def trace(
              "model's code.", show_default=False)],
     input_shape: Annotated[list[str] | None, typer.Option(
         help="One input's shape, e.g. 32,50 (repeat for several inputs, in order).")] = None,
+    input_file: Annotated[list[str] | None, typer.Option(
+        "--input", help="A real input: PATH[:KEY] of a .pt/.pth, .npy, .npz or .safetensors file (as "
+                        "inspect reads it); repeat for several, passed after the --input-shape inputs.")] = None,
     input_dtype: Annotated[list[str] | None, typer.Option(
         help="The inputs' dtype, e.g. long for token ids (once for all, or once per input).")] = None,
     input_value: Annotated[list[str] | None, typer.Option(
@@ -56,7 +59,8 @@ def trace(
         # The model's own prints go to stderr under --json: stdout holds one JSON object.
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
             result = trace_model(target, shapes, input_dtypes=input_dtype, input_values=values,
-                                 init_args=parse_init_args(init_args), device=device)
+                                 init_args=parse_init_args(init_args), device=device,
+                                 input_files=input_file)
     except UsageError as exc:
         fail_usage(str(exc), as_json)
 

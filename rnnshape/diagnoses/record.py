@@ -68,6 +68,7 @@ CODES: dict[str, str] = {
     "embedding-float-input": "nn.Embedding was given float values; it takes integer token ids",
     "embedding-index-range": "a token id is not smaller than nn.Embedding's num_embeddings",
     "classifier-whole-sequence": "a per-sequence classifier was fed the whole output sequence",
+    "state-batch-reused": "a state built for another batch size was passed with a packed batch",
     "output-last-step-batch-first": "output[-1] with batch_first=True is the last sequence, not the last step",
 }
 

@@ -301,14 +301,16 @@ def dtype_name(text: str) -> str:
 def trace_model(target: str | Any, input_shapes: list[tuple[int, ...]], *,
                 input_dtypes: list[str] | None = None, input_values: list[Any] | None = None,
                 init_args: tuple[list[Any], dict[str, Any]] | None = None,
-                device: str | None = None) -> TraceResult:
+                device: str | None = None, input_files: list[str] | None = None) -> TraceResult:
     """Build the model on ``device`` and trace one forward.
 
     ``target``: ``"path.py:Name"``/``"pkg.mod:factory"``, or the class, factory or module
     itself. Inputs are passed positionally: one tensor per ``input_shapes`` entry (dtype
     from ``input_dtypes``: one for all, or one each), then one per ``input_values`` entry
-    (a literal list, e.g. lengths, made with ``torch.tensor`` on the CPU). ``device=None``:
-    meta, falling back to cpu when the model cannot run there.
+    (a literal list, e.g. lengths, made with ``torch.tensor`` on the CPU). ``input_files``
+    (``PATH[:KEY]``, read by :mod:`rnnshape.engine.tensors`) are real inputs, passed after the
+    ``input_shapes`` ones and before the values. ``device=None``: meta, falling back to cpu
+    when the model cannot run there.
     """
     obj = load_target(target) if isinstance(target, str) else target
     label = target if isinstance(target, str) else getattr(target, "__qualname__", type(target).__name__)
@@ -316,9 +318,13 @@ def trace_model(target: str | Any, input_shapes: list[tuple[int, ...]], *,
     if len(dtypes) not in (1, len(input_shapes)):
         raise TraceError(f"{len(dtypes)} --input-dtype for {len(input_shapes)} --input-shape: give one "
                          "dtype for all inputs, or one per input, in order")
-    if not input_shapes and not input_values:
-        raise TraceError("give the model's input: --input-shape 32,50 (repeat it for several inputs)")
+    files = load_input_files(input_files or [])
+    if not input_shapes and not input_values and not files:
+        raise TraceError("give the model's input: --input-shape 32,50 or --input x.pt (repeat it for several "
+                         "inputs)")
     args, kwargs = init_args or ([], {})
+    if files:  # real tensors travel as values (below), shapes first: the order of the call
+        input_values = [*files, *(input_values or [])]
     if device is not None:
         from rnnshape.engine.run import DeviceError, resolve_device
 
@@ -369,6 +375,25 @@ def _cpu_refusal(obj: Any, shapes: list[tuple[int, ...]], dtypes: list[str], arg
             f"{human_bytes(free)} free here; nothing was allocated on cpu.")
 
 
+def load_input_files(paths: list[str]) -> list[Any]:
+    """``--input PATH[:KEY]``: the user's own tensors, read on the CPU (``weights_only=True``)."""
+    from rnnshape.engine.tensors import TensorFileError, load
+
+    try:
+        return [load(p, device="cpu", what="--input").tensor for p in paths]
+    except TensorFileError as exc:
+        raise TraceError(str(exc)) from None
+
+
+def _place(tensor: Any, device: str) -> Any:
+    """A file's tensor on the trace device; on meta only its shape and dtype travel."""
+    import torch
+
+    if device == "meta":
+        return torch.empty_like(tensor, device="meta")
+    return tensor.to(device)
+
+
 def _meta_limitation(result: TraceResult) -> bool:
     """A failure on meta worth retrying on cpu: the device's, not an error rnnshape can name."""
     if result.error_type == "SystemExit":  # the model chose to exit: it would on cpu too
@@ -410,7 +435,8 @@ def _trace_on(obj: Any, label: str, device: str, shapes: list[tuple[int, ...]], 
     gen = torch.Generator().manual_seed(0)
     inputs = [_make_input(torch, s, dtypes[i if len(dtypes) > 1 else 0], device, gen)
               for i, s in enumerate(shapes)]
-    inputs += [torch.tensor(v) for v in values]  # literal values (lengths) stay on the CPU
+    inputs += [_place(v, device) if isinstance(v, torch.Tensor) else torch.tensor(v)  # literal values
+               for v in values]  # (lengths) stay on the CPU
     given = [_describe(f"input {i}", x) for i, x in enumerate(inputs)]
     result = TraceResult(label, device, [v for d in given for v in d], None)
     try:

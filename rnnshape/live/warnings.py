@@ -1,0 +1,176 @@
+"""``--warn``: silent mistakes seen on a live program, each reported once, never raised.
+
+Evidence, not guesses: an input is called batch-first only when a batch size the
+program itself used (a DataLoader's ``batch_size``, or the batch of an earlier
+recurrent call whose layout is certain) sits where the layer reads the sequence.
+A bidirectional ``h_n[-1]`` is recognised when a Linear receives a view whose base
+is that very ``h_n`` and which starts at its last row.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from rnnshape import diagnoses as dx
+from rnnshape.live.hooks import SETTINGS, Call, Seen
+
+#: batch size -> where the program used it
+_KNOWN_BATCHES: dict[int, str] = {}
+_FIRST_SEEN: set[int] = set()
+_WARNED: set[tuple[int, str]] = set()
+#: id(h_n) -> (a weak reference to it, the layer's code, num_layers, hidden_size, id(layer))
+_BIDIRECTIONAL_STATES: dict[int, tuple[Any, str, int, int, int]] = {}
+_MAX_TRACKED = 64
+
+
+@dataclass(frozen=True)
+class LiveWarning:
+    diagnosis: dx.Diagnosis
+    layer_code: str
+    where: str | None  # "train.py:12"
+    line: str | None
+
+
+def note_loader_batch(batch_size: Any) -> None:
+    if isinstance(batch_size, int) and batch_size > 1:
+        _KNOWN_BATCHES.setdefault(batch_size, f"of DataLoader(batch_size={batch_size})")
+
+
+def _spec(module: Any) -> Any:
+    from rnnshape.engine.trace import spec_from_module
+
+    return spec_from_module(module)
+
+
+def before_forward(module: Any, call: Call) -> None:
+    spec = _spec(module)
+    if spec is None or not call.values or call.values[0].label != "input":
+        return
+    x = call.values[0]
+    first = id(module) not in _FIRST_SEEN
+    _FIRST_SEEN.add(id(module))
+    if spec.is_cell:
+        return
+    if x.packed:
+        _check_packed_state(module, spec, call, x)
+        return
+    if len(x.shape) != 3:
+        return
+    if first:
+        _check_batch_first(module, spec, x)
+    if spec.batch_first or call.state_kind != "none":  # the layout is certain: its batch is evidence
+        batch = x.shape[0] if spec.batch_first else x.shape[1]
+        _KNOWN_BATCHES.setdefault(batch, f"of an earlier call to {spec.to_code()}")
+
+
+def _check_batch_first(module: Any, spec: Any, x: Seen) -> None:
+    seq_dim, batch_dim = (1, 0) if spec.batch_first else (0, 1)
+    seq, batch = x.shape[seq_dim], x.shape[batch_dim]
+    if seq == batch or seq not in _KNOWN_BATCHES or batch in _KNOWN_BATCHES:
+        return
+    rebuilt = spec.with_(batch_first=not spec.batch_first, given=spec.given | {"batch_first"})
+    if not _layout_fix_holds(rebuilt, x, batch=seq):
+        return
+    _report(module, spec, dx.batch_first_evidence(shape=tuple(x.shape), batch_first=spec.batch_first, batch=seq,
+                                                  source=_KNOWN_BATCHES[seq], rebuilt_code=rebuilt.to_code()))
+
+
+def _layout_fix_holds(rebuilt: Any, x: Seen, *, batch: int) -> bool:
+    """The rebuilt layer, through the shape model: the call works and reads the known batch as batch."""
+    from rnnshape.live.fixes import read_axes
+    from rnnshape.model.shapes import Request, TensorArg, predict
+
+    req = Request(rebuilt, TensorArg(tuple(x.shape), x.dtype))
+    return predict(req).ok and read_axes(req)[0] == batch
+
+
+def _check_packed_state(module: Any, spec: Any, call: Call, x: Seen) -> None:
+    if not x.batch_sizes:
+        return
+    batch = x.batch_sizes[0]
+    for seen in call.values[1:]:
+        if len(seen.shape) == 3 and seen.shape[1] != batch:
+            _report(module, spec, dx.state_batch_reused(name=seen.label, state_shape=tuple(seen.shape), batch=batch,
+                                                        layer=spec.to_code()))
+            return
+
+
+def after_forward(module: Any, output: Any) -> None:
+    spec = _spec(module)
+    if spec is None or spec.is_cell or not spec.bidirectional:
+        return
+    if not (isinstance(output, tuple) and len(output) == 2):
+        return
+    state = output[1]
+    h_n = state[0] if isinstance(state, tuple) else state
+    if getattr(h_n, "dim", lambda: 0)() != 3:
+        return
+    if len(_BIDIRECTIONAL_STATES) >= _MAX_TRACKED:
+        _BIDIRECTIONAL_STATES.clear()
+    _BIDIRECTIONAL_STATES[id(h_n)] = (weakref.ref(h_n), spec.to_code(), spec.num_layers, spec.hidden_size, id(module))
+
+
+def before_linear(module: Any, args: tuple) -> None:
+    if not args or not _BIDIRECTIONAL_STATES:
+        return
+    x = args[0]
+    base = getattr(x, "_base", None)
+    if base is None:
+        return
+    entry = _BIDIRECTIONAL_STATES.get(id(base))
+    if entry is None or entry[0]() is not base:
+        return
+    _, code, _layers, hidden_size, module_id = entry
+    last_row = base.data_ptr() + (base.size(0) - 1) * base.stride(0) * base.element_size()
+    if x.data_ptr() != last_row or tuple(x.shape) != tuple(base.shape[1:]):
+        return
+    key = (module_id, "bidirectional-one-direction")
+    if key in _WARNED:
+        return
+    _WARNED.add(key)
+    from rnnshape.diagnoses.follow_findings import one_direction  # the same words as `diagnose`
+
+    finding = one_direction(expr="h_n[-1]", base="h_n", layer=f"nn.{code.split('(')[0].removeprefix('nn.')}",
+                            hidden=hidden_size, error=False)
+    _emit(LiveWarning(finding, code, *user_line()))
+
+
+def _report(module: Any, spec: Any, diagnosis: dx.Diagnosis) -> None:
+    key = (id(module), diagnosis.code)
+    if key in _WARNED:
+        return
+    _WARNED.add(key)
+    _emit(LiveWarning(diagnosis, spec.to_code(), *user_line()))
+
+
+def _emit(warning: LiveWarning) -> None:
+    try:
+        if SETTINGS.report is not None:
+            SETTINGS.report(warning)
+    except Exception as exc:  # a warning must never stop the user's program
+        sys.stderr.write(f"rnnshape: could not print a warning ({type(exc).__name__}: {exc})\n")
+
+
+_SKIP = (os.sep + "torch" + os.sep, os.sep + "rnnshape" + os.sep, "<frozen", os.sep + "runpy.py")
+
+
+def is_library_file(filename: str) -> bool:
+    return any(part in filename for part in _SKIP)
+
+
+def user_line() -> tuple[str | None, str | None]:
+    """The innermost frame of the user's own code on the current stack."""
+    import linecache
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not is_library_file(filename):
+            line = linecache.getline(filename, frame.f_lineno).strip() or None
+            return f"{os.path.basename(filename)}:{frame.f_lineno}", line
+        frame = frame.f_back  # type: ignore[assignment]
+    return None, None
