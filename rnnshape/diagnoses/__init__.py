@@ -60,7 +60,8 @@ from rnnshape.diagnoses.record import (
 #: Every public name; ``from rnnshape.diagnoses import X`` works for all of them.
 __all__ = [
     "CODES", "Diagnosis", "Fix", "FixKind", "Severity", "Verified", "backend_error", "backward_twice",
-    "batch_first_evidence",    "batch_first_suspect", "cell_state_mismatch", "classifier_whole_sequence", "classify_state_mismatch",
+    "batch_first_evidence", "batch_first_suspect", "cell_state_mismatch", "classifier_whole_sequence",
+    "classify_state_mismatch",
     "code_fix", "cudnn_double_backward", "cudnn_error", "cudnn_eval_backward", "device_mismatch",
     "dropout_single_layer", "dtype_mismatch", "dtype_unsupported", "embedding_float_input",
     "embedding_index_range", "empty_sequence", "expect_failed", "fmt_shape", "gru_given_tuple",
