@@ -15,8 +15,9 @@ A layer is given as an ``nn.Module`` (its settings are read: mode, input_size,
 hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size,
 nonlinearity; the module itself is never run or moved), a constructor string
 (``"nn.GRU(100, 64, num_layers=2)"``) or a :class:`~rnnshape.model.spec.LayerSpec`.
-Shapes are checked on the ``meta`` device by default (real torch, no memory); the
-first meta forward of a process costs about a second, later ones milliseconds.
+Shapes are checked by the ``fast`` engine by default: real torch on a one-step window of
+the sequence, on the cpu for a small layer (milliseconds) and on ``meta`` (no memory; its
+first forward in a process costs about a second) for a larger one.
 ``device="none"`` (or ``dry_run=True``) answers from the shape model without torch.
 """
 
@@ -67,7 +68,7 @@ def _module_dtype(layer: Any) -> str | None:
 
 def inspect_layer(layer: Any, input_shape: Shape | None = None, *, hidden: Shape | None = None,
             cell: Shape | None = None, lengths: Sequence[int] | None = None,
-            enforce_sorted: bool = True, dtype: str | None = None, device: str = "meta",
+            enforce_sorted: bool = True, dtype: str | None = None, device: str = "fast",
             dry_run: bool = False, expect: dict[str, Shape] | None = None) -> Report:
     """``rnnshape inspect`` as a call: the layer on ``input_shape``, explained (a :class:`Report`).
 
@@ -130,7 +131,7 @@ def explain_error(text: str) -> Explanation:
     return explain_text(text)
 
 
-def check_file(path: str, *, device: str = "meta", dry_run: bool = False) -> CheckResult:
+def check_file(path: str, *, device: str = "fast", dry_run: bool = False) -> CheckResult:
     """Run a check file (``rnnshape check``). A bad file raises ``check.CheckFileError``."""
     from rnnshape.check import run_check
 
@@ -165,7 +166,7 @@ _OUTPUT_NAMES = ("output", "h_n", "c_n", "h_1", "c_1")
 def assert_rnn_shapes(layer: Any, input_shape: Shape, *, hidden: Shape | None = None,
                       cell: Shape | None = None, lengths: Sequence[int] | None = None,
                       output: Shape | None = None, h_n: Shape | None = None, c_n: Shape | None = None,
-                      h_1: Shape | None = None, c_1: Shape | None = None, device: str = "meta",
+                      h_1: Shape | None = None, c_1: Shape | None = None, device: str = "fast",
                       dtype: str | None = None) -> Report:
     """Assert that ``layer`` takes ``input_shape`` (and the states) and gives these shapes.
 

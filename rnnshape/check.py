@@ -382,7 +382,7 @@ class CheckResult:
         }
 
 
-def run_check(path: str, *, device: str = "meta", dry_run: bool = False) -> CheckResult:
+def run_check(path: str, *, device: str = "fast", dry_run: bool = False) -> CheckResult:
     """Load ``path`` and run every case; ``device`` is resolved here (``auto``, ``cuda:1``, ...)."""
     t0 = time.perf_counter()
     cases = load_cases(path)
@@ -437,9 +437,11 @@ def run_case(case: Case, *, device: str, dry_run: bool = False,
     try:
         user = UserTensors()
         if files:
+            from rnnshape.engine.run import load_device
+
             user = load_user_tensors(input=files.get("input"), hidden=files.get("hidden"),
                                      cell=files.get("cell"), lengths=files.get("lengths"),
-                                     device=where, keep_device=False)
+                                     device=load_device(where), keep_device=False)
         if isinstance(v.get("lengths"), list):
             user.lengths = tuple(v["lengths"])
         req = build_request(

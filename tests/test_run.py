@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnshape import report as report_mod
-from rnnshape import run
+from rnnshape.engine import report as report_mod
+from rnnshape.engine import run
 from rnnshape.engine.report import MemoryRefused, inspect_layer
 from rnnshape.model.shapes import Request, TensorArg
 from rnnshape.model.spec import LayerSpec, parse_constructor

@@ -99,9 +99,13 @@ def inspect(
                                sources=user.sources)
     except (UsageError, MemoryRefused, TooLarge) as exc:
         fail_usage(str(exc), as_json)
-    from rnnshape.render.report import print_report
 
-    finish(report, as_json, lambda: print_report(report))
+    def human() -> None:
+        from rnnshape.render.report import print_report  # rich: the human form only
+
+        print_report(report)
+
+    finish(report, as_json, human)
 
 
 def _progress(device: str):

@@ -7,7 +7,6 @@ is plain data that :mod:`rnnshape.render.report` lays out for people or as JSON.
 from __future__ import annotations
 
 import re
-import statistics
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -15,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape import diagnoses as dx
-from rnnshape.explain import catalog
 from rnnshape.model.shapes import (
     DTYPE_BYTES,
     MAX_TENSOR_BYTES,
@@ -129,6 +127,11 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
     already be in ``req``). ``progress``: a context manager shown around the forward.
     """
     t0 = time.perf_counter()
+    window = device == "fast" and not dry_run
+    if window:  # the fast engine: a small layer's window on the cpu, else meta
+        from rnnshape.engine.run import fast_device
+
+        device = fast_device(req)
     if not dry_run and req.device is None:
         req = replace(req, device=device)
     pred = predict(req)
@@ -167,7 +170,7 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
 
         t1 = time.perf_counter()
         with progress() if progress else nullcontext():
-            result = run_forward(req, device, tensors, repeat)
+            result = run_forward(req, device, tensors, repeat, window=window)
         timing["run_ms"] = (time.perf_counter() - t1) * 1000
         timing["forward_ms"] = result.forward_ms
         if result.repeat_ms:
@@ -199,6 +202,8 @@ def _packed_info(req: Request) -> dict[str, Any] | None:
 
 
 def _spread(samples: list[float]) -> dict[str, float]:
+    import statistics  # only --repeat needs it: not worth its import on every run
+
     ordered = sorted(samples)
     return {"repeat": len(ordered), "median_ms": statistics.median(ordered),
             "min_ms": ordered[0], "max_ms": ordered[-1],
@@ -263,12 +268,12 @@ def reconcile(pred: Prediction, result: Any) -> list[dx.Diagnosis]:
     return found
 
 
-_UNSUPPORTED = re.compile(r"not implemented for '(Half|BFloat16)'|(?:Half|BFloat16|float16|bfloat16)"
-                          r"[^\n]*(?:not supported|unsupported)", re.IGNORECASE)
+_UNSUPPORTED = (r"not implemented for '(Half|BFloat16)'|(?:Half|BFloat16|float16|bfloat16)"
+                r"[^\n]*(?:not supported|unsupported)")
 
 
 def _unsupported_dtype(message: str) -> str | None:
-    m = _UNSUPPORTED.search(message)
+    m = re.search(_UNSUPPORTED, message, re.IGNORECASE)  # compiled on first use, cached by re
     if not m:
         return None
     return "bfloat16" if "bf" in m.group(0).lower() else "float16"
@@ -282,11 +287,15 @@ def _same_error(predicted: dx.Diagnosis, message: str | None) -> bool:
         return True
     if (message == expected or message.startswith(expected)):
         return True
+    from rnnshape.explain import catalog  # torch's messages: only a run that raised needs them
+
     return catalog.code_for(message) == predicted.code or (
         predicted.code == "invalid-config" and expected is not None)
 
 
 def _diagnosis_from_torch(exc: BaseException) -> dx.Diagnosis:
+    from rnnshape.explain import catalog
+
     message = str(exc)
     found = catalog.match(message)
     if found is not None:

@@ -31,14 +31,11 @@ from dataclasses import dataclass, field, replace
 
 from rnnshape import diagnoses as dx
 from rnnshape.model.spec import LayerSpec, cell_nonlinearity_error, check_config
+from rnnshape.model.vocab import DTYPE_BYTES, FLOAT_DTYPES, GATES, INT_DTYPES  # noqa: F401 (re-exported)
 
 #: Evidence key on a diagnosis whose call must not reach torch (it can crash the process).
 UNSAFE = "unsafe_for_torch"
 
-FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16")
-INT_DTYPES = ("int64", "int32", "int16", "int8", "uint8", "bool")
-DTYPE_BYTES = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8,
-               "int32": 4, "int16": 2, "int8": 1, "uint8": 1, "bool": 1}
 
 
 @dataclass(frozen=True)
@@ -636,8 +633,7 @@ def _suspicions(req: Request) -> list[dx.Diagnosis]:
 
 def parameter_shapes(spec: LayerSpec) -> list[tuple[str, tuple[int, ...]]]:
     """Parameter names and shapes, in ``named_parameters()`` order."""
-    gates = {"rnn": 1, "lstm": 4, "gru": 3, "rnn-cell": 1, "lstm-cell": 4, "gru-cell": 3}[spec.mode]
-    g = gates * spec.hidden_size
+    g = GATES[spec.mode] * spec.hidden_size
     if spec.is_cell:
         params = [("weight_ih", (g, spec.input_size)), ("weight_hh", (g, spec.hidden_size))]
         if spec.bias:
@@ -691,6 +687,5 @@ def estimate_bytes(req: Request, pred: Prediction) -> int:
     x = req.input.shape
     if not spec.is_cell and len(x) in (2, 3):
         steps_by_batch = numel(x[:-1])
-        gates = {"rnn": 1, "lstm": 4, "gru": 3}[spec.mode]
-        total += steps_by_batch * spec.num_directions * spec.num_layers * gates * spec.hidden_size * item
+        total += steps_by_batch * spec.num_directions * spec.num_layers * GATES[spec.mode] * spec.hidden_size * item
     return total
