@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import EXAMPLES, torch_shapes
 from torch import nn
 
 import rnnshape
 from rnnshape import assert_rnn_shapes, check_file, explain_error, inspect_layer, layer_spec, trace_model
 from rnnshape.engine.report import Report
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
-
-def _torch(layer: nn.Module, shape) -> dict[str, tuple[int, ...]]:
-    with torch.no_grad():
-        out, state = layer(torch.randn(shape))
-    if isinstance(state, tuple):
-        return {"output": tuple(out.shape), "h_n": tuple(state[0].shape), "c_n": tuple(state[1].shape)}
-    return {"output": tuple(out.shape), "h_n": tuple(state.shape)}
-
-
-def test_import_rnnshape_and_the_api_names_do_not_import_torch() -> None:
+def test_import_rnnshape_and_the_api_names_do_not_importtorch_shapes() -> None:
     code = ("import sys\nimport rnnshape\n"
             "from rnnshape import inspect_layer, explain_error, check_file, trace_model, assert_rnn_shapes\n"
             "import rnnshape.explain.explainer, rnnshape.check\n"  # the submodules stay modules
@@ -53,7 +43,7 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
 def test_assert_rnn_shapes_passes_with_torchs_shapes(make) -> None:
     layer = make()
     x = (4, 7, layer.input_size) if layer.batch_first else (7, 4, layer.input_size)
-    want = _torch(layer, x)
+    want = torch_shapes(layer, x)
     report = assert_rnn_shapes(layer, x, **want)
     assert isinstance(report, Report) and report.ok
     # the same from the constructor string and from the spec

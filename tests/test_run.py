@@ -139,7 +139,7 @@ def test_tensors_torch_cannot_address_are_refused_everywhere(text, shape, device
 ])
 def test_a_device_without_half_kernels_is_a_clear_diagnosis(monkeypatch, message, dtype) -> None:
     """Older CPU builds had no float16 RNN kernels: say so, do not blame the shapes or crash."""
-    def no_half(req, device, tensors=None, repeat=0):
+    def no_half(req, device, tensors=None, repeat=0, window=False):
         result = run.RunResult(device=device, engine="torch (cpu)")
         result.exception, result.exception_stage = RuntimeError(message), "forward"
         return result

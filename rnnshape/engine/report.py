@@ -136,6 +136,14 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
         req = replace(req, device=device)
     pred = predict(req)
     valid_layer = not any(d.code == "invalid-config" for d in pred.diagnoses)
+    unsafe = pred.error is not None and pred.error.evidence.get(UNSAFE)
+    if not (dry_run or unsafe) and valid_layer and not req.spec.is_cell and req.spec.state_layers > MAX_TORCH_LAYERS:
+        # torch builds and runs stacked layers one by one: minutes, for nothing the
+        # shape model cannot answer (measured: 3,000 layers take 5 s on meta). Refused
+        # before listing every parameter of the stack.
+        raise TooLarge(
+            f"{req.spec.state_layers} stacked layer-directions is more than rnnshape will "
+            f"build in torch ({MAX_TORCH_LAYERS}); use --dry-run for the shapes.")
     params = parameter_shapes(req.spec) if valid_layer else []
     memory = estimate_bytes(req, pred) if valid_layer else 0
     if valid_layer:
@@ -145,7 +153,6 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
                 f"{name} would need {human_bytes(size)}, beyond the 2^63 bytes torch can address "
                 f"in one tensor on any device (meta included); check the sizes.")
     timing: dict[str, float | None] = {"model_ms": (time.perf_counter() - t0) * 1000}
-    unsafe = pred.error is not None and pred.error.evidence.get(UNSAFE)
     if dry_run or unsafe:
         engine = ("shape model (dry run)" if dry_run else
                   "shape model (torch not run: this call can crash torch's kernel)")
@@ -153,12 +160,6 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
                         _with_device(pred.tensors, "none"), params, list(pred.diagnoses),
                         timing, memory, _packed_info(req), dict(sources or {}))
     else:
-        if valid_layer and not req.spec.is_cell and req.spec.state_layers > MAX_TORCH_LAYERS:
-            # torch builds and runs stacked layers one by one: minutes, for nothing the
-            # shape model cannot answer (measured: 3,000 layers take 5 s on meta).
-            raise TooLarge(
-                f"{req.spec.state_layers} stacked layer-directions is more than rnnshape will "
-                f"build in torch ({MAX_TORCH_LAYERS}); use --dry-run for the shapes.")
         limit = max_memory
         if limit is None and valid_layer:
             from rnnshape.engine.run import free_memory_bytes
