@@ -28,6 +28,8 @@ from rnnshape.engine.inputs import UserTensors, build_request, build_spec, load_
 from rnnshape.engine.report import PACKED_TENSORS, MemoryRefused, Report, TooLarge, expected_names, inspect_layer
 from rnnshape.errors import UsageError
 from rnnshape.model.shapes import FLOAT_DTYPES, TensorArg
+from rnnshape.model.spec import LayerSpec
+from rnnshape.model.vocab import CaseStatus
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -85,6 +87,7 @@ class Case:
     file: str
     line: int | None
     values: dict[str, Any]
+    spec: LayerSpec | None = None  # the layer, parsed once while validating
 
     @property
     def base_dir(self) -> str:
@@ -280,10 +283,10 @@ def _validate(path: str, lines: list[str], index: int, entry: dict[str, Any],
         if not isinstance(code, str) or code not in dx.CODES:
             raise fail(f"expect_error {code!r} is not a diagnosis code; codes: "
                        f"{', '.join(dx.CODES)}", "expect_error")
-    return Case(name=name, file=path, line=start, values=dict(entry))
+    return Case(name=name, file=path, line=start, values=dict(entry), spec=spec)
 
 
-def _spec(values: dict[str, Any]):
+def _spec(values: dict[str, Any]) -> LayerSpec:
     flags = {k: values.get(k) for k in LAYER_KEYS if k not in ("input_size", "hidden_size")}
     return build_spec(values.get("layer"), values.get("mode"), values.get("input_size"),
                       values.get("hidden_size"), flags)
@@ -331,7 +334,7 @@ class CaseResult:
     """One case's outcome. ``status``: passed, failed, error (could not run) or skipped."""
 
     case: Case
-    status: str
+    status: CaseStatus
     layer: str
     input: str
     time_ms: float
@@ -365,7 +368,7 @@ class CheckResult:
     results: list[CaseResult]
     total_ms: float
 
-    def count(self, status: str) -> int:
+    def count(self, status: CaseStatus) -> int:
         return sum(r.status == status for r in self.results)
 
     @property
@@ -409,12 +412,12 @@ def run_case(case: Case, *, device: str, dry_run: bool = False,
              devices: dict[str, str] | None = None) -> CaseResult:
     """Run one case; never raises for the case's own problems (they become its status)."""
     v = case.values
-    spec = _spec(v)
+    spec = case.spec if case.spec is not None else _spec(v)
     layer = v["layer"].strip() if "layer" in v else spec.to_code()
     shown_input = _show(v.get("input"))
     t0 = time.perf_counter()
 
-    def done(status: str, report: Report | None = None, message: str = "",
+    def done(status: CaseStatus, report: Report | None = None, message: str = "",
              failures: list[dx.Diagnosis] | None = None) -> CaseResult:
         return CaseResult(case, status, layer, shown_input, (time.perf_counter() - t0) * 1000,
                           report, message, failures or [])
