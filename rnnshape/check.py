@@ -24,10 +24,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape import diagnoses as dx
+from rnnshape import validate
 from rnnshape.engine.inputs import UserTensors, build_request, build_spec, load_user_tensors
 from rnnshape.engine.report import PACKED_TENSORS, MemoryRefused, Report, TooLarge, expected_names, inspect_layer
 from rnnshape.errors import UsageError
-from rnnshape.model.shapes import FLOAT_DTYPES, TensorArg
+from rnnshape.model.shapes import TensorArg
 from rnnshape.model.spec import LayerSpec
 from rnnshape.model.vocab import CaseStatus
 
@@ -257,8 +258,11 @@ def _validate(path: str, lines: list[str], index: int, entry: dict[str, Any],
     for key in ("dtype", "device"):
         if key in entry and not isinstance(entry[key], str):
             raise fail(f"{key} must be a string", key)
-    if "dtype" in entry and entry["dtype"] not in FLOAT_DTYPES:
-        raise fail(f"dtype {entry['dtype']!r} is not a layer dtype: use {', '.join(FLOAT_DTYPES)}", "dtype")
+    if "dtype" in entry:
+        try:
+            validate.dtype(entry["dtype"], "toml")
+        except UsageError as exc:
+            raise fail(str(exc), "dtype") from None
     try:
         spec = _spec(entry)
     except UsageError as exc:
@@ -385,22 +389,17 @@ class CheckResult:
         }
 
 
-def run_check(path: str, *, device: str = "fast", dry_run: bool = False) -> CheckResult:
-    """Load ``path`` and run every case; ``device`` is resolved here (``auto``, ``cuda:1``, ...)."""
+def run_check(path: str, *, device: str = "fast", dry_run: bool = False,
+              caller: validate.Caller = "cli") -> CheckResult:
+    """Load ``path`` and run every case; ``device`` is resolved here (``auto``, ``cuda:1``, ...).
+
+    ``caller``: who gave ``device`` (the CLI's flag or the API's keyword), for the error's words.
+    """
     t0 = time.perf_counter()
     cases = load_cases(path)
-    resolved = "none" if dry_run else _resolve(device)
+    resolved = "none" if dry_run else validate.device(device, caller)
     results = run_cases(cases, device=resolved, dry_run=dry_run)
     return CheckResult(path, resolved, dry_run, results, (time.perf_counter() - t0) * 1000)
-
-
-def _resolve(device: str) -> str:
-    from rnnshape.engine.run import DeviceError, resolve_device
-
-    try:
-        return resolve_device(device)
-    except DeviceError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def run_cases(cases: list[Case], *, device: str, dry_run: bool = False) -> list[CaseResult]:
@@ -433,7 +432,7 @@ def run_case(case: Case, *, device: str, dry_run: bool = False,
             if devices is None:
                 devices = {}
             if v["device"] not in devices:
-                devices[v["device"]] = _resolve(v["device"])
+                devices[v["device"]] = validate.device(v["device"], "toml")
             where = devices[v["device"]]
         except UsageError as exc:
             return done("error", message=str(exc))

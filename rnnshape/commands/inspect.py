@@ -54,9 +54,9 @@ def inspect(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Build a recurrent layer, run tensors through it, and explain every shape."""
+    from rnnshape import validate
     from rnnshape.engine.inputs import UserTensors, build_request, build_spec, load_user_tensors, looks_like_file
     from rnnshape.engine.report import MemoryRefused, TooLarge, expected_names, inspect_layer
-    from rnnshape.model.shapes import FLOAT_DTYPES
     from rnnshape.parsing import parse_bytes, parse_expect, parse_shape
 
     flags = {
@@ -65,24 +65,21 @@ def inspect(
         "nonlinearity": nonlinearity, "bias": False if no_bias else None, "dropout": dropout,
     }
     try:
-        if repeat < 0:
-            raise UsageError(f"--repeat {repeat}: give a count of 0 or more.")
+        validate.count(repeat, "repeat", "cli")
         if input_size is not None and input_size_pos is not None:
             raise UsageError("input_size is given twice (positional and --input-size); keep one.")
         if hidden_size is not None and hidden_size_pos is not None:
             raise UsageError("hidden_size is given twice (positional and --hidden-size); keep one.")
-        if dtype not in FLOAT_DTYPES:
-            raise UsageError(f"--dtype {dtype!r} is not a layer dtype: use {', '.join(FLOAT_DTYPES)}.")
-        for name, value in (("--seq-len", seq_len), ("--batch", batch)):
-            if value is not None and value < 0:
-                raise UsageError(f"{name} {value}: sizes cannot be negative.")
+        validate.dtype(dtype, "cli")
+        validate.size(seq_len, "seq_len", "cli")
+        validate.size(batch, "batch", "cli")
         spec = build_spec(layer, mode, input_size if input_size is not None else input_size_pos,
                           hidden_size if hidden_size is not None else hidden_size_pos, flags)
         files = (input, hidden, cell)
         if dry_run and any(f is not None for f in files):
             raise UsageError("--dry-run does not load tensors (that needs torch); give their shapes "
                              "with --input-shape/--hidden-shape/--cell-shape instead.")
-        resolved = "none" if dry_run else _resolve(device)
+        resolved = "none" if dry_run else validate.device(device, "cli")
         needs_torch = any(f is not None for f in files) or (lengths is not None and looks_like_file(lengths))
         user = (load_user_tensors(input=input, hidden=hidden, cell=cell, lengths=lengths,
                                   device=resolved, keep_device=keep_device)
@@ -116,11 +113,3 @@ def _progress(device: str):
 
     return lambda: Console(stderr=True).status(f"running the forward on {device}…")
 
-
-def _resolve(device: str) -> str:
-    from rnnshape.engine.run import DeviceError, resolve_device
-
-    try:
-        return resolve_device(device)
-    except DeviceError as exc:
-        raise UsageError(str(exc)) from None

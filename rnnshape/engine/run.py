@@ -41,7 +41,17 @@ ONE_THREAD_MACS = 4_000_000
 
 
 class DeviceError(ValueError):
-    """The device asked for does not exist or is not available (a usage error)."""
+    """The device asked for does not exist or is not available (a usage error).
+
+    ``available``: the devices here when the name is valid but absent (None: not a device
+    name at all); ``here`` lists the devices for a message. :mod:`rnnshape.validate` words
+    it in the caller's terms.
+    """
+
+    def __init__(self, message: str, devices: list[str], *, known: bool) -> None:
+        super().__init__(message)
+        self.available = devices if known else None
+        self.here = ", ".join(devices)
 
 
 @dataclass
@@ -95,16 +105,17 @@ def resolve_device(name: str) -> str:
     valid = name in ("auto", "cpu", "cuda", "mps", "meta") or (
         name.startswith("cuda:") and name[5:].isdigit())
     if not valid:
+        devices = available_devices()
         raise DeviceError(
             f"unknown device {name!r}: use fast, auto, cpu, cuda, cuda:N, mps or meta (available here: "
-            f"{', '.join(available_devices())})")
+            f"{', '.join(devices)})", devices, known=False)
     devices = available_devices()
     if name == "auto":
         return next(d for d in ("cuda", "mps", "cpu") if d in devices)
     if name not in devices:
         raise DeviceError(
             f"device {name!r} is not available on this machine; available: "
-            f"{', '.join(devices)}. Use --device meta to check shapes without any hardware.")
+            f"{', '.join(devices)}. Use --device meta to check shapes without any hardware.", devices, known=True)
     return name
 
 
