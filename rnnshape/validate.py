@@ -74,7 +74,7 @@ def device(value: str, caller: Caller, *, none: bool = False) -> str:
     try:
         return resolve_device(value)
     except DeviceError as exc:
-        given = spelled("device", value if caller != "cli" else value.strip(), caller)
+        given = spelled("device", repr(value.strip()) if caller == "cli" else value, caller)
         if exc.available is None:
             raise UsageError(f"unknown device: {given}; use fast, auto, cpu, cuda, cuda:N, mps or meta "
                              f"(available here: {exc.here}).") from None
