@@ -77,7 +77,7 @@ def main() -> None:
     todo = commands(Path(tempfile.mkdtemp()))
     baseline = [sys.executable, "-c", "import torch"]
     times: dict[str, list[float]] = {"import torch": [], **{k: [] for k in todo}}
-    for name, (_kind, cmd) in todo.items():  # warm the file cache once
+    for _kind, cmd in todo.values():  # warm the file cache once
         wall(cmd, env)
     for _ in range(args.runs):
         times["import torch"].append(wall(baseline, env))
