@@ -26,6 +26,7 @@ from rnnshape import diagnoses as dx
 from rnnshape.model.shapes import FLOAT_DTYPES, INT_DTYPES, UNSAFE, Request, TensorArg, predict
 from rnnshape.model.spec import POSITIONAL, LayerSpec, check_config
 from rnnshape.model.symbolic import ONE, Placeholders, Sym, Verdict, as_sym, compare, fmt_dims
+from rnnshape.model.vocab import DTYPE_ALIASES, DTYPE_METHODS, TensorRole, TupKind, TupRole
 
 RECURRENT = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru", "RNNCell": "rnn-cell",
              "LSTMCell": "lstm-cell", "GRUCell": "gru-cell"}
@@ -40,13 +41,7 @@ SAME_SHAPE = {"contiguous", "detach", "clone", "cpu", "requires_grad_", "relu", 
               "dropout", "relu_", "tanh_", "sigmoid_", "round", "floor", "ceil", "pow", "square",
               "leaky_relu", "elu", "silu", "mul", "add", "sub", "div", "mul_", "add_", "sub_",
               "div_", "type_as", "to_dense", "float_power", "nan_to_num", "sign"}
-DTYPE_METHODS = {"float": "float32", "double": "float64", "half": "float16", "bfloat16": "bfloat16",
-                 "long": "int64", "int": "int32", "short": "int16", "bool": "bool", "byte": "uint8",
-                 "char": "int8"}
-DTYPES = {"float32": "float32", "float": "float32", "float64": "float64", "double": "float64",
-          "float16": "float16", "half": "float16", "bfloat16": "bfloat16", "int64": "int64",
-          "long": "int64", "int32": "int32", "int": "int32", "int16": "int16", "short": "int16",
-          "int8": "int8", "uint8": "uint8", "bool": "bool"}
+DTYPES = DTYPE_ALIASES  # torch.long, torch.float32, ... -> the canonical name
 REDUCE = {"mean", "sum", "prod", "std", "var", "amax", "amin", "logsumexp", "norm", "argmax", "argmin",
           "all", "any"}
 _BATCH_NAME = re.compile(r"^(b|bs|n|batch|batch_?size|n_?batch|num_?batch|bsz|mini_?batch)$|batch",
@@ -97,7 +92,7 @@ class Tensor(Value):
     origin: str | None = None          # the expression that made it, for messages
     line: int | None = None            # where it was made
     node: ast.AST | None = None        # the creation call, to rewrite it
-    role: str | None = None            # "output", "h_n", "c_n", "logits-per-step"
+    role: TensorRole | None = None
     layer: RecurrentLayer | None = None
     largest: Sym | None = None         # integer data: the largest value, when known
     values: tuple[int, ...] | None = None  # a small 1-D literal's values (lengths for packing)
@@ -117,8 +112,8 @@ class Tensor(Value):
 @dataclass(eq=False)
 class Tup(Value):
     items: tuple[Value, ...]
-    kind: str = "tuple"               # tuple, list, size
-    role: str | None = None           # "outputs" (a layer's (out, state)), "state" (LSTM (h, c))
+    kind: TupKind = "tuple"
+    role: TupRole | None = None
     layer: RecurrentLayer | None = None
     line: int | None = None
     node: ast.AST | None = None

@@ -37,7 +37,7 @@ from rnnshape.engine.run import FAST
 from rnnshape.errors import UsageError
 from rnnshape.model.shapes import Request, TensorArg, predict
 from rnnshape.model.spec import CLASS_TO_MODE, LayerSpec
-from rnnshape.model.vocab import DTYPE_ALIASES
+from rnnshape.model.vocab import DTYPE_ALIASES, CallStatus, ValueKind
 
 #: Exception words that mean "the meta device cannot do this", not "your shapes are wrong".
 _META_WORDS = ("meta", "Meta", "data-dependent", "item()")
@@ -55,7 +55,7 @@ class Value:
     """One input or output of a call, as the hooks saw it."""
 
     label: str
-    kind: str  # tensor, packed, none, other
+    kind: ValueKind
     shape: tuple[int, ...] | None = None
     dtype: str | None = None
     device: str | None = None
@@ -87,7 +87,7 @@ class Call:
     inputs: list[Value] = field(default_factory=list)
     outputs: list[Value] = field(default_factory=list)
     children: list[Call] = field(default_factory=list)
-    status: str = "running"  # ok, failed (raised here), inside (a sub-call raised)
+    status: CallStatus = "running"
     explained: dict[str, str] = field(default_factory=dict)  # recurrent: label -> dims and origin
     spec: LayerSpec | None = None
     dtype: str | None = None  # the layer's parameter dtype (recurrent layers)

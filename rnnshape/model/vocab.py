@@ -31,6 +31,19 @@ DTYPE_METHODS: dict[str, str] = {"float": "float32", "double": "float64", "half"
 #: Gate blocks per layer, by mode: weight_ih is (gates * hidden_size, input_size).
 GATES: dict[str, int] = {"rnn": 1, "lstm": 4, "gru": 3, "rnn-cell": 1, "lstm-cell": 4, "gru-cell": 3}
 
+#: What a followed tensor is to ``diagnose`` (a layer's output or state, a slice of h_n, logits per step).
+TensorRole = Literal["output", "h_n", "c_n", "h_n-slice", "logits-per-step"]
+#: A followed sequence: a tuple, a list, a ``.shape``/``.size()`` (size), a list of unknown length.
+TupKind = Literal["tuple", "list", "size", "unknown-list"]
+#: What a followed tuple is: a recurrent layer's ``(output, state)`` or an LSTM's ``(h, c)``.
+TupRole = Literal["outputs", "state"]
+#: Is a == b? for every size (``equal``/``differ``), by binding an unknown (``bind``), or ``unknown``.
+VerdictKind = Literal["equal", "differ", "bind", "unknown"]
+#: A traced call's input or output: a tensor, a PackedSequence, None, or anything else.
+ValueKind = Literal["tensor", "packed", "none", "other"]
+#: A traced call: still running, finished, raised here, or a sub-call raised inside it.
+CallStatus = Literal["running", "ok", "failed", "inside"]
+
 #: A ``check`` case's outcome.
 CaseStatus = Literal["passed", "failed", "error", "skipped"]
 CASE_STATUSES: tuple[CaseStatus, ...] = ("passed", "failed", "error", "skipped")
