@@ -161,7 +161,7 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
                         timing, memory, _packed_info(req), dict(sources or {}))
     else:
         limit = max_memory
-        if limit is None and valid_layer:
+        if limit is None and valid_layer and not (window and device == "cpu"):  # fast: a window under 16 MB
             from rnnshape.engine.run import free_memory_bytes
 
             limit = free_memory_bytes(device)
