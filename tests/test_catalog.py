@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence, pack_sequence, pad_packed_sequence
 
-from rnnshape import catalog
+from rnnshape.explain import catalog
 from rnnshape.diagnoses import CODES
 from rnnshape.explain.explainer import explain_text
 
