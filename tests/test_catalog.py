@@ -20,8 +20,8 @@ import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence, pack_sequence, pad_packed_sequence
 
-from rnnshape.explain import catalog
 from rnnshape.diagnoses import CODES
+from rnnshape.explain import catalog
 from rnnshape.explain.explainer import explain_text
 
 CORPUS = Path(__file__).parent / "data" / "explain_corpus"

@@ -115,7 +115,7 @@ def test_model_matches_torch_slow(req: Request) -> None:
     check_against_torch(req)
 
 
-@settings(CI, max_examples=200)
+@settings(CI, max_examples=120)
 @given(requests())
 def test_runner_confirms_model_on_cpu_meta_and_fast(req: Request) -> None:
     """The shipped pipeline never reports model-disagrees, on cpu, on meta or on the fast engine."""
@@ -125,7 +125,7 @@ def test_runner_confirms_model_on_cpu_meta_and_fast(req: Request) -> None:
         assert "model-disagrees" not in codes, (device, req, report.diagnoses)
 
 
-@settings(CI, max_examples=200)
+@settings(CI, max_examples=120)
 @given(requests(valid_only=True))
 def test_meta_and_fast_windows_give_full_shapes(req: Request) -> None:
     """The meta and fast engines' one-step windows are stretched back: shapes equal the full CPU run's."""

@@ -34,7 +34,8 @@ def test_there_is_a_check_file_per_model() -> None:
     assert [p.parent.name for p in CHECK_FILES] == ["sentiment", "seq2seq", "tagger"]
 
 
-@pytest.mark.parametrize("path", CHECK_FILES, ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("path", [p if p.parent.name == "sentiment" else pytest.param(p, marks=pytest.mark.long)
+                                  for p in CHECK_FILES], ids=lambda p: p.parent.name)
 def test_check_files_pass(path: Path, tmp_path: Path) -> None:
     report = tmp_path / "junit.xml"
     out = run_module("check", str(path.relative_to(ROOT)), "--junit-xml", str(report))

@@ -79,8 +79,10 @@ def inspect(
         if dry_run and any(f is not None for f in files):
             raise UsageError("--dry-run does not load tensors (that needs torch); give their shapes "
                              "with --input-shape/--hidden-shape/--cell-shape instead.")
-        resolved = "none" if dry_run else validate.device(device, "cli")
         needs_torch = any(f is not None for f in files) or (lengths is not None and looks_like_file(lengths))
+        # the device is resolved (which imports torch) only once everything torch-free has been read,
+        # so that a mistyped flag is refused at once
+        resolved = "none" if dry_run else validate.device(device, "cli") if needs_torch else None
         user = (load_user_tensors(input=input, hidden=hidden, cell=cell, lengths=lengths,
                                   device=resolved, keep_device=keep_device)
                 if needs_torch else UserTensors(lengths=parse_shape(lengths, "--lengths") if lengths else None))
@@ -90,6 +92,8 @@ def inspect(
                             enforce_sorted=enforce_sorted)
         expects = parse_expect(expect or [], expected_names(spec))
         limit = parse_bytes(max_memory) if max_memory is not None else None
+        if resolved is None:
+            resolved = validate.device(device, "cli")
         report = inspect_layer(req, device=resolved, dry_run=dry_run, expects=expects,
                                max_memory=limit, tensors=user.tensors, repeat=repeat,
                                progress=None if as_json else _progress(resolved),
