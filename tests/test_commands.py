@@ -126,7 +126,7 @@ _OTHER_COMMANDS = {
     "explain": ("rnnshape.check", "rnnshape.diagnose", "rnnshape.engine", "rnnshape.model"),
     "inspect": ("rnnshape.check", "rnnshape.diagnose", "rnnshape.explain"),
     "check": ("rnnshape.diagnose", "rnnshape.explain"),
-    "diagnose": ("rnnshape.check", "rnnshape.engine"),
+    "diagnose": ("rnnshape.check", "rnnshape.engine", "rnnshape.explain"),  # explain: only for a pasted traceback
 }
 
 

@@ -18,11 +18,11 @@ from typing import Any
 
 from rnnshape.diagnoses import Diagnosis
 from rnnshape.explain import catalog
+from rnnshape.parsing import ANSI_ESCAPE
 
 #: Text above this is refused from a file and trimmed to its tail from a pipe.
 MAX_BYTES = 4 * 1024 * 1024
 
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _VSCODE_LINK = re.compile(r"\[(\d+)\]\((?:vscode-notebook-cell|file)[^)]*\)")
 _RICH_BORDER = re.compile(r"^\s*[│|]\s?(.*?)\s*[│|]?\s*$")
 
