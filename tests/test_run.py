@@ -187,3 +187,15 @@ def test_tiny_layers_run_on_one_thread_and_the_count_is_restored(monkeypatch) ->
         assert calls == []
     finally:
         real(saved)
+
+
+def test_fast_engine_restores_torchs_init_and_onednn() -> None:
+    import torch
+
+    uniform, enabled = torch.nn.init.uniform_, torch._C._get_mkldnn_enabled()
+    report = inspect_layer(_req("nn.GRU(10, 20, num_layers=2)", (7, 3, 10)), device="fast")
+    assert report.ok and report.device == "cpu"
+    assert torch.nn.init.uniform_ is uniform and torch._C._get_mkldnn_enabled() == enabled
+    assert torch.nn.GRU(2, 3).weight_ih_l0.abs().sum() > 0  # a layer built after it is initialised again
+    bad = inspect_layer(_req("nn.GRU(10, 20)", (7, 3, 12)), device="fast")  # torch's checks still run
+    assert [d.code for d in bad.diagnoses if d.is_error] == ["input-size-mismatch"]
