@@ -85,7 +85,7 @@ def main() -> None:
         f"check ({args.cases} cases, meta)": [*me, "check", str(folder / "varied.toml"), "--device", "meta"],
         f"check ({args.cases} cases, --dry-run)": [*me, "check", str(folder / "varied.toml"), "--dry-run"],
         "check (10 small cases)": [*me, "check", str(folder / "small10.toml")],
-        "check (1000 small cases)": [*me, "check", str(folder / "small1000.toml"), "--json"],
+        "check (1000 small cases)": [*me, "check", str(folder / "small1000.toml")],
         "trace (example classifier)": [*me, "trace", "examples/sentiment/model.py:SentimentClassifier",
                                        "--input-shape", "8,20", "--input-dtype", "long"],
     }
