@@ -15,8 +15,9 @@ A layer is given as an ``nn.Module`` (its settings are read: mode, input_size,
 hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size,
 nonlinearity; the module itself is never run or moved), a constructor string
 (``"nn.GRU(100, 64, num_layers=2)"``) or a :class:`~rnnshape.model.spec.LayerSpec`.
-Shapes are checked on the ``meta`` device by default (real torch, no memory); the
-first meta forward of a process costs about a second, later ones milliseconds.
+Shapes are checked by the ``fast`` engine by default: real torch on a one-step window of
+the sequence, on the cpu for a small layer (milliseconds) and on ``meta`` (no memory; its
+first forward in a process costs about a second) for a larger one.
 ``device="none"`` (or ``dry_run=True``) answers from the shape model without torch.
 """
 
@@ -25,7 +26,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rnnshape.check import CheckResult
+from rnnshape import validate
+from rnnshape.check import CheckFileError, CheckResult
 from rnnshape.diagnoses import Diagnosis
 from rnnshape.engine.report import Report
 from rnnshape.errors import UsageError
@@ -67,7 +69,7 @@ def _module_dtype(layer: Any) -> str | None:
 
 def inspect_layer(layer: Any, input_shape: Shape | None = None, *, hidden: Shape | None = None,
             cell: Shape | None = None, lengths: Sequence[int] | None = None,
-            enforce_sorted: bool = True, dtype: str | None = None, device: str = "meta",
+            enforce_sorted: bool = True, dtype: str | None = None, device: str = "fast",
             dry_run: bool = False, expect: dict[str, Shape] | None = None) -> Report:
     """``rnnshape inspect`` as a call: the layer on ``input_shape``, explained (a :class:`Report`).
 
@@ -76,29 +78,40 @@ def inspect_layer(layer: Any, input_shape: Shape | None = None, *, hidden: Shape
     Raises ``ValueError`` for arguments that cannot describe a call.
     """
     from rnnshape.engine.inputs import UserTensors, build_request
-    from rnnshape.engine.report import expected_names, inspect_layer
-    from rnnshape.parsing import parse_expect
+    from rnnshape.engine.report import inspect_layer
 
     spec = layer_spec(layer)
-    dtype = dtype or _module_dtype(layer) or "float32"
-    dry = dry_run or device == "none"
 
-    def text(shape: Shape | None) -> str | None:
-        return None if shape is None else (",".join(str(int(s)) for s in shape) or "()")
+    def text(shape: tuple[int, ...] | None) -> str | None:
+        return None if shape is None else (",".join(map(str, shape)) or "()")
 
     try:
-        resolved = "none" if dry else _resolve(device)
-        req = build_request(spec, input_shape=text(input_shape), hidden_shape=text(hidden),
-                            cell_shape=text(cell), dtype=dtype,
-                            user=UserTensors(lengths=tuple(lengths) if lengths is not None else None),
-                            enforce_sorted=enforce_sorted)
-        req = _relabel(req, input_shape, hidden, cell)
-        expects = parse_expect([f"{k}={text(v)}" for k, v in (expect or {}).items()],
-                               expected_names(spec) + (("input_packed", "output_packed")
-                                                       if lengths is not None else ()))
-        return inspect_layer(req, device=resolved, dry_run=dry, expects=expects)
+        dtype = validate.dtype(dtype or _module_dtype(layer) or "float32", "api")
+        resolved = validate.device(device, "api", none=True)
+        dry = dry_run or resolved == "none"
+        given = {name: None if value is None else validate.shape(value, name, "api")
+                 for name, value in (("input_shape", input_shape), ("hidden", hidden), ("cell", cell),
+                                     ("lengths", lengths))}
+        validate.states(spec, hidden=hidden is not None, cell=cell is not None, lengths=lengths is not None,
+                        caller="api")
+        req = build_request(spec, input_shape=text(given["input_shape"]), hidden_shape=text(given["hidden"]),
+                            cell_shape=text(given["cell"]), dtype=dtype,
+                            user=UserTensors(lengths=given["lengths"]), enforce_sorted=enforce_sorted)
+        req = _relabel(req, given["input_shape"], given["hidden"], given["cell"])
+        expects = _expectations(spec, expect or {}, packed=lengths is not None)
+        return inspect_layer(req, device="none" if dry else resolved, dry_run=dry, expects=expects)
     except UsageError as exc:
         raise ValueError(str(exc)) from None
+
+
+def _expectations(spec: LayerSpec, expect: dict[str, Shape], packed: bool) -> dict[str, tuple[int, ...]]:
+    from rnnshape.engine.report import PACKED_TENSORS, expected_names
+
+    valid = expected_names(spec) + (PACKED_TENSORS if packed else ())
+    for name in expect:
+        if name not in valid:
+            raise UsageError(f"expect names an unknown tensor {name!r}; {spec.class_name} has {', '.join(valid)}.")
+    return {name: validate.shape(shape, f"expect[{name!r}]", "api") for name, shape in expect.items()}
 
 
 def _relabel(req: Any, input_shape: Shape | None, hidden: Shape | None, cell: Shape | None) -> Any:
@@ -114,15 +127,6 @@ def _relabel(req: Any, input_shape: Shape | None, hidden: Shape | None, cell: Sh
                    hidden=fix(req.hidden, "hidden", hidden), cell=fix(req.cell, "cell", cell))
 
 
-def _resolve(device: str) -> str:
-    from rnnshape.engine.run import DeviceError, resolve_device
-
-    try:
-        return resolve_device(device)
-    except DeviceError as exc:
-        raise ValueError(str(exc)) from None
-
-
 def explain_error(text: str) -> Explanation:
     """Explain a torch error message or traceback (``rnnshape explain``); never imports torch."""
     from rnnshape.explain.explainer import explain_text
@@ -130,11 +134,16 @@ def explain_error(text: str) -> Explanation:
     return explain_text(text)
 
 
-def check_file(path: str, *, device: str = "meta", dry_run: bool = False) -> CheckResult:
+def check_file(path: str, *, device: str = "fast", dry_run: bool = False) -> CheckResult:
     """Run a check file (``rnnshape check``). A bad file raises ``check.CheckFileError``."""
     from rnnshape.check import run_check
 
-    return run_check(path, device=device, dry_run=dry_run)
+    try:
+        return run_check(path, device=device, dry_run=dry_run, caller="api")
+    except UsageError as exc:
+        if isinstance(exc, CheckFileError):
+            raise
+        raise ValueError(str(exc)) from None
 
 
 def trace_model(target: Any, input_shapes: Sequence[Shape] = (), *, input_dtypes: Sequence[str] | None = None,
@@ -165,7 +174,7 @@ _OUTPUT_NAMES = ("output", "h_n", "c_n", "h_1", "c_1")
 def assert_rnn_shapes(layer: Any, input_shape: Shape, *, hidden: Shape | None = None,
                       cell: Shape | None = None, lengths: Sequence[int] | None = None,
                       output: Shape | None = None, h_n: Shape | None = None, c_n: Shape | None = None,
-                      h_1: Shape | None = None, c_1: Shape | None = None, device: str = "meta",
+                      h_1: Shape | None = None, c_1: Shape | None = None, device: str = "fast",
                       dtype: str | None = None) -> Report:
     """Assert that ``layer`` takes ``input_shape`` (and the states) and gives these shapes.
 

@@ -19,15 +19,17 @@ import os
 import re
 import sys
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape import diagnoses as dx
+from rnnshape import validate
 from rnnshape.engine.inputs import UserTensors, build_request, build_spec, load_user_tensors
 from rnnshape.engine.report import PACKED_TENSORS, MemoryRefused, Report, TooLarge, expected_names, inspect_layer
 from rnnshape.errors import UsageError
-from rnnshape.model.shapes import FLOAT_DTYPES, TensorArg
+from rnnshape.model.shapes import TensorArg
+from rnnshape.model.spec import LayerSpec
+from rnnshape.model.vocab import CaseStatus
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -85,6 +87,7 @@ class Case:
     file: str
     line: int | None
     values: dict[str, Any]
+    spec: LayerSpec | None = None  # the layer, parsed once while validating
 
     @property
     def base_dir(self) -> str:
@@ -253,8 +256,11 @@ def _validate(path: str, lines: list[str], index: int, entry: dict[str, Any],
     for key in ("dtype", "device"):
         if key in entry and not isinstance(entry[key], str):
             raise fail(f"{key} must be a string", key)
-    if "dtype" in entry and entry["dtype"] not in FLOAT_DTYPES:
-        raise fail(f"dtype {entry['dtype']!r} is not a layer dtype: use {', '.join(FLOAT_DTYPES)}", "dtype")
+    if "dtype" in entry:
+        try:
+            validate.dtype(entry["dtype"], "toml")
+        except UsageError as exc:
+            raise fail(str(exc), "dtype") from None
     try:
         spec = _spec(entry)
     except UsageError as exc:
@@ -279,10 +285,10 @@ def _validate(path: str, lines: list[str], index: int, entry: dict[str, Any],
         if not isinstance(code, str) or code not in dx.CODES:
             raise fail(f"expect_error {code!r} is not a diagnosis code; codes: "
                        f"{', '.join(dx.CODES)}", "expect_error")
-    return Case(name=name, file=path, line=start, values=dict(entry))
+    return Case(name=name, file=path, line=start, values=dict(entry), spec=spec)
 
 
-def _spec(values: dict[str, Any]):
+def _spec(values: dict[str, Any]) -> LayerSpec:
     flags = {k: values.get(k) for k in LAYER_KEYS if k not in ("input_size", "hidden_size")}
     return build_spec(values.get("layer"), values.get("mode"), values.get("input_size"),
                       values.get("hidden_size"), flags)
@@ -330,7 +336,7 @@ class CaseResult:
     """One case's outcome. ``status``: passed, failed, error (could not run) or skipped."""
 
     case: Case
-    status: str
+    status: CaseStatus
     layer: str
     input: str
     time_ms: float
@@ -364,7 +370,7 @@ class CheckResult:
     results: list[CaseResult]
     total_ms: float
 
-    def count(self, status: str) -> int:
+    def count(self, status: CaseStatus) -> int:
         return sum(r.status == status for r in self.results)
 
     @property
@@ -381,22 +387,17 @@ class CheckResult:
         }
 
 
-def run_check(path: str, *, device: str = "meta", dry_run: bool = False) -> CheckResult:
-    """Load ``path`` and run every case; ``device`` is resolved here (``auto``, ``cuda:1``, ...)."""
+def run_check(path: str, *, device: str = "fast", dry_run: bool = False,
+              caller: validate.Caller = "cli") -> CheckResult:
+    """Load ``path`` and run every case; ``device`` is resolved here (``auto``, ``cuda:1``, ...).
+
+    ``caller``: who gave ``device`` (the CLI's flag or the API's keyword), for the error's words.
+    """
     t0 = time.perf_counter()
     cases = load_cases(path)
-    resolved = "none" if dry_run else _resolve(device)
+    resolved = "none" if dry_run else validate.device(device, caller)
     results = run_cases(cases, device=resolved, dry_run=dry_run)
     return CheckResult(path, resolved, dry_run, results, (time.perf_counter() - t0) * 1000)
-
-
-def _resolve(device: str) -> str:
-    from rnnshape.engine.run import DeviceError, resolve_device
-
-    try:
-        return resolve_device(device)
-    except DeviceError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def run_cases(cases: list[Case], *, device: str, dry_run: bool = False) -> list[CaseResult]:
@@ -408,12 +409,12 @@ def run_case(case: Case, *, device: str, dry_run: bool = False,
              devices: dict[str, str] | None = None) -> CaseResult:
     """Run one case; never raises for the case's own problems (they become its status)."""
     v = case.values
-    spec = _spec(v)
+    spec = case.spec if case.spec is not None else _spec(v)
     layer = v["layer"].strip() if "layer" in v else spec.to_code()
     shown_input = _show(v.get("input"))
     t0 = time.perf_counter()
 
-    def done(status: str, report: Report | None = None, message: str = "",
+    def done(status: CaseStatus, report: Report | None = None, message: str = "",
              failures: list[dx.Diagnosis] | None = None) -> CaseResult:
         return CaseResult(case, status, layer, shown_input, (time.perf_counter() - t0) * 1000,
                           report, message, failures or [])
@@ -429,16 +430,18 @@ def run_case(case: Case, *, device: str, dry_run: bool = False,
             if devices is None:
                 devices = {}
             if v["device"] not in devices:
-                devices[v["device"]] = _resolve(v["device"])
+                devices[v["device"]] = validate.device(v["device"], "toml")
             where = devices[v["device"]]
         except UsageError as exc:
             return done("error", message=str(exc))
     try:
         user = UserTensors()
         if files:
+            from rnnshape.engine.run import load_device
+
             user = load_user_tensors(input=files.get("input"), hidden=files.get("hidden"),
                                      cell=files.get("cell"), lengths=files.get("lengths"),
-                                     device=where, keep_device=False)
+                                     device=load_device(where), keep_device=False)
         if isinstance(v.get("lengths"), list):
             user.lengths = tuple(v["lengths"])
         req = build_request(
@@ -504,6 +507,7 @@ def _with_origins(req: Any, case: Case) -> Any:
 
 def junit_xml(result: CheckResult) -> str:
     """The results as JUnit XML (the schema CI systems read: testsuites/testsuite/testcase)."""
+    import xml.etree.ElementTree as ET  # only --junit-xml pays for it
     seconds = result.total_ms / 1000
     suite_name = os.path.basename(result.file)
     root = ET.Element("testsuites", {
@@ -547,7 +551,7 @@ def junit_xml(result: CheckResult) -> str:
 _NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _xml_safe(root: ET.Element) -> None:
+def _xml_safe(root: Any) -> None:  # an ElementTree Element (imported lazily)
     """Every text and attribute made representable: characters XML forbids become visible escapes."""
     def clean(text: str) -> str:
         return _NOT_XML.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)

@@ -9,27 +9,25 @@ from __future__ import annotations
 import errno
 import os
 import sys
+from collections.abc import Callable
 from typing import Annotated, NoReturn
 
 import typer
 
 from rnnshape import __version__
-from rnnshape.commands import check as check_cmd
-from rnnshape.commands import diagnose as diagnose_cmd
-from rnnshape.commands import explain as explain_cmd
-from rnnshape.commands import inspect as inspect_cmd
-from rnnshape.commands import run as run_cmd
-from rnnshape.commands import trace as trace_cmd
 from rnnshape.commands.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, REPORT_REQUEST, failure_json
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    help="Shape inspector and error explainer for PyTorch recurrent layers "
-         "(nn.RNN, nn.LSTM, nn.GRU and their cells).",
-)
+#: Every command: its name -> the module that holds the function of that name. A run imports
+#: and converts only the command it calls (typer builds every registered command's parser on
+#: each call: ~200 ms for all five here, ~2 ms for one); --help and errors see them all.
+COMMANDS = {
+    "inspect": "rnnshape.commands.inspect",
+    "explain": "rnnshape.commands.explain",
+    "check": "rnnshape.commands.check",
+    "trace": "rnnshape.commands.trace",
+    "diagnose": "rnnshape.commands.diagnose",
+    "run": "rnnshape.commands.run",
+}
 
 
 def _version(value: bool) -> None:
@@ -38,7 +36,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: Annotated[bool | None, typer.Option("--version", callback=_version,
                                                     is_eager=True, help="Show the version.")] = None,
@@ -46,13 +43,54 @@ def _root(
     """Shape inspector and error explainer for PyTorch recurrent layers."""
 
 
+def build_app(only: str | None = None, *, listing: bool = False) -> typer.Typer:
+    """The Typer app with every command, or with ``only`` that one when it names a command.
 
-app.command()(inspect_cmd.inspect)
-app.command()(explain_cmd.explain)
-app.command()(check_cmd.check)
-app.command()(trace_cmd.trace)
-app.command()(diagnose_cmd.diagnose)
-app.command(context_settings=run_cmd.CONTEXT)(run_cmd.run)
+    ``listing``: each command as a stand-in with only its name and help, for the root
+    ``--help`` (and usage errors), which show nothing more of them.
+    """
+    app = typer.Typer(
+        add_completion=False,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        help="Shape inspector and error explainer for PyTorch recurrent layers "
+             "(nn.RNN, nn.LSTM, nn.GRU and their cells).",
+    )
+    app.callback()(_root)
+    for name in (only,) if only in COMMANDS else COMMANDS:
+        # __import__, not importlib.import_module: -X importtime (tests/test_commands.py) sees it
+        module = __import__(COMMANDS[name], fromlist=[name])
+        command = getattr(module, name)
+        # `run` passes the script's own arguments through untouched (its module says how)
+        settings = getattr(module, "CONTEXT", None)
+        app.command(name, context_settings=settings)(_stand_in(command) if listing else command)
+    return app
+
+
+def _stand_in(command: Callable[..., None]) -> Callable[[], None]:
+    def listed() -> None:
+        """(listing only: main() runs the real command)"""
+
+    listed.__doc__ = command.__doc__
+    return listed
+
+
+def _app_for(args: list[str]) -> typer.Typer:
+    """The app a command line needs: the one command it calls, else the listing of all."""
+    called = _called(args)
+    return build_app(called) if called in COMMANDS else build_app(listing=True)
+
+
+def _called(args: list[str]) -> str | None:
+    """The command a command line calls: its first word that is not an option."""
+    return next((a for a in args if not a.startswith("-")), None)
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":  # the whole app, for tests and for tools that import it
+        return build_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
@@ -69,7 +107,7 @@ def run(args: list[str]) -> int:
     as_json = "--json" in args
     _usable_streams()
     try:
-        code = app(args=args, prog_name="rnnshape", standalone_mode=False)
+        code = _app_for(args)(args=args, prog_name="rnnshape", standalone_mode=False)
         sys.stdout.flush()
         return code if isinstance(code, int) else EXIT_OK
     except SystemExit as exc:  # typer's own exits (a closed pipe) and sys.exit in a command

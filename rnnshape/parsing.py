@@ -11,6 +11,9 @@ from rnnshape.errors import UsageError
 
 #: Larger than any tensor that can exist; refusing beyond it keeps arithmetic sane.
 MAX_DIM = 2**62
+#: Terminal colour and title codes in a pasted text (explain's and diagnose's pastes share it; here, so
+#: that diagnose reads a paste without loading explain's catalog).
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 
 def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import EXAMPLES, torch_shapes
 from torch import nn
 
 import rnnshape
 from rnnshape import assert_rnn_shapes, check_file, explain_error, inspect_layer, layer_spec, trace_model
 from rnnshape.engine.report import Report
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
-
-def _torch(layer: nn.Module, shape) -> dict[str, tuple[int, ...]]:
-    with torch.no_grad():
-        out, state = layer(torch.randn(shape))
-    if isinstance(state, tuple):
-        return {"output": tuple(out.shape), "h_n": tuple(state[0].shape), "c_n": tuple(state[1].shape)}
-    return {"output": tuple(out.shape), "h_n": tuple(state.shape)}
-
-
-def test_import_rnnshape_and_the_api_names_do_not_import_torch() -> None:
+def test_import_rnnshape_and_the_api_names_do_not_importtorch_shapes() -> None:
     code = ("import sys\nimport rnnshape\n"
             "from rnnshape import inspect_layer, explain_error, check_file, trace_model, assert_rnn_shapes\n"
             "import rnnshape.explain.explainer, rnnshape.check\n"  # the submodules stay modules
@@ -53,7 +43,7 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
 def test_assert_rnn_shapes_passes_with_torchs_shapes(make) -> None:
     layer = make()
     x = (4, 7, layer.input_size) if layer.batch_first else (7, 4, layer.input_size)
-    want = _torch(layer, x)
+    want = torch_shapes(layer, x)
     report = assert_rnn_shapes(layer, x, **want)
     assert isinstance(report, Report) and report.ok
     # the same from the constructor string and from the spec
@@ -123,3 +113,45 @@ def test_explain_returns_the_explanation() -> None:
         message = f"RuntimeError: {exc}"
     result = explain_error(message)
     assert result.ok and result.diagnoses[0].code == "hidden-batch-mismatch"
+
+
+# --------------------------------------------------------------------------- validation, in the API's words
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"dtype": "float128", "device": "none"}, "dtype='float128' is not a layer dtype"),
+    ({"device": "tpu"}, "unknown device: device='tpu'"),
+    ({"device": "cuda:7"}, "device='meta'"),
+])
+def test_api_validates_like_the_cli_in_its_own_words(kwargs, words) -> None:
+    if "cuda" in kwargs.get("device", "") and torch.cuda.device_count() > 7:
+        pytest.skip("needs a machine without an eighth CUDA device")
+    with pytest.raises(ValueError) as info:
+        inspect_layer("nn.LSTM(10, 20)", (5, 3, 10), **kwargs)
+    assert words in str(info.value) and "--" not in str(info.value)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"input_shape": (5, 3, -4)}, "input_shape=(5, 3, -4) is not a shape: -4 is negative"),
+    ({"input_shape": (5, 3, 10), "hidden": (1, 3, 20), "cell": (1, 3, 20), "layer": "nn.GRU(10, 20)"},
+     "cell= is for LSTM and LSTMCell; GRU has no cell state"),
+    ({"input_shape": (5, 3, 10), "cell": (1, 3, 20)}, "cell= needs hidden= too"),
+    ({"input_shape": (3, 10), "lengths": [2, 1, 1], "layer": "nn.LSTMCell(10, 20)"}, "lengths= packs a sequence"),
+    ({"input_shape": (5, 3, 10), "expect": {"out": (5, 3, 20)}}, "expect names an unknown tensor 'out'"),
+])
+def test_api_errors_never_quote_cli_flags(kwargs, words) -> None:
+    layer = kwargs.pop("layer", "nn.LSTM(10, 20)")
+    with pytest.raises(ValueError) as info:
+        inspect_layer(layer, device="none", **kwargs)
+    assert words in str(info.value) and "--" not in str(info.value)
+
+
+def test_the_same_dtype_rule_in_the_cli_and_a_check_file(tmp_path) -> None:
+    from conftest import cli
+
+    res = cli("lstm", "--dtype", "float128", command="inspect")
+    assert res.exit_code == 2 and "--dtype 'float128' is not a layer dtype" in res.stderr
+    path = tmp_path / "cases.toml"
+    path.write_text('[[case]]\nname = "a"\nlayer = "nn.GRU(4, 6)"\ninput = [2, 3, 4]\ndtype = "float128"\n')
+    res = cli(path, command="check")
+    assert res.exit_code == 2 and 'dtype = "float128" is not a layer dtype' in res.stderr

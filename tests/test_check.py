@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import torch_shapes
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from typer.testing import CliRunner
 
 from rnnshape.check import CheckFileError, junit_xml, load_cases, run_check
@@ -26,31 +26,9 @@ runner = CliRunner()
 
 
 def _torch(layer: nn.Module, x_shape, h=None, c=None, lengths=None, enforce_sorted=True) -> dict:
-    """The shapes real torch produces (the oracle)."""
-    layer.eval()
-    x = torch.randn(x_shape)
-    with torch.no_grad():
-        if lengths is not None:
-            packed = pack_padded_sequence(x, torch.tensor(lengths), batch_first=layer.batch_first,
-                                          enforce_sorted=enforce_sorted)
-            out, state = layer(packed)
-            out_data = list(out.data.shape)
-            out = pad_packed_sequence(out, batch_first=layer.batch_first)[0]
-            extra = {"output_packed": out_data}
-        else:
-            hx = None
-            if h is not None:
-                hx = (torch.zeros(h), torch.zeros(c)) if c is not None else torch.zeros(h)
-            out, state = layer(x, hx) if hx is not None else layer(x)
-            extra = {}
-    if isinstance(layer, (nn.LSTMCell, nn.GRUCell, nn.RNNCell)):
-        raise AssertionError("cells: use _torch_cell")
-    shapes = {"output": list(out.shape), **extra}
-    if isinstance(state, tuple):
-        shapes.update(h_n=list(state[0].shape), c_n=list(state[1].shape))
-    else:
-        shapes["h_n"] = list(state.shape)
-    return shapes
+    """The shapes real torch produces (the oracle), as TOML-ready lists."""
+    shapes = torch_shapes(layer, x_shape, h=h, c=c, lengths=lengths, enforce_sorted=enforce_sorted)
+    return {k: list(v) for k, v in shapes.items()}
 
 
 def _write(tmp_path: Path, text: str, name: str = "cases.toml") -> Path:
@@ -90,7 +68,8 @@ def test_the_issue_form_passes_with_torchs_shapes(tmp_path: Path) -> None:
     result = run_check(str(path))
     assert result.ok, [r.message for r in result.results]
     assert [r.status for r in result.results] == ["passed", "passed"]
-    assert result.device == "meta"
+    assert result.device == "fast"  # small layers: torch's checks on a one-step cpu window
+    assert all(r.report.engine == "torch (cpu, 1-step window), the fast engine" for r in result.results)
     out = runner.invoke(app, ["check", str(path)])
     assert out.exit_code == 0, out.output
     assert "tagger" in out.output and "encoder" in out.output and "2 passed" in out.output
@@ -486,7 +465,7 @@ def test_json_output(tmp_path: Path) -> None:
     out = runner.invoke(app, ["check", str(_mixed(tmp_path)), "--json"])
     assert out.exit_code == 1
     data = json.loads(out.output)
-    assert data["ok"] is False and data["device"] == "meta"
+    assert data["ok"] is False and data["device"] == "fast"
     assert data["summary"] == {**data["summary"], "cases": 3, "passed": 1, "failed": 1, "errors": 1}
     bad = data["cases"][1]
     assert bad["status"] == "failed" and bad["failures"][0]["code"] == "input-size-mismatch"

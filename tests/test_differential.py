@@ -10,7 +10,8 @@ float64 inputs) this file builds the real module on the CPU, runs it, and checks
   (or, where it has none, the catalog gives torch's message the model's code);
 - torch warns about dropout  <=>  the model warns ``dropout-single-layer``.
 
-The CI profile runs 2,000 examples, derandomized; ``-m slow`` runs 20,000.
+The default run takes 400 examples, derandomized; ``-m long`` (CI's second step) runs 2,000
+and ``-m slow`` 20,000.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from rnnshape.model.spec import LayerSpec
 
 torch.set_num_threads(1)
 
-CI = settings(max_examples=2000, derandomize=True, deadline=None, database=None,
+CI = settings(max_examples=400, derandomize=True, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+LONG = settings(CI, max_examples=2000)
 SLOW = settings(CI, max_examples=20000)
 
 _DTYPES = {"int64": torch.int64, "float64": torch.float64, "float32": torch.float32}
@@ -99,6 +101,13 @@ def test_model_matches_torch(req: Request) -> None:
     check_against_torch(req)
 
 
+@pytest.mark.long
+@LONG
+@given(requests())
+def test_model_matches_torch_long(req: Request) -> None:
+    check_against_torch(req)
+
+
 @pytest.mark.slow
 @SLOW
 @given(requests())
@@ -106,23 +115,25 @@ def test_model_matches_torch_slow(req: Request) -> None:
     check_against_torch(req)
 
 
-@settings(CI, max_examples=300)
+@settings(CI, max_examples=120)
 @given(requests())
-def test_runner_confirms_model_on_cpu_and_meta(req: Request) -> None:
-    """The shipped pipeline never reports model-disagrees, on cpu or on the meta engine."""
-    for device in ("cpu", "meta"):
+def test_runner_confirms_model_on_cpu_meta_and_fast(req: Request) -> None:
+    """The shipped pipeline never reports model-disagrees, on cpu, on meta or on the fast engine."""
+    for device in ("cpu", "meta", "fast"):
         report = inspect_layer(req, device=device, max_memory=1 << 30)
         codes = [d.code for d in report.diagnoses]
         assert "model-disagrees" not in codes, (device, req, report.diagnoses)
 
 
-@settings(CI, max_examples=300)
+@settings(CI, max_examples=120)
 @given(requests(valid_only=True))
-def test_meta_window_gives_full_shapes(req: Request) -> None:
-    """The meta engine's one-step window is stretched back: shapes equal the CPU run's."""
+def test_meta_and_fast_windows_give_full_shapes(req: Request) -> None:
+    """The meta and fast engines' one-step windows are stretched back: shapes equal the full CPU run's."""
     cpu = inspect_layer(req, device="cpu")
-    meta = inspect_layer(req, device="meta")
-    assert {n: t.shape for n, t in cpu.tensors.items()} == {n: t.shape for n, t in meta.tensors.items()}
+    full = {n: t.shape for n, t in cpu.tensors.items()}
+    for device in ("meta", "fast"):
+        windowed = inspect_layer(req, device=device)
+        assert {n: t.shape for n, t in windowed.tensors.items()} == full, device
 
 
 def test_unsafe_cell_state_is_refused_without_running_torch() -> None:

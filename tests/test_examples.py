@@ -1,40 +1,32 @@
 """The examples run as CI would run them: each model script, `rnnshape check` on each check
-file, `rnnshape trace` on the broken model; the CI documents name the real command lines."""
+file, `rnnshape trace` on the broken model; the CI documents name the real command lines.
+
+Running the model scripts and tracing them takes minutes (a fresh torch per subprocess):
+those are marked ``long``, which CI runs as its second step (``pytest -m long``)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES, ROOT, run_module, run_python
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
 CHECK_FILES = sorted(EXAMPLES.glob("*/check.toml"))
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "120"}
-    return subprocess.run([*args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
-
-
-def _rnnshape(*args: str) -> subprocess.CompletedProcess:
-    return _run(sys.executable, "-m", "rnnshape", *args)
-
-
+@pytest.mark.long
 @pytest.mark.parametrize("script", ["sentiment", "tagger", "seq2seq"])
 def test_model_scripts_run(script: str) -> None:
-    out = _run(sys.executable, f"examples/{script}/model.py")
+    out = run_python(f"examples/{script}/model.py")
     assert out.returncode == 0, out.stderr
 
 
+@pytest.mark.long
 def test_the_broken_script_fails_like_training_would() -> None:
-    out = _run(sys.executable, "examples/broken/model.py")
+    out = run_python("examples/broken/model.py")
     assert out.returncode == 1 and "mat1 and mat2 shapes cannot be multiplied" in out.stderr
 
 
@@ -42,10 +34,11 @@ def test_there_is_a_check_file_per_model() -> None:
     assert [p.parent.name for p in CHECK_FILES] == ["sentiment", "seq2seq", "tagger"]
 
 
-@pytest.mark.parametrize("path", CHECK_FILES, ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("path", [p if p.parent.name == "sentiment" else pytest.param(p, marks=pytest.mark.long)
+                                  for p in CHECK_FILES], ids=lambda p: p.parent.name)
 def test_check_files_pass(path: Path, tmp_path: Path) -> None:
     report = tmp_path / "junit.xml"
-    out = _rnnshape("check", str(path.relative_to(ROOT)), "--junit-xml", str(report))
+    out = run_module("check", str(path.relative_to(ROOT)), "--junit-xml", str(report))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "failed" not in out.stdout.split("\n")[-2]
     import xml.etree.ElementTree as ET
@@ -56,7 +49,7 @@ def test_check_files_pass(path: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", CHECK_FILES, ids=lambda p: p.parent.name)
 def test_check_files_pass_dry(path: Path) -> None:
-    out = _rnnshape("check", str(path), "--dry-run", "--json")
+    out = run_module("check", str(path), "--dry-run", "--json")
     assert out.returncode == 0, out.stdout
     data = json.loads(out.stdout)
     assert data["summary"]["failed"] == 0
@@ -64,8 +57,9 @@ def test_check_files_pass_dry(path: Path) -> None:
     assert all(c["status"] == "passed" or "tensor file" in c["message"] for c in data["cases"])
 
 
+@pytest.mark.long
 def test_trace_of_the_broken_model_shows_the_diagnosis() -> None:
-    out = _rnnshape("trace", "examples/broken/model.py:BrokenClassifier", "--input-shape", "8,20",
+    out = run_module("trace", "examples/broken/model.py:BrokenClassifier", "--input-shape", "8,20",
                     "--input-dtype", "long")
     assert out.returncode == 1, out.stdout + out.stderr
     text = out.stdout
@@ -75,13 +69,14 @@ def test_trace_of_the_broken_model_shows_the_diagnosis() -> None:
     assert "(8, 20, 64) = (batch 8, seq_len 20, 2 directions x hidden_size 32)" in text
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("name, target, args", [
     ("sentiment", "examples/sentiment/model.py:SentimentClassifier", ["--input-shape", "8,20"]),
     ("tagger", "examples/tagger/model.py:build_tagger", ["--input-shape", "4,12", "--init-args", '{"tags": 9}']),
     ("seq2seq", "examples/seq2seq/model.py:Encoder", ["--input-shape", "4,7", "--input-value", "[5, 7, 2, 3]"]),
 ])
 def test_trace_of_each_working_model(name: str, target: str, args: list[str]) -> None:
-    out = _rnnshape("trace", target, *args, "--input-dtype", "long", "--json")
+    out = run_module("trace", target, *args, "--input-dtype", "long", "--json")
     assert out.returncode == 0, out.stdout + out.stderr
     assert json.loads(out.stdout)["ok"] is True
 
@@ -110,7 +105,7 @@ def test_ci_documents_run_rnnshape_check(doc: str) -> None:
         files = [a for a in argv[2:] if a.endswith(".toml") and "/" in a]
         for f in files:
             assert (ROOT / f).exists(), f
-            out = _rnnshape("check", f, "--dry-run")
+            out = run_module("check", f, "--dry-run")
             assert out.returncode == 0, out.stdout
 
 

@@ -15,8 +15,9 @@ from rnnshape.model.shapes import UNSAFE, Request, TensorArg, predict
 from rnnshape.model.spec import LayerSpec
 
 torch.set_num_threads(1)
-CI = settings(max_examples=600, derandomize=True, deadline=None, database=None,
+CI = settings(max_examples=200, derandomize=True, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow])
+LONG = settings(CI, max_examples=600)  # -m long: CI's second step
 
 
 @st.composite
@@ -78,6 +79,17 @@ def torch_packed(req: Request):
 @CI
 @given(packed_requests())
 def test_packed_model_matches_torch(req: Request) -> None:
+    check_packed_against_torch(req)
+
+
+@pytest.mark.long
+@LONG
+@given(packed_requests())
+def test_packed_model_matches_torch_long(req: Request) -> None:
+    check_packed_against_torch(req)
+
+
+def check_packed_against_torch(req: Request) -> None:
     pred = predict(req)
     if pred.error is not None and pred.error.evidence.get(UNSAFE):
         return  # lengths past the input, or a bad state for packed LSTM: never run

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnshape import report as report_mod
-from rnnshape import run
+from rnnshape.engine import report as report_mod
+from rnnshape.engine import run
 from rnnshape.engine.report import MemoryRefused, inspect_layer
 from rnnshape.model.shapes import Request, TensorArg
 from rnnshape.model.spec import LayerSpec, parse_constructor
@@ -139,7 +139,7 @@ def test_tensors_torch_cannot_address_are_refused_everywhere(text, shape, device
 ])
 def test_a_device_without_half_kernels_is_a_clear_diagnosis(monkeypatch, message, dtype) -> None:
     """Older CPU builds had no float16 RNN kernels: say so, do not blame the shapes or crash."""
-    def no_half(req, device, tensors=None, repeat=0):
+    def no_half(req, device, tensors=None, repeat=0, window=False):
         result = run.RunResult(device=device, engine="torch (cpu)")
         result.exception, result.exception_stage = RuntimeError(message), "forward"
         return result
@@ -149,3 +149,53 @@ def test_a_device_without_half_kernels_is_a_clear_diagnosis(monkeypatch, message
     rep = inspect_layer(Request(spec, TensorArg((2, 1, 4)), dtype=dtype), device="cpu")
     assert [d.code for d in rep.diagnoses] == ["dtype-unsupported"]
     assert "--dtype float32" in rep.diagnoses[0].fix
+
+
+# --------------------------------------------------------------------------- the fast engine
+
+
+@pytest.mark.parametrize("text, shape, dtype, device", [
+    ("nn.LSTM(10, 20, batch_first=True)", (4, 1000, 10), "float32", "cpu"),  # the window, not 1000 steps
+    ("nn.GRU(64, 128, num_layers=2, bidirectional=True)", (50, 32, 64), "float64", "cpu"),
+    ("nn.LSTM(2048, 2048)", (5, 3, 2048), "float32", "meta"),  # 128 MB of weights
+    ("nn.LSTM(10, 20)", (5, 3, 10), "float16", "meta"),  # half kernels may be missing on a cpu
+    ("nn.GRUCell(10, 20)", (3, 10), "float32", "cpu"),
+])
+def test_fast_engine_puts_small_layers_on_the_cpu(text, shape, dtype, device) -> None:
+    req = Request(parse_constructor(text), TensorArg(shape), dtype=dtype)
+    assert run.fast_device(req) == device
+    report = inspect_layer(req, device="fast")
+    assert report.device == device and report.engine.endswith("the fast engine")
+    full = inspect_layer(req, device="cpu") if dtype != "float16" else None
+    if full is not None:  # the window is stretched back: torch's full run gives the same shapes
+        assert {n: t.shape for n, t in report.tensors.items()} == {n: t.shape for n, t in full.tensors.items()}
+
+
+def test_tiny_layers_run_on_one_thread_and_the_count_is_restored(monkeypatch) -> None:
+    import torch
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(2)
+    calls: list[int] = []
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (calls.append(n), real(n)))
+    try:
+        report = inspect_layer(_req("nn.LSTM(10, 20)", (5, 3, 10)), device="cpu")
+        assert report.ok and calls == [1, 2] and torch.get_num_threads() == 2
+        calls.clear()
+        inspect_layer(_req("nn.LSTM(256, 512)", (2, 16, 256)), device="cpu")  # not tiny: torch's pool
+        assert calls == []
+    finally:
+        real(saved)
+
+
+def test_fast_engine_restores_torchs_init_and_onednn() -> None:
+    import torch
+
+    uniform, enabled = torch.nn.init.uniform_, torch._C._get_mkldnn_enabled()
+    report = inspect_layer(_req("nn.GRU(10, 20, num_layers=2)", (7, 3, 10)), device="fast")
+    assert report.ok and report.device == "cpu"
+    assert torch.nn.init.uniform_ is uniform and torch._C._get_mkldnn_enabled() == enabled
+    assert torch.nn.GRU(2, 3).weight_ih_l0.abs().sum() > 0  # a layer built after it is initialised again
+    bad = inspect_layer(_req("nn.GRU(10, 20)", (7, 3, 12)), device="fast")  # torch's checks still run
+    assert [d.code for d in bad.diagnoses if d.is_error] == ["input-size-mismatch"]

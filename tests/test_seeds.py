@@ -6,22 +6,19 @@ then asks rnnshape, and compares with real torch running the tutorial's code.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import cli, cli_json, json_shapes
 from torch import nn
-from typer.testing import CliRunner
-
-from rnnshape.cli import app
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 TUTORIALS = sorted(SEEDS.glob("000_*.txt")) if SEEDS.is_dir() else []
 
-pytestmark = pytest.mark.skipif(not TUTORIALS, reason=f"tutorial not found under {SEEDS}")
-
-runner = CliRunner()
+pytestmark = pytest.mark.skipif(
+    not TUTORIALS, reason=f"needs the course tutorial {SEEDS}/000_*.txt (the shared/ folder next to this "
+                          "repository, present in the project's workspace, not in a plain clone)")
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +27,10 @@ def tutorial() -> str:
 
 
 def inspect(*args: str, code: int = 0) -> dict:
-    res = runner.invoke(app, ["inspect", *args, "--json"])
-    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
-    assert res.exit_code == code, (res.stdout, res.stderr)
-    return json.loads(res.stdout)
+    return cli_json(*args, code=code, command="inspect")
 
 
-def shapes(payload: dict) -> dict[str, tuple[int, ...]]:
-    return {k: tuple(v["shape"]) for k, v in payload["tensors"].items()}
+shapes = json_shapes
 
 
 def says(tutorial: str, *snippets: str) -> None:
@@ -138,6 +131,6 @@ def test_no_flags_is_the_tutorial_example():
     assert got["input"] == (5, 1, 10)
     assert got["output"] == tuple(output.shape)
     assert got["h_n"] == tuple(hidden.shape)
-    res = runner.invoke(app, ["inspect"])
+    res = cli("inspect")
     assert res.exit_code == 0
     assert "nn.RNN(10, 20)" in res.stdout and "(5, 1, 10)" in res.stdout

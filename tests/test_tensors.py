@@ -232,7 +232,7 @@ def test_repeat_reports_median_and_spread() -> None:
 
 
 def test_progress_spinner_only_on_a_terminal(monkeypatch) -> None:
-    from rnnshape import cli
+    from rnnshape.commands import inspect as cli
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
     assert cli._progress("cpu") is None

@@ -79,7 +79,8 @@ def test_sentiment_tree_matches_torch() -> None:
     oracle = _oracle(cls(), torch.randint(0, 100, (8, 20)))
     result = trace_model(f"{EXAMPLES}/sentiment/model.py:SentimentClassifier", [(8, 20)],
                          input_dtypes=["long"])
-    assert result.ok and result.device == "meta" and not result.notes
+    assert result.ok and result.device == "cpu" and not result.notes  # a small model: the fast engine
+    assert result.engine == "torch (cpu), the fast engine for a small model"
     _assert_matches_torch(result, oracle)
     lstm = result.find("lstm")
     assert [v.label for v in lstm.inputs + lstm.outputs] == ["input", "output", "h_n", "c_n"]
@@ -100,7 +101,10 @@ def test_tagger_factory_with_init_args_on_cpu() -> None:
     assert result.find("gru").explained["h_n"].startswith("(4, 4, 16) = (num_layers 2 x 2 directions")
 
 
-def test_seq2seq_packed_falls_back_to_cpu_with_a_note() -> None:
+def test_seq2seq_packed_falls_back_to_cpu_with_a_note(monkeypatch) -> None:
+    from rnnshape.engine import run
+
+    monkeypatch.setattr(run, "FAST_CPU_BYTES", 0)  # as a large model: meta first, then the fallback
     cls = _load(EXAMPLES / "seq2seq" / "model.py", "Encoder")
     lengths = [5, 7, 2, 3]
     oracle = _oracle(cls(), torch.randint(1, 60, (4, 7)), torch.tensor(lengths))
@@ -127,7 +131,7 @@ def test_explicit_meta_does_not_fall_back() -> None:
 def test_the_users_instance_is_never_moved_or_hooked(tmp_path: Path) -> None:
     model = nn.Sequential(nn.Linear(4, 8), nn.GRU(8, 6, batch_first=True))
     result = trace_model(model, [(2, 5, 4)])
-    assert result.ok and result.device == "meta"
+    assert result.ok and result.device == "cpu"  # a small model: the fast engine's copy on the cpu
     assert all(p.device.type == "cpu" for p in model.parameters())
     assert model.training  # eval() was called on the copy only
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())

@@ -14,8 +14,10 @@ def check(
     file: Annotated[str | None, typer.Argument(
         help="A TOML file of [[case]] tables, or a pyproject.toml with [[tool.rnnshape.case]] "
              "(default: ./rnnshape.toml, else ./pyproject.toml).", show_default=False)] = None,
-    device: Annotated[str, typer.Option(help="meta (no memory, no GPU), cpu, cuda, cuda:N, mps or auto; "
-                                             "a case's own device key overrides it.")] = "meta",
+    device: Annotated[str, typer.Option(help="fast (a small layer on the cpu with a one-step window, "
+                                             "a larger one on meta: torch's checks, no GPU), meta, cpu, "
+                                             "cuda, cuda:N, mps or auto; a case's own device key "
+                                             "overrides it.")] = "fast",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Shape model only; no torch import.")] = False,
     junit_xml: Annotated[str | None, typer.Option(
         "--junit-xml", help="Also write a JUnit XML report here, for CI systems.", show_default=False)] = None,

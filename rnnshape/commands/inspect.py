@@ -64,9 +64,9 @@ def inspect(
         show_default=False)] = None,
 ) -> None:
     """Build a recurrent layer, run tensors through it, and explain every shape."""
+    from rnnshape import validate
     from rnnshape.engine.inputs import UserTensors, build_request, build_spec, load_user_tensors, looks_like_file
     from rnnshape.engine.report import MemoryRefused, TooLarge, expected_names, inspect_layer
-    from rnnshape.model.shapes import FLOAT_DTYPES
     from rnnshape.parsing import parse_bytes, parse_expect, parse_shape
 
     flags = {
@@ -75,17 +75,14 @@ def inspect(
         "nonlinearity": nonlinearity, "bias": False if no_bias else None, "dropout": dropout,
     }
     try:
-        if repeat < 0:
-            raise UsageError(f"--repeat {repeat}: give a count of 0 or more.")
+        validate.count(repeat, "repeat", "cli")
         if input_size is not None and input_size_pos is not None:
             raise UsageError("input_size is given twice (positional and --input-size); keep one.")
         if hidden_size is not None and hidden_size_pos is not None:
             raise UsageError("hidden_size is given twice (positional and --hidden-size); keep one.")
-        if dtype not in FLOAT_DTYPES:
-            raise UsageError(f"--dtype {dtype!r} is not a layer dtype: use {', '.join(FLOAT_DTYPES)}.")
-        for name, value in (("--seq-len", seq_len), ("--batch", batch)):
-            if value is not None and value < 0:
-                raise UsageError(f"{name} {value}: sizes cannot be negative.")
+        validate.dtype(dtype, "cli")
+        validate.size(seq_len, "seq_len", "cli")
+        validate.size(batch, "batch", "cli")
         spec = build_spec(layer, mode, input_size if input_size is not None else input_size_pos,
                           hidden_size if hidden_size is not None else hidden_size_pos, flags)
         files = (input, hidden, cell)
@@ -96,9 +93,11 @@ def inspect(
         if dry_run and lengths_file:
             raise UsageError(f"--dry-run never imports torch, and reading --lengths {lengths} needs it; "
                              "give the lengths as numbers (--lengths 5,3,2) or drop --dry-run.")
-        resolved = "none" if dry_run else _resolve(device)
         limit = parse_bytes(max_memory) if max_memory is not None else None
         needs_torch = any(f is not None for f in files) or lengths_file
+        # the device is resolved (which imports torch) only once everything torch-free has been read,
+        # so that a mistyped flag is refused at once
+        resolved = "none" if dry_run else validate.device(device, "cli") if needs_torch else None
         user = (load_user_tensors(input=input, hidden=hidden, cell=cell, lengths=lengths,
                                   device=resolved, keep_device=keep_device, max_bytes=limit)
                 if needs_torch else UserTensors(lengths=parse_shape(lengths, "--lengths") if lengths else None))
@@ -108,6 +107,8 @@ def inspect(
                             enforce_sorted=enforce_sorted)
         exports = _export_paths(svg, html, (input, hidden, cell, lengths))
         expects = parse_expect(expect or [], expected_names(spec))
+        if resolved is None:
+            resolved = validate.device(device, "cli")
         report = inspect_layer(req, device=resolved, dry_run=dry_run, expects=expects,
                                max_memory=limit, tensors=user.tensors, repeat=repeat,
                                progress=None if as_json else _progress(resolved),
@@ -127,9 +128,13 @@ def inspect(
             save_picture(report_renderable(report, view), title=report.spec.to_code(), **exports)
     except (UsageError, MemoryRefused, TooLarge) as exc:
         fail_usage(str(exc), as_json)
-    from rnnshape.render.report import print_report
 
-    finish(report, as_json, lambda: print_report(report, parameters=view))
+    def human() -> None:
+        from rnnshape.render.report import print_report  # rich: the human form only
+
+        print_report(report, parameters=view)
+
+    finish(report, as_json, human)
 
 
 def _parameter_view(params: bool | None):
@@ -169,11 +174,3 @@ def _progress(device: str):
 
     return lambda: Console(stderr=True).status(f"running the forward on {device}…")
 
-
-def _resolve(device: str) -> str:
-    from rnnshape.engine.run import DeviceError, resolve_device
-
-    try:
-        return resolve_device(device)
-    except DeviceError as exc:
-        raise UsageError(str(exc)) from None

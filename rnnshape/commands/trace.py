@@ -30,8 +30,9 @@ def trace(
     init_args: Annotated[str | None, typer.Option(
         help="Constructor arguments as JSON: an object (keywords) or an array (positional).")] = None,
     device: Annotated[str | None, typer.Option(
-        help="meta, cpu, cuda, cuda:N, mps or auto. Default: meta, falling back to cpu with a note "
-             "when the model cannot run there.", show_default=False)] = None,
+        help="fast, meta, cpu, cuda, cuda:N, mps or auto. Default: fast: a small model (16 MB of "
+             "parameters) on the cpu, a larger one on meta, falling back to cpu with a note when "
+             "it cannot run there.", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Run one forward of your model with hooks on every module; show the shape flow as a tree.

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnnshape.explain.explainer import ANSI_ESCAPE
+from rnnshape.parsing import ANSI_ESCAPE
 
 #: A paste above this is refused (exit 2): no snippet someone asks about is that large.
 MAX_BYTES = 2 * 1024 * 1024

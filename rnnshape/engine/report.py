@@ -7,7 +7,6 @@ is plain data that :mod:`rnnshape.render.report` lays out for people or as JSON.
 from __future__ import annotations
 
 import re
-import statistics
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -16,7 +15,6 @@ from typing import Any
 
 from rnnshape import diagnoses as dx
 from rnnshape.diagnoses.fixes import Fix, Verified
-from rnnshape.explain import catalog
 from rnnshape.model.fixing import apply_fix, verify_all
 from rnnshape.model.layout import Layout
 from rnnshape.model.shapes import (
@@ -147,11 +145,24 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
     too_large = size_limit_problem(req)
     if too_large is not None:
         raise TooLarge(too_large)
+    window = device == "fast" and not dry_run
+    if window:  # the fast engine: a small layer's window on the cpu, else meta
+        from rnnshape.engine.run import fast_device
+
+        device = fast_device(req)
     if not dry_run and req.device is None:
         req = replace(req, device=device)
     pred = predict(req)
     pred.diagnoses = verify_all(req, pred.diagnoses)
     valid_layer = not any(d.code == "invalid-config" for d in pred.diagnoses)
+    unsafe = pred.error is not None and pred.error.evidence.get(UNSAFE)
+    if not (dry_run or unsafe) and valid_layer and not req.spec.is_cell and req.spec.state_layers > MAX_TORCH_LAYERS:
+        # torch builds and runs stacked layers one by one: minutes, for nothing the
+        # shape model cannot answer (measured: 3,000 layers take 5 s on meta). Refused
+        # before listing every parameter of the stack.
+        raise TooLarge(
+            f"{req.spec.state_layers} stacked layer-directions is more than rnnshape will "
+            f"build in torch ({MAX_TORCH_LAYERS}); use --dry-run for the shapes.")
     params = parameter_shapes(req.spec) if valid_layer else []
     memory = estimate_bytes(req, pred) if valid_layer else 0
     if valid_layer:
@@ -161,7 +172,6 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
                 f"{name} would need {human_bytes(size)}, beyond the 2^63 bytes torch can address "
                 f"in one tensor on any device (meta included); check the sizes.")
     timing: dict[str, float | None] = {"model_ms": (time.perf_counter() - t0) * 1000}
-    unsafe = pred.error is not None and pred.error.evidence.get(UNSAFE)
     if dry_run or unsafe:
         engine = ("shape model (dry run)" if dry_run else
                   "shape model (torch not run: this call can crash torch's kernel)")
@@ -169,14 +179,8 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
                         _with_device(pred.tensors, "none"), params, list(pred.diagnoses),
                         timing, memory, _packed_info(req), dict(sources or {}))
     else:
-        if valid_layer and not req.spec.is_cell and req.spec.state_layers > MAX_TORCH_LAYERS:
-            # torch builds and runs stacked layers one by one: minutes, for nothing the
-            # shape model cannot answer (measured: 3,000 layers take 5 s on meta).
-            raise TooLarge(
-                f"{req.spec.state_layers} stacked layer-directions is more than rnnshape will "
-                f"build in torch ({MAX_TORCH_LAYERS}); use --dry-run for the shapes.")
         limit = max_memory
-        if limit is None and valid_layer:
+        if limit is None and valid_layer and not (window and device == "cpu"):  # fast: a window under 16 MB
             from rnnshape.engine.run import free_memory_bytes
 
             limit = free_memory_bytes(device)
@@ -187,7 +191,7 @@ def inspect_layer(req: Request, *, device: str = "cpu", dry_run: bool = False,
 
         t1 = time.perf_counter()
         with progress() if progress else nullcontext():
-            result = run_forward(req, device, tensors, repeat)
+            result = run_forward(req, device, tensors, repeat, window=window)
         timing["run_ms"] = (time.perf_counter() - t1) * 1000
         timing["forward_ms"] = result.forward_ms
         if result.repeat_ms:
@@ -261,6 +265,8 @@ def _packed_info(req: Request) -> dict[str, Any] | None:
 
 
 def _spread(samples: list[float]) -> dict[str, float]:
+    import statistics  # only --repeat needs it: not worth its import on every run
+
     ordered = sorted(samples)
     return {"repeat": len(ordered), "median_ms": statistics.median(ordered),
             "min_ms": ordered[0], "max_ms": ordered[-1],
@@ -325,12 +331,12 @@ def reconcile(pred: Prediction, result: Any) -> list[dx.Diagnosis]:
     return found
 
 
-_UNSUPPORTED = re.compile(r"not implemented for '(Half|BFloat16)'|(?:Half|BFloat16|float16|bfloat16)"
-                          r"[^\n]*(?:not supported|unsupported)", re.IGNORECASE)
+_UNSUPPORTED = (r"not implemented for '(Half|BFloat16)'|(?:Half|BFloat16|float16|bfloat16)"
+                r"[^\n]*(?:not supported|unsupported)")
 
 
 def _unsupported_dtype(message: str) -> str | None:
-    m = _UNSUPPORTED.search(message)
+    m = re.search(_UNSUPPORTED, message, re.IGNORECASE)  # compiled on first use, cached by re
     if not m:
         return None
     return "bfloat16" if "bf" in m.group(0).lower() else "float16"
@@ -344,11 +350,15 @@ def _same_error(predicted: dx.Diagnosis, message: str | None) -> bool:
         return True
     if (message == expected or message.startswith(expected)):
         return True
+    from rnnshape.explain import catalog  # torch's messages: only a run that raised needs them
+
     return catalog.code_for(message) == predicted.code or (
         predicted.code == "invalid-config" and expected is not None)
 
 
 def _diagnosis_from_torch(exc: BaseException) -> dx.Diagnosis:
+    from rnnshape.explain import catalog
+
     message = str(exc)
     found = catalog.match(message)
     if found is not None:

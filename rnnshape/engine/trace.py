@@ -13,9 +13,11 @@ it comes from. When the forward fails, the calls still open are the path to the
 failing module; the exception is explained by the catalog and, for a recurrent
 layer, by the shape model on the module's real inputs.
 
-Default device: ``meta`` (no memory), falling back to ``cpu`` with a note when the
-model cannot run there (``.item()``, data-dependent shapes) and the failure is not
-one rnnshape can explain.
+Default device: the fast engine: a small model (parameters and buffers counted on meta)
+is traced on the ``cpu``, which runs no meta kernels (their first call imports
+torch._dynamo); a larger one on ``meta`` (no memory), falling back to ``cpu`` with a
+note when the model cannot run there (``.item()``, data-dependent shapes) and the
+failure is not one rnnshape can explain.
 """
 
 from __future__ import annotations
@@ -31,17 +33,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape import diagnoses as dx
+from rnnshape.engine.run import FAST
 from rnnshape.errors import UsageError
 from rnnshape.model.fixing import verify_by_model
 from rnnshape.model.shapes import Axis, AxisRole, Request, TensorArg, predict
 from rnnshape.model.spec import CLASS_TO_MODE, LayerSpec
+from rnnshape.model.vocab import DTYPE_ALIASES, CallStatus, ValueKind
 
-DTYPE_ALIASES = {
-    "float": "float32", "float32": "float32", "double": "float64", "float64": "float64",
-    "half": "float16", "float16": "float16", "bfloat16": "bfloat16", "long": "int64",
-    "int64": "int64", "int": "int32", "int32": "int32", "short": "int16", "int16": "int16",
-    "int8": "int8", "uint8": "uint8", "bool": "bool",
-}
 #: Exception words that mean "the meta device cannot do this", not "your shapes are wrong".
 _META_WORDS = ("meta", "Meta", "data-dependent", "item()")
 
@@ -58,7 +56,7 @@ class Value:
     """One input or output of a call, as the hooks saw it."""
 
     label: str
-    kind: str  # tensor, packed, none, other
+    kind: ValueKind
     shape: tuple[int, ...] | None = None
     dtype: str | None = None
     device: str | None = None
@@ -90,7 +88,7 @@ class Call:
     inputs: list[Value] = field(default_factory=list)
     outputs: list[Value] = field(default_factory=list)
     children: list[Call] = field(default_factory=list)
-    status: str = "running"  # ok, failed (raised here), inside (a sub-call raised)
+    status: CallStatus = "running"
     explained: dict[str, str] = field(default_factory=dict)  # recurrent: label -> dims and origin
     spec: LayerSpec | None = None
     dtype: str | None = None  # the layer's parameter dtype (recurrent layers)
@@ -125,6 +123,7 @@ class TraceResult:
     inputs: list[Value]
     root: Call | None
     notes: list[str] = field(default_factory=list)
+    engine: str = ""  # set by the fast engine (the default) when it chose the cpu
     stage: str | None = None  # None (it worked), "construct" or "forward"
     error_type: str | None = None
     error_message: str | None = None
@@ -148,6 +147,7 @@ class TraceResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "target": self.target, "device": self.device,
+                "engine": self.engine or f"torch ({self.device})",
                 "inputs": [v.to_dict() for v in self.inputs], "notes": self.notes,
                 "stage": self.stage, "error": None if self.error_type is None else
                 {"type": self.error_type, "message": self.error_message,
@@ -309,8 +309,9 @@ def trace_model(target: str | Any, input_shapes: list[tuple[int, ...]], *,
     from ``input_dtypes``: one for all, or one each), then one per ``input_values`` entry
     (a literal list, e.g. lengths, made with ``torch.tensor`` on the CPU). ``input_files``
     (``PATH[:KEY]``, read by :mod:`rnnshape.engine.tensors`) are real inputs, passed after the
-    ``input_shapes`` ones and before the values. ``device=None``: meta, falling back to cpu
-    when the model cannot run there.
+    ``input_shapes`` ones and before the values. ``device=None``
+    (or ``"fast"``): cpu for a small model, else meta, falling back to cpu when the model
+    cannot run there.
     """
     obj = load_target(target) if isinstance(target, str) else target
     label = target if isinstance(target, str) else getattr(target, "__qualname__", type(target).__name__)
@@ -325,6 +326,8 @@ def trace_model(target: str | Any, input_shapes: list[tuple[int, ...]], *,
     args, kwargs = init_args or ([], {})
     if files:  # real tensors travel as values (below), shapes first: the order of the call
         input_values = [*files, *(input_values or [])]
+    if device is not None and device.strip().lower() == FAST:
+        device = None
     if device is not None:
         from rnnshape.engine.run import DeviceError, resolve_device
 
@@ -333,6 +336,10 @@ def trace_model(target: str | Any, input_shapes: list[tuple[int, ...]], *,
         except DeviceError as exc:
             raise TraceError(str(exc)) from None
         return _trace_on(obj, label, resolved, input_shapes, dtypes, input_values or [], args, kwargs)
+    if _small_model(obj, args, kwargs, input_shapes):  # the fast engine: cpu, no meta kernels
+        result = _trace_on(obj, label, "cpu", input_shapes, dtypes, input_values or [], args, kwargs)
+        result.engine = "torch (cpu), the fast engine for a small model"
+        return result
     result = _trace_on(obj, label, "meta", input_shapes, dtypes, input_values or [], args, kwargs)
     if result.stage is not None and _meta_limitation(result):
         why = f"{result.error_type}: {(result.error_message or '').splitlines()[0][:200]}"
@@ -392,6 +399,38 @@ def _place(tensor: Any, device: str) -> Any:
     if device == "meta":
         return torch.empty_like(tensor, device="meta")
     return tensor.to(device)
+
+
+def _small_model(obj: Any, args: list[Any], kwargs: dict[str, Any], shapes: list[tuple[int, ...]]) -> bool:
+    """Small enough for the fast engine's cpu run: parameters and buffers (counted on meta) and inputs.
+
+    The model is built once on meta to count them, with ``torch.nn.init``'s functions standing
+    still: on meta they have no values to fill, and their meta kernels import torch._dynamo
+    (over a second). Anything that fails there is left to the meta trace, which reports it.
+    """
+    import torch
+
+    from rnnshape.engine.run import FAST_CPU_BYTES
+    from rnnshape.model.shapes import numel
+
+    if any(numel(s) > FAST_CPU_BYTES // 8 for s in shapes):
+        return False
+    if isinstance(obj, torch.nn.Module):
+        model = obj
+    else:
+        init = torch.nn.init
+        saved = {n: getattr(init, n) for n in dir(init) if n.endswith("_") and not n.startswith("_")}
+        try:
+            for name in saved:
+                setattr(init, name, lambda tensor, *a, **k: tensor)
+            model = _build(obj, "meta", args, kwargs)
+        except Exception:  # the real trace reports it, with the failing line
+            return False
+        finally:
+            for name, fn in saved.items():
+                setattr(init, name, fn)
+    tensors = [*model.parameters(), *model.buffers()]
+    return sum(t.numel() * t.element_size() for t in tensors) <= FAST_CPU_BYTES
 
 
 def _meta_limitation(result: TraceResult) -> bool:

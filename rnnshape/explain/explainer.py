@@ -26,6 +26,7 @@ from rnnshape.diagnoses import Diagnosis
 from rnnshape.explain import catalog
 from rnnshape.explain.lazyre import lazy
 from rnnshape.explain.reading import MAX_BYTES, InputError, decode, read_text_file, read_text_stream
+from rnnshape.parsing import ANSI_ESCAPE
 
 __all__ = ["ANSI_ESCAPE", "MAX_BYTES", "MAX_LINE", "Explanation", "Finding", "Frame", "InputError",
            "decode", "explain_text", "normalize", "read_file", "read_stream"]
@@ -33,7 +34,6 @@ __all__ = ["ANSI_ESCAPE", "MAX_BYTES", "MAX_LINE", "Explanation", "Finding", "Fr
 #: Line-level patterns (frames, error lines) see at most this many characters of a line.
 MAX_LINE = 8192
 
-ANSI_ESCAPE = lazy(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 #: ``[12](vscode-notebook-cell:...)``: the link text stops at brackets and blanks, so one
 #: unterminated link cannot make the scan run over the rest of the text.
 _VSCODE_LINK = lazy(r"\[(\d+)\]\((?:vscode-notebook-cell|file)[^()\[\]\s]*\)")

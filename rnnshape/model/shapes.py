@@ -32,14 +32,11 @@ from enum import Enum
 
 from rnnshape import diagnoses as dx
 from rnnshape.model.spec import LayerSpec, cell_nonlinearity_error, check_config
+from rnnshape.model.vocab import DTYPE_BYTES, FLOAT_DTYPES, GATES, INT_DTYPES  # noqa: F401 (re-exported)
 
 #: Evidence key on a diagnosis whose call must not reach torch (it can crash the process).
 UNSAFE = "unsafe_for_torch"
 
-FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16")
-INT_DTYPES = ("int64", "int32", "int16", "int8", "uint8", "bool")
-DTYPE_BYTES = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8,
-               "int32": 4, "int16": 2, "int8": 1, "uint8": 1, "bool": 1}
 
 
 @dataclass(frozen=True)
@@ -732,8 +729,7 @@ def _suspicions(req: Request) -> list[dx.Diagnosis]:
 
 def parameter_shapes(spec: LayerSpec) -> list[tuple[str, tuple[int, ...]]]:
     """Parameter names and shapes, in ``named_parameters()`` order."""
-    gates = {"rnn": 1, "lstm": 4, "gru": 3, "rnn-cell": 1, "lstm-cell": 4, "gru-cell": 3}[spec.mode]
-    g = gates * spec.hidden_size
+    g = GATES[spec.mode] * spec.hidden_size
     if spec.is_cell:
         params = [("weight_ih", (g, spec.input_size)), ("weight_hh", (g, spec.hidden_size))]
         if spec.bias:
@@ -796,7 +792,7 @@ def workspace_bytes(req: Request) -> int:
     them, and a stack also holds the previous layer's output.
     """
     spec, x = req.spec, req.input.shape
-    gates = {"rnn": 1, "lstm": 4, "gru": 3}[spec.mode.removesuffix("-cell")]
+    gates = GATES[spec.mode.removesuffix("-cell")]
     if spec.is_cell:
         state = (x[0] if len(x) == 2 else 1) * spec.hidden_size
         zero_states = 0 if req.hidden is not None else (2 if spec.is_lstm else 1) * state

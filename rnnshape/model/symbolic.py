@@ -28,6 +28,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rnnshape.model.vocab import VerdictKind
+
 Monomial = tuple[str, ...]  # sorted symbol names, repeated for powers; () is the constant
 
 
@@ -211,7 +213,7 @@ def fmt_dims(dims: Iterable[Sym | None]) -> str:
 class Verdict:
     """The answer to "is a == b?": ``equal``, ``differ`` (for every size), ``bind`` or ``unknown``."""
 
-    kind: str
+    kind: VerdictKind
     symbol: str | None = None
     value: Sym | None = None
 

@@ -57,6 +57,24 @@ def _result_cell(r: CaseResult) -> Text:
     return text
 
 
+#: Beyond this many cases the table lists every case that did not pass and only the first that did
+#: (--json lists them all): rendering stays proportional to what a person reads.
+MAX_ROWS = 40
+
+
+def shown_cases(result: CheckResult) -> list[CaseResult]:
+    """The rows of the table: all of them, or every non-passing case and passes up to MAX_ROWS."""
+    if len(result.results) <= MAX_ROWS:
+        return list(result.results)
+    room = max(MAX_ROWS - sum(r.status != "passed" for r in result.results), 0)
+    shown = []
+    for r in result.results:
+        if r.status != "passed" or room > 0:
+            shown.append(r)
+            room -= r.status == "passed"
+    return shown
+
+
 def case_table(result: CheckResult) -> Table:
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     longest_token = max((len(w) for r in result.results for w in r.layer.split()), default=8)
@@ -64,9 +82,22 @@ def case_table(result: CheckResult) -> Table:
     table.add_column("layer", min_width=min(longest_token, 24), overflow="fold")
     table.add_column("input", no_wrap=True)
     table.add_column("result, time", max_width=_RESULT_WIDTH, no_wrap=True)
-    for r in result.results:
+    shown = shown_cases(result)
+    for r in shown:
         table.add_row(fold_words(r.name, _CASE_WIDTH), r.layer, r.input, _result_cell(r))
+    hidden = len(result.results) - len(shown)
+    if hidden:
+        table.add_row("…", f"{hidden} more passed (--json lists every case)", "", "")
     return table
+
+
+def engines_line(result: CheckResult) -> str:
+    """Which engine ran the cases (the fast engine picks per case), e.g. ``torch (cpu, 1-step window) x10``."""
+    counts: dict[str, int] = {}
+    for r in result.results:
+        if r.report is not None:
+            counts[r.report.engine] = counts.get(r.report.engine, 0) + 1
+    return "; ".join(f"{engine} x{n}" if len(counts) > 1 else engine for engine, n in counts.items())
 
 
 def summary_line(result: CheckResult) -> Text:
@@ -82,6 +113,9 @@ def summary_line(result: CheckResult) -> Text:
     if skipped:
         bits.append(f"{skipped} skipped")
     tail = f" · {n} case{'s' if n != 1 else ''} from {result.file} on {where} in {_ms(result.total_ms)}"
+    engines = engines_line(result) if not result.dry_run else ""
+    if engines:
+        tail += f" · engine: {engines}"
     if result.ok:
         return Text("✓ " + ", ".join(bits) + tail, style="bold green")
     return Text("✗ " + ", ".join(bits) + tail, style="bold red")

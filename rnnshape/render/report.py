@@ -9,18 +9,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from rnnshape.diagnoses import Diagnosis, fmt_shape
 from rnnshape.diagnoses.fixes import VERIFIED_LABEL, Fix
-from rnnshape.engine.report import CELL_TENSORS, PACKED_TENSORS, SEQUENCE_TENSORS, Report, human_bytes
-from rnnshape.model.shapes import numel
 from rnnshape.render.safe import SafeConsole
+
+if TYPE_CHECKING:  # explain and diagnose draw panels only: the inspect report code stays unloaded
+    from rich.table import Table
+
+    from rnnshape.engine.report import Report
 
 _MAX_PARAMETER_ROWS = 24
 _SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "blue"}
@@ -167,6 +169,10 @@ def _break(line: str, width: int, depth: int) -> list[str]:
 
 
 def tensor_table(report: Report) -> Table:
+    from rich.table import Table
+
+    from rnnshape.engine.report import CELL_TENSORS, PACKED_TENSORS, SEQUENCE_TENSORS
+
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("tensor", style="bold")
     table.add_column("shape = (each dimension and where it comes from)")
@@ -196,6 +202,11 @@ def packed_line(report: Report) -> Text:
 
 
 def parameter_table(report: Report, full: bool = False) -> RenderableType:
+    from rich.table import Table
+
+    from rnnshape.engine.report import human_bytes
+    from rnnshape.model.shapes import numel
+
     if not report.parameters:
         return Text("")
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -218,6 +229,8 @@ def parameter_table(report: Report, full: bool = False) -> RenderableType:
 
 
 def run_line(report: Report) -> Text:
+    from rnnshape.engine.report import human_bytes
+
     bits = [f"device {report.device}", f"engine: {report.engine}"]
     fwd = report.timing.get("forward_ms")
     if fwd is not None:

@@ -48,7 +48,9 @@ def _add(tree: Tree, call: Call) -> None:
 def trace_renderable(result: TraceResult) -> Group:
     parts: list[RenderableType] = []
     inputs = ", ".join(f"{v.label} {v.text()}" for v in result.inputs)
-    parts.append(Text(f"{result.target} · device {result.device} · inputs: {inputs}", style="dim"))
+    engine = result.engine or f"torch ({result.device})"
+    parts.append(Text(f"{result.target} · device {result.device} · engine: {engine} · inputs: {inputs}",
+                      style="dim"))
     for note in result.notes:
         parts.append(Text(f"note: {note}", style="yellow"))
     if result.root is not None:

@@ -1,0 +1,54 @@
+"""The words every layer of rnnshape shares: dtypes, gate counts, and the small vocabularies
+(roles, kinds, statuses) that travel between modules.
+
+Written once here so that the shape model, the engine, ``check``, ``trace`` and the
+follower cannot drift apart. Pure Python, no torch.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+#: The dtypes a recurrent layer can be built with (``--dtype``, a case's ``dtype``).
+FLOAT_DTYPES: tuple[str, ...] = ("float32", "float64", "float16", "bfloat16")
+#: Integer and boolean dtypes an input may carry (token ids, masks).
+INT_DTYPES: tuple[str, ...] = ("int64", "int32", "int16", "int8", "uint8", "bool")
+#: Bytes per element, for memory estimates.
+DTYPE_BYTES: dict[str, int] = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8,
+                               "int32": 4, "int16": 2, "int8": 1, "uint8": 1, "bool": 1}
+#: Every spelling torch accepts for a dtype (``torch.long``, ``x.half()``), to its canonical name.
+DTYPE_ALIASES: dict[str, str] = {
+    "float": "float32", "float32": "float32", "double": "float64", "float64": "float64",
+    "half": "float16", "float16": "float16", "bfloat16": "bfloat16", "long": "int64",
+    "int64": "int64", "int": "int32", "int32": "int32", "short": "int16", "int16": "int16",
+    "int8": "int8", "uint8": "uint8", "bool": "bool",
+}
+#: The tensor methods that cast (``x.float()``, ``x.long()``) and the dtype they give.
+DTYPE_METHODS: dict[str, str] = {"float": "float32", "double": "float64", "half": "float16",
+                                 "bfloat16": "bfloat16", "long": "int64", "int": "int32", "short": "int16",
+                                 "bool": "bool", "byte": "uint8", "char": "int8"}
+
+#: Gate blocks per layer, by mode: weight_ih is (gates * hidden_size, input_size).
+GATES: dict[str, int] = {"rnn": 1, "lstm": 4, "gru": 3, "rnn-cell": 1, "lstm-cell": 4, "gru-cell": 3}
+
+#: What a followed tensor is to ``diagnose`` (a layer's output or state, a slice of h_n, logits per step).
+TensorRole = Literal["output", "h_n", "c_n", "h_n-slice", "logits-per-step"]
+#: A followed sequence: a tuple, a list, a ``.shape``/``.size()`` (size), a list of unknown length.
+TupKind = Literal["tuple", "list", "size", "unknown-list"]
+#: What a followed tuple is: a recurrent layer's ``(output, state)`` or an LSTM's ``(h, c)``.
+TupRole = Literal["outputs", "state"]
+#: Is a == b? for every size (``equal``/``differ``), by binding an unknown (``bind``), or ``unknown``.
+VerdictKind = Literal["equal", "differ", "bind", "unknown"]
+#: A traced call's input or output: a tensor, a PackedSequence, None, or anything else.
+ValueKind = Literal["tensor", "packed", "none", "other"]
+#: A traced call: still running, finished, raised here, or a sub-call raised inside it.
+CallStatus = Literal["running", "ok", "failed", "inside"]
+
+#: A ``check`` case's outcome.
+CaseStatus = Literal["passed", "failed", "error", "skipped"]
+CASE_STATUSES: tuple[CaseStatus, ...] = ("passed", "failed", "error", "skipped")
+
+
+def gates(mode: str) -> int:
+    """Gate blocks of ``mode`` (``lstm`` -> 4): the multiplier of hidden_size in the weights."""
+    return GATES[mode]
