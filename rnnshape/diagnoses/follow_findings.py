@@ -21,6 +21,7 @@ FOLLOW_CODES: dict[str, str] = {
     "state-read-batch-first": "h_n indexed as if it were batch-first; states are (layers, batch, hidden)",
     "output-feature-index": "a recurrent output indexed on its feature axis (out[:, :, -1])",
     "last-batch-smaller": "the DataLoader's last batch is smaller than batch_size, and a line needs the full size",
+    "unknown-keyword": "a keyword a recurrent layer's forward does not take (h_0= for hx=)",
 }
 for _code, _meaning in FOLLOW_CODES.items():
     CODES.setdefault(_code, _meaning)
@@ -153,3 +154,25 @@ def last_batch_smaller(*, rows: int, batch_size: int, last: int, torch_message: 
              "# or: DataLoader(..., drop_last=True)"),
         evidence={"rows": rows, "batch_size": batch_size, "last": last, "inner": inner.code,
                   "torch_message": torch_message})
+
+
+#: The keywords a recurrent layer's forward takes, by kind (torch's signatures: ``forward(input, hx=None)``).
+FORWARD_KEYWORDS = frozenset({"input", "hx"})
+#: Names users give the state argument (the documentation's h_0, c_0, or a variable's name).
+STATE_KEYWORDS = frozenset({"h_0", "h0", "hidden", "h", "hx", "state", "states", "hidden_state", "h_c"})
+
+
+def unknown_keyword(*, keyword: str, layer: str) -> Diagnosis:
+    """``rnn(x, h_0=h)``: forward() takes ``input`` and ``hx`` only (the docs name the states h_0, c_0)."""
+    state = keyword in STATE_KEYWORDS
+    return Diagnosis(
+        code="unknown-keyword", severity="error",
+        title=f"{layer}'s forward takes no keyword {keyword}=",
+        explanation=(f"{layer}(...) is forward(input, hx=None): its only keywords are input= and hx=. "
+                     + (f"The documentation calls the initial state h_0 (and c_0 for an LSTM), but the argument "
+                        f"is named hx: pass hx={keyword}'s value, or give it positionally."
+                        if state else f"{keyword}= is not one of them.")),
+        fix=(f"out, h_n = rnn(x, hx=h_0)        # or rnn(x, h_0), positionally" if state else
+             "out, h_n = rnn(x, hx)"),
+        evidence={"keyword": keyword, "layer": layer,
+                  "torch_message": f"forward() got an unexpected keyword argument '{keyword}'"})

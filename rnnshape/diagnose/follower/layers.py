@@ -196,7 +196,10 @@ class LayersMixin:
         if isinstance(x, Free):
             x = self.materialize(x, layer)
         if isinstance(layer, RecurrentLayer):
-            hx = args[1] if len(args) > 1 else kwargs.get("hx", kwargs.get("h_0", Const(None)))
+            extra = [k for k in kwargs if k not in ff.FORWARD_KEYWORDS]
+            if extra:
+                self._unknown_keyword(layer, x, args, kwargs, extra[0], node)
+            hx = args[1] if len(args) > 1 else kwargs.get("hx", Const(None))
             return self.call_recurrent(layer, x, hx, node)
         if isinstance(x, Tup) and x.role:
             self._tuple_as_tensor_call(x, layer, node)
@@ -223,6 +226,21 @@ class LayersMixin:
                 return replace(x, node=None, origin=self.src(node), largest=None)
             return x if isinstance(x, Unknown) else Unknown("an activation of a value rnnshape does not follow")
         return Unknown(f"nn.{layer.kind}")
+
+    def _unknown_keyword(self: Follower, layer: RecurrentLayer, x: Value, args: list[Value],
+                         kwargs: dict[str, Value], keyword: str, node: ast.Call) -> None:
+        """``rnn(x, h_0=h)``: torch refuses the keyword before it looks at a shape. The fix (``hx=``) is
+        printed only when the call then works, as far as the snippet fixes its shapes."""
+        name = layer.name or f"nn.{layer.kind}"
+        rw = None
+        kw = next(k for k in node.keywords if k.arg == keyword)
+        if keyword in ff.STATE_KEYWORDS and len(args) < 2 and "hx" not in kwargs:
+            try:
+                if not isinstance(self.call_recurrent(layer, x, kwargs[keyword], node), Unknown):
+                    rw = self._rewrite_node(self.line, kw, f"hx={self.src(kw.value)}")
+            except Stop:
+                pass
+        self.stop(ff.unknown_keyword(keyword=keyword, layer=name), rw)
 
     def _tuple_as_tensor_call(self: Follower, tup: Tup, layer: Layer, node: ast.Call) -> None:
         name = f"nn.{tup.layer.kind}" if tup.layer else "the recurrent layer"
