@@ -66,6 +66,7 @@ class Follower(StatementsMixin, ExpressionsMixin, LayersMixin, RewriteMixin):
         self.freed: dict[int, Tensor] = {}   # unpinned forward arguments, once a layer decided their shape
         self.op = ""                          # the op whose shape rule runs (for its messages)
         self.module_env: Env = Env()
+        self.second_pass = False              # following a loop's body a second time (see for_)
 
     def run(self, tree: ast.Module) -> FollowResult:
         self.module_env = env = Env({"__name__": Const("__main__")})
@@ -86,9 +87,10 @@ class Follower(StatementsMixin, ExpressionsMixin, LayersMixin, RewriteMixin):
         """A model class the snippet never calls: its forward followed with symbolic sizes (or the hints)."""
         for cls in self.classes:
             fwd = self.method_of(cls, "forward")
-            if cls.instances or fwd is None:
+            if cls.called or fwd is None:
                 continue
-            inst = self.instantiate(cls, [], {}, None, symbolic=True)
+            # an instance the snippet made keeps the sizes it was built with; else the class alone
+            inst = cls.last or self.instantiate(cls, [], {}, None, symbolic=True)
             if not isinstance(inst, Instance):
                 continue
             hinted = any(a.arg in self.hints for a in fwd.args.args)

@@ -88,6 +88,8 @@ class ExpressionsMixin:
             return ModRef("torch.nn.functional")
         if node.id in BUILTINS:
             return ModRef("builtins." + node.id)
+        if node.id in IDENTITIES:   # Variable without its import (pastes of the 0.3 era)
+            return ModRef("torch.autograd." + node.id)
         star = env.get("__star__")
         if isinstance(star, ModRef):
             return ModRef(f"{star.path}.{node.id}")
@@ -343,6 +345,10 @@ class ExpressionsMixin:
         obj = self.expr(node.value, env)
         sl = node.slice
         parts = list(sl.elts) if isinstance(sl, ast.Tuple) else [sl]
+        if isinstance(obj, BoundMethod) and isinstance(obj.obj, Free) and obj.name == "shape" and \
+                id(obj.obj) not in self.freed and len(parts) == 1:
+            index = self.expr(parts[0], env)
+            return self.free_size(obj.obj, index) if isinstance(index, Int) else self.unfree(obj.obj)
         if isinstance(obj, Free):
             obj = self.unfree(obj)
         if isinstance(obj, Tensor):
@@ -551,6 +557,7 @@ class ExpressionsMixin:
             owner = self.owner_of(func.cls, "forward")
             if owner is None:
                 return Unknown(f"{func.cls.node.name} has no forward in the snippet")
+            func.cls.called = True
             return self.call_function(Function(owner.methods["forward"], func, owner), args, kwargs)
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs)
@@ -563,6 +570,8 @@ class ExpressionsMixin:
         if node is not None:
             cls.instances += 1
         inst = Instance(cls)
+        if node is not None:
+            cls.last = inst
         init = self.method_of(cls, "__init__")
         if init is not None:
             result = self.call_function(Function(init, inst, self.owner_of(cls, "__init__")), args, kwargs,
@@ -599,7 +608,9 @@ class ExpressionsMixin:
         offset = 1 if skip_self else 0
         for i, p in enumerate(params):
             name = p.arg
-            if i < len(args):
+            if i < len(args) and isinstance(args[i], Unknown) and fn.name == "__init__":
+                scope[name] = Int(Sym.var(name), name)   # a model's size the snippet does not define: a symbol
+            elif i < len(args):
                 scope[name] = args[i]
             elif name in kwargs:
                 scope[name] = kwargs[name]
@@ -694,6 +705,15 @@ class ExpressionsMixin:
         finally:
             self.op = saved
 
+    def free_size(self: Follower, v: Free, index: Int) -> Value:
+        """``x.size(0)`` of an argument no layer has read yet: a size of its own, which the layer that reads x
+        later puts on that axis (see materialize)."""
+        i = self.sub(index.sym).value
+        if i is None:
+            return self.unfree(v)
+        sym = v.sizes.setdefault(i, Sym.var(f"{v.name}.size({i})"))
+        return Int(sym, f"{v.name}.size({i})")
+
     def unfree(self: Follower, v: Free) -> Value:
         """A forward argument whose rank no layer decided yet: unknown, with the hint that pins it."""
         return self.freed.get(id(v)) or Unknown(f"the shape of {v.name} is not pinned by the snippet",
@@ -783,6 +803,8 @@ class ExpressionsMixin:
             self._move(obj, name, args, kwargs)
             return obj
         if isinstance(obj, Free):
+            if name == "size" and len(args) == 1 and isinstance(args[0], Int) and id(obj) not in self.freed:
+                return self.free_size(obj, args[0])
             return obj if name in FREE_IDENTITIES else self.unfree(obj)
         if isinstance(obj, Tensor):
             return self.apply(name, [obj, *args], kwargs, node)

@@ -227,6 +227,13 @@ class LayersMixin:
             return x if isinstance(x, Unknown) else Unknown("an activation of a value rnnshape does not follow")
         return Unknown(f"nn.{layer.kind}")
 
+    def _tuple_in_state(self: Follower, tup: Tup, name: str) -> None:
+        layer = f"nn.{tup.layer.kind}" if tup.layer else "the recurrent layer"
+        where, msg = f"inside the state of {name}", "'tuple' object has no attribute 'dim'"
+        d = dx.state_tuple_as_tensor(layer=layer, where=where, torch_message=msg) if tup.role == "state" else \
+            dx.output_tuple(layer=layer, where=where, torch_message=msg)
+        self.stop(d, self.tuple_rewrite(tup))
+
     def _unknown_keyword(self: Follower, layer: RecurrentLayer, x: Value, args: list[Value],
                          kwargs: dict[str, Value], keyword: str, node: ast.Call) -> None:
         """``rnn(x, h_0=h)``: torch refuses the keyword before it looks at a shape. The fix (``hx=``) is
@@ -330,6 +337,7 @@ class LayersMixin:
             dims, dtype = (batch, self.sub(layer.in_features)), "float32"
         else:
             return self.unfree(free)
+        dims = self._sizes_read(free, dims, layer)
         t = Tensor(dims, dtype=dtype, origin=f"{free.name} (symbolic: not pinned by the snippet)", line=self.line)
         self.freed[id(free)] = t
         self.result.assumptions.append((self.line, f"{free.name} = {fmt_dims(dims)} {dtype}, what "
@@ -337,6 +345,20 @@ class LayersMixin:
                                         f"{free.name}=...)"))
         self.show(self.line, free.name, t)
         return t
+
+    def _sizes_read(self: Follower, free: Free, dims: tuple[Sym, ...], layer: Layer) -> tuple[Sym, ...]:
+        """The sizes read from the argument before (``x.size(0)``) put on their axes: a new symbol takes the
+        axis's place, the feature axis (which the layer fixes) binds it."""
+        out = list(dims)
+        for i, sym in free.sizes.items():
+            k = i + len(out) if i < 0 else i
+            if not 0 <= k < len(out):
+                continue
+            if k == len(out) - 1:
+                self.equal(sym, out[k], f"what {layer.name or 'nn.' + layer.kind} reads")
+            else:
+                out[k] = sym
+        return tuple(out)
 
     def _state_base(self: Follower, x: Tensor) -> str:
         return self.src(x.node.value) if isinstance(x.node, ast.Subscript) else "h_n"
@@ -431,6 +453,9 @@ class LayersMixin:
                 self.stop(dx.gru_given_tuple(layer=layer.kind, torch_message=(
                     "'tuple' object has no attribute 'dim'" if not layer.mode.endswith("cell") else None)),
                     self._hx_rewrite(node, hx))
+            for item in hx.items:
+                if isinstance(item, Tup) and item.role:   # (hx, cx) where hx is still a layer's tuple
+                    self._tuple_in_state(item, name)
             if len(hx.items) != 2 or not all(isinstance(i, (Tensor, Unknown)) for i in hx.items):
                 return Unknown(f"the state given to {name}")
             hv, cv = hx.items

@@ -169,10 +169,35 @@ class StatementsMixin:
             element = Int(Sym.var(stmt.target.id))
             element.loop_index = True  # type: ignore[attr-defined]
         self.assign(stmt.target, element, env, stmt)
+        before = dict(env.maps[0])
         self._loop_body(stmt, env, it.count)   # once: one representative iteration
+        if self._fed_back(stmt, before, env, it.count):
+            self.second_pass = True   # the names the body rebinds, as the next iteration reads them
+            try:
+                self._loop_body(stmt, env, it.count)
+            finally:
+                self.second_pass = False
         last = value.last_batch(self.sub) if isinstance(value, Loader) else None
         if last is not None:
             self._last_batch(stmt, value, last, env)  # type: ignore[arg-type]
+
+    def _fed_back(self: Follower, stmt: ast.For | ast.AsyncFor, before: dict[str, Value], env: Env,
+                  count: Sym | None) -> bool:
+        """Whether a loop that surely runs twice reads, on its second iteration, a name its first one rebound to
+        another kind of value (``hx = cell(x, (hx, cx))`` makes hx the (h, c) tuple). One extra pass, never
+        nested, keeps following linear."""
+        if self.second_pass or count is None or not self.sub(count).is_const or (self.sub(count).value or 0) < 2:
+            return False
+        read = {n.id for s in stmt.body for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        return any(name in read and name in env.maps[0] and not self._same_kind(old, env.maps[0][name])
+                   for name, old in before.items())
+
+    def _same_kind(self: Follower, a: Value, b: Value) -> bool:
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, Tup) and isinstance(b, Tup):
+            return a.role == b.role and len(a.items) == len(b.items)
+        return not isinstance(a, Tensor) or self.same(a, b)
 
     def _loop_body(self: Follower, stmt: ast.For | ast.AsyncFor, env: Env, count: Sym | None) -> None:
         self.line = stmt.lineno
@@ -266,6 +291,9 @@ class StatementsMixin:
             if isinstance(value, Tup) and value.role == "outputs" and value.layer is not None and value.fix is None:
                 state = "(h_n, c_n)" if value.layer.mode == "lstm" else "h_n"
                 value.fix = (target, f"{target.id}, {state}")
+            if isinstance(value, Tup) and value.role == "state" and value.layer is not None and value.fix is None:
+                name = target.id   # a cell's (h, c) kept whole: unpacked, hx -> hx, cx
+                value.fix = (target, f"{name}, {'c' + name[1:] if name.startswith('h') else name + '_c'}")
             if isinstance(value, Tensor) and not (value.origin or "").startswith("--shape"):
                 value = replace(value, origin=f"{target.id}, line {self.line}")
             env[target.id] = value

@@ -207,6 +207,8 @@ class UserClass(Value):
     methods: dict[str, ast.FunctionDef]
     bases: tuple[Value, ...] = ()
     instances: int = 0
+    called: bool = False                # its forward was called somewhere in the snippet
+    last: Instance | None = None        # the last instance the snippet made
 
 
 @dataclass(eq=False)
@@ -351,6 +353,7 @@ class Free(Value):
     """A forward() argument the snippet does not pin: a tensor whose rank the first use decides."""
 
     name: str
+    sizes: dict[int, Sym] = field(default_factory=dict)   # x.size(i) read before a layer decided the rank
 
 
 class NotFollowed(Exception):
