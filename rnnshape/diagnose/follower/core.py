@@ -70,6 +70,12 @@ class Follower(StatementsMixin, ExpressionsMixin, LayersMixin, RewriteMixin):
 
     def run(self, tree: ast.Module) -> FollowResult:
         self.module_env = env = Env({"__name__": Const("__main__")})
+        if _uses_self(tree):
+            # lines cut from a method: self is an instance of a class the paste does not show, whose
+            # attributes are those the lines set (the others are unknown)
+            env["self"] = Instance(UserClass(ast.ClassDef(name="the pasted method's class", bases=[], keywords=[],
+                                                          body=[], decorator_list=[]), {}))
+            self.result.notes.append("self is used outside a class: its attributes are those the snippet sets")
         try:
             try:
                 self.block(tree.body, env)
@@ -217,3 +223,16 @@ class Follower(StatementsMixin, ExpressionsMixin, LayersMixin, RewriteMixin):
         if v.kind == "bind":
             self.assume(v, why)
         return v
+
+
+def _uses_self(tree: ast.Module) -> bool:
+    """Whether code outside any def or class reads ``self`` (a fragment of a method's body)."""
+    todo: list[ast.AST] = [s for s in tree.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                       ast.ClassDef))]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Name) and node.id == "self":
+            return True
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            todo.extend(ast.iter_child_nodes(node))
+    return False

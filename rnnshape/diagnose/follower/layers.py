@@ -435,6 +435,7 @@ class LayersMixin:
         packed: Packed | None = x if isinstance(x, Packed) else None
         xt = packed.padded if packed else x
         if not isinstance(xt, Tensor):
+            self._state_rank_alone(layer, hx, node)
             hint = f"--shape {self._arg_name(node)}={self._example_input(layer)}" if self._arg_name(node) else \
                 (xt.hint if isinstance(xt, Unknown) else None)
             self.result.not_followed[self.line] = hint
@@ -475,6 +476,31 @@ class LayersMixin:
         if packed is not None and layer.mode.endswith("cell"):
             return Unknown("a PackedSequence fed to a cell")
         return self._predict(layer, xt, h, c, packed, node)
+
+    def _state_rank_alone(self: Follower, layer: RecurrentLayer, hx: Value, node: ast.Call) -> None:
+        """A state whose rank no input could accept (3-D for a cell, 2-D... never 4-D for a layer): the call
+        fails whatever its input, so the error needs no input shape."""
+        states = list(hx.items) if isinstance(hx, Tup) and hx.role != "outputs" else [hx]
+        ranks = {s.rank for s in states if isinstance(s, Tensor)}
+        ok = {1, 2} if layer.mode.endswith("cell") else {2, 3}
+        if not ranks or ranks <= ok:
+            return
+        x = Tensor(tuple(Sym.var(n) for n in (("B",) if layer.mode.endswith("cell") else ("T", "B"))) +
+                   (self._feature(layer),), origin="its input (any)", line=self.line)
+        h, c = (states[0], states[1]) if len(states) == 2 else (states[0], None)
+        if not isinstance(h, Tensor) or (c is not None and not isinstance(c, Tensor)):
+            return
+        saved = dict(self.bindings)
+        try:
+            self._predict(layer, x, h, c, None, node)
+        except Stop as stop:
+            if stop.finding.diagnosis.code == "hidden-rank":
+                raise
+        self.bindings = saved
+
+    def _feature(self: Follower, layer: RecurrentLayer) -> Sym:
+        size = layer.args.get("input_size")
+        return size if isinstance(size, Sym) else Sym.const(int(size or 0))
 
     def _example_input(self: Follower, layer: RecurrentLayer) -> str:
         size = layer.args.get("input_size")

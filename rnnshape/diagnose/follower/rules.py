@@ -536,8 +536,20 @@ def returns_none(f: Follower, args: list[Value], kwargs: dict[str, Value], node:
 def creation(f: Follower, args: list[Value], kwargs: dict[str, Value], node: ast.AST) -> Value:
     sizes = size_args(args, kwargs)
     if sizes is None:
+        sizes = _unknown_sizes(f, args, node)
+    if sizes is None:
         return Unknown(f"torch.{f.op} with sizes rnnshape cannot read")
     return new_tensor(f, sizes, kwargs, node)
+
+
+def _unknown_sizes(f: Follower, args: list[Value], node: ast.AST) -> list[Value] | None:
+    """``torch.zeros(1, x.size(1), self.hidden_size)`` with sizes the snippet does not define: the rank is
+    the number of arguments (two or more: one alone may be a shape tuple), each unknown size a symbol named
+    after its code, which nothing else constrains."""
+    if len(args) < 2 or not isinstance(node, ast.Call) or len(node.args) != len(args) or \
+            not all(isinstance(a, (Int, Unknown)) for a in args):
+        return None
+    return [a if isinstance(a, Int) else Int(Sym.var(f.src(n)), f.src(n)) for a, n in zip(args, node.args, strict=True)]
 
 
 @register("torch.full")
