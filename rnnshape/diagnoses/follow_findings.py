@@ -172,7 +172,22 @@ def unknown_keyword(*, keyword: str, layer: str) -> Diagnosis:
                      + (f"The documentation calls the initial state h_0 (and c_0 for an LSTM), but the argument "
                         f"is named hx: pass hx={keyword}'s value, or give it positionally."
                         if state else f"{keyword}= is not one of them.")),
-        fix=(f"out, h_n = rnn(x, hx=h_0)        # or rnn(x, h_0), positionally" if state else
+        fix=("out, h_n = rnn(x, hx=h_0)        # or rnn(x, h_0), positionally" if state else
              "out, h_n = rnn(x, hx)"),
         evidence={"keyword": keyword, "layer": layer,
                   "torch_message": f"forward() got an unexpected keyword argument '{keyword}'"})
+
+
+def state_view_mixes_batch(*, expr: str, base: str, layer: str) -> Diagnosis:
+    """A view of h_n that does not keep its (num_layers * num_directions) axis apart from the batch."""
+    return Diagnosis(
+        code="state-read-batch-first", severity="warning",
+        title=f"{expr} mixes h_n's layers/directions axis into the batch",
+        explanation=(f"The final state of {layer} is (num_layers * num_directions, batch, hidden_size), batch "
+                     f"second, whatever batch_first says. Viewing it as {expr} reads it in memory order, so each "
+                     "new row takes values from several sequences of the batch (the shapes work, the numbers "
+                     "are mixed). Move the batch first, then flatten: "
+                     f"{base}.permute(1, 0, 2).reshape({base}.size(1), -1), or take {base}[-1] for the last "
+                     "layer (torch.cat([h_n[-2], h_n[-1]], dim=1) for both directions)."),
+        fix=f"state = {base}.permute(1, 0, 2).reshape({base}.size(1), -1)   # (batch, layers * dirs * hidden)",
+        evidence={"expr": expr, "torch_message": None})

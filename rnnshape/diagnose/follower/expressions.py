@@ -714,6 +714,21 @@ class ExpressionsMixin:
         sym = v.sizes.setdefault(i, Sym.var(f"{v.name}.size({i})"))
         return Int(sym, f"{v.name}.size({i})")
 
+    def free_moved(self: Follower, v: Free, name: str, args: list[Value], node: ast.Call) -> Free | None:
+        """``X.transpose(0, 1)`` of an argument no layer has read: still unpinned, its sizes read so far
+        moved to their new axes (the layer reading the result decides its rank)."""
+        axes = [self.sub(a.sym).value if isinstance(a, Int) else None for a in args]
+        if not axes or any(a is None or a < 0 for a in axes) or (name == "transpose" and len(axes) != 2):
+            return None
+        if name == "transpose":
+            a, b = axes
+            where = {i: b if i == a else a if i == b else i for i in v.sizes}
+        else:
+            where = {i: axes.index(i) for i in v.sizes if i in axes}
+        if any(i < 0 for i in v.sizes) or len(where) != len(v.sizes):
+            return None
+        return Free(self.src(node), {where[i]: s for i, s in v.sizes.items()})
+
     def unfree(self: Follower, v: Free) -> Value:
         """A forward argument whose rank no layer decided yet: unknown, with the hint that pins it."""
         return self.freed.get(id(v)) or Unknown(f"the shape of {v.name} is not pinned by the snippet",
@@ -805,6 +820,10 @@ class ExpressionsMixin:
         if isinstance(obj, Free):
             if name == "size" and len(args) == 1 and isinstance(args[0], Int) and id(obj) not in self.freed:
                 return self.free_size(obj, args[0])
+            if name in ("transpose", "permute") and id(obj) not in self.freed:
+                moved = self.free_moved(obj, name, args, node)
+                if moved is not None:
+                    return moved
             return obj if name in FREE_IDENTITIES else self.unfree(obj)
         if isinstance(obj, Tensor):
             return self.apply(name, [obj, *args], kwargs, node)

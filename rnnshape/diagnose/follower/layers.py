@@ -75,14 +75,14 @@ class LayersMixin:
         if name in RECURRENT:
             return self.construct_recurrent(name, args, kwargs, node)
         if name == "Linear":
-            a = self._sizes(args, kwargs, ("in_features", "out_features"))
+            a = self._sizes(args, kwargs, ("in_features", "out_features"), node)
             if a is None:
                 return Unknown("nn.Linear with sizes rnnshape cannot read")
             out_arg = args[1] if len(args) > 1 else kwargs.get("out_features")
             return Linear("Linear", self.line, node, in_features=a[0], out_features=a[1],
                           out_label=out_arg.label if isinstance(out_arg, Int) else None)
         if name == "Embedding":
-            a = self._sizes(args, kwargs, ("num_embeddings", "embedding_dim"))
+            a = self._sizes(args, kwargs, ("num_embeddings", "embedding_dim"), node)
             if a is None:
                 return Unknown("nn.Embedding with sizes rnnshape cannot read")
             return Embedding("Embedding", self.line, node, num=a[0], dim=a[1])
@@ -98,10 +98,14 @@ class LayersMixin:
             return Loss(name, self.line, node)
         return Unknown(f"nn.{name} is not followed")
 
-    def _sizes(self: Follower, args: list[Value], kwargs: dict[str, Value], names: tuple[str, ...]) -> list[Sym] | None:
+    def _sizes(self: Follower, args: list[Value], kwargs: dict[str, Value], names: tuple[str, ...],
+               node: ast.Call) -> list[Sym] | None:
         out = []
         for i, n in enumerate(names):
             v = args[i] if i < len(args) else kwargs.get(n)
+            arg = node.args[i] if i < len(node.args) else next((k.value for k in node.keywords if k.arg == n), None)
+            if isinstance(v, Unknown) and isinstance(arg, (ast.Name, ast.Attribute)):
+                v = Int(Sym.var(self.src(arg)))   # a size the snippet does not define (n_hidden): a symbol
             if not isinstance(v, Int):
                 return None
             out.append(self.sub(v.sym))
