@@ -227,12 +227,65 @@ CASES: dict[str, tuple[str, list[str], str | None, list[str]]] = {
         x = torch.randn(32, 50, 8)
         out, h = gru(x)
         """, [], None, []),
+    # follower2: what the real pastes of tests/data/snippets_real needed
+    "unknown_keyword_h_0": ("""
+        import torch
+        import torch.nn as nn
+        rnn = nn.RNN(6, 3)
+        x = torch.randn(5, 2, 6)
+        out, h = rnn(x, h_0=torch.zeros(1, 2, 3))
+        """, [], "unknown-keyword@5", []),
+    "loop_feeds_the_cell_tuple_back": ("""
+        import torch
+        import torch.nn as nn
+        cell = nn.LSTMCell(10, 20)
+        x = torch.randn(6, 3, 10)
+        hx = torch.randn(3, 20)
+        cx = torch.randn(3, 20)
+        for i in range(6):
+            hx = cell(x[i], (hx, cx))
+        """, [], "state-tuple-as-tensor@8", []),
+    "state_view_mixes_directions_into_batch": ("""
+        import torch
+        import torch.nn as nn
+        lstm = nn.LSTM(10, 20, bidirectional=True)
+        x = torch.randn(5, 3, 10)
+        out, (h, c) = lstm(x)
+        flat = h.view(-1, 40)
+        kept = h.view(2, -1)
+        """, [], None, ["state-read-batch-first@6"]),
+    "unpinned_argument_transposed_and_sized": ("""
+        import torch
+        import torch.nn as nn
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm = nn.LSTM(4, 8, bidirectional=True)
+            def forward(self, X):
+                b = X.shape[0]
+                x = X.transpose(0, 1)
+                h = torch.zeros(2, b, 8)
+                out, _ = self.lstm(x, (h, h))
+                return out[-1]
+        """, [], None, ["bidirectional-last-step@12"]),
+    "unpinned_argument_sized_then_read": ("""
+        import torch
+        import torch.nn as nn
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.cell = nn.LSTMCell(4, 8)
+            def forward(self, x):
+                h = torch.zeros(1, x.size(0), 8)
+                return self.cell(x, (h, h))
+        """, [], "hidden-rank@9", []),
 }
 
 
 #: What the oracle adds to run a model the snippet never calls.
 CALLS = {"forward_argument_is_symbolic": "import torch\nNet()(torch.randn(4, 9, 300))",
-         "dropout_parameter_is_no_error": "import torch\nEnc(8, 16, 2, 0.3)(torch.randn(5, 3, 8))"}
+         "dropout_parameter_is_no_error": "import torch\nEnc(8, 16, 2, 0.3)(torch.randn(5, 3, 8))",
+         "unpinned_argument_sized_then_read": "M()(torch.randn(3, 4))"}
 
 
 @pytest.fixture(scope="module")

@@ -162,7 +162,7 @@ FORWARD_KEYWORDS = frozenset({"input", "hx"})
 STATE_KEYWORDS = frozenset({"h_0", "h0", "hidden", "h", "hx", "state", "states", "hidden_state", "h_c"})
 
 
-def unknown_keyword(*, keyword: str, layer: str) -> Diagnosis:
+def unknown_keyword(*, keyword: str, layer: str, kind: str) -> Diagnosis:
     """``rnn(x, h_0=h)``: forward() takes ``input`` and ``hx`` only (the docs name the states h_0, c_0)."""
     state = keyword in STATE_KEYWORDS
     return Diagnosis(
@@ -175,7 +175,7 @@ def unknown_keyword(*, keyword: str, layer: str) -> Diagnosis:
         fix=("out, h_n = rnn(x, hx=h_0)        # or rnn(x, h_0), positionally" if state else
              "out, h_n = rnn(x, hx)"),
         evidence={"keyword": keyword, "layer": layer,
-                  "torch_message": f"forward() got an unexpected keyword argument '{keyword}'"})
+                  "torch_message": f"{kind}.forward() got an unexpected keyword argument '{keyword}'"})
 
 
 def state_view_mixes_batch(*, expr: str, base: str, layer: str) -> Diagnosis:

@@ -251,7 +251,7 @@ class LayersMixin:
                     rw = self._rewrite_node(self.line, kw, f"hx={self.src(kw.value)}")
             except Stop:
                 pass
-        self.stop(ff.unknown_keyword(keyword=keyword, layer=name), rw)
+        self.stop(ff.unknown_keyword(keyword=keyword, layer=name, kind=layer.kind), rw)
 
     def _tuple_as_tensor_call(self: Follower, tup: Tup, layer: Layer, node: ast.Call) -> None:
         name = f"nn.{tup.layer.kind}" if tup.layer else "the recurrent layer"
