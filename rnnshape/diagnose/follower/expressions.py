@@ -40,6 +40,7 @@ from rnnshape.diagnose.follower.values import (
     ModRef,
     NotFollowed,
     Packed,
+    RecurrentLayer,
     Returned,
     Sequential,
     Super,
@@ -562,6 +563,12 @@ class ExpressionsMixin:
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs)
         if isinstance(func, Unknown):
+            if args and isinstance(args[0], RecurrentLayer) and isinstance(node.func, ast.Name) and \
+                    node.func.id not in env:
+                # WeightDrop(lstm, ...), a wrapper the paste does not define: it runs the layer it wraps
+                self.result.notes.append(f"line {self.line}: {node.func.id}(...) is not defined in the snippet; "
+                                         f"calls of it were followed as calls of the layer it wraps")
+                return args[0]
             return Unknown(func.reason, func.hint)
         return Unknown(f"a call to {self.src(node.func)[:40]}")
 
