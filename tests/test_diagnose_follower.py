@@ -268,6 +268,12 @@ CASES: dict[str, tuple[str, list[str], str | None, list[str]]] = {
                 out, _ = self.lstm(x, (h, h))
                 return out[-1]
         """, [], None, ["bidirectional-last-step@12"]),
+    "pack_sequence_of_an_empty_tensor": ("""
+        import torch
+        from torch.nn.utils.rnn import pack_sequence
+        tensors = [torch.randn(abs(n - 2), 3) for n in range(4)]
+        packed = pack_sequence(tensors, enforce_sorted=False)
+        """, [], "packing-bad-length@4", []),
     "unpinned_argument_sized_then_read": ("""
         import torch
         import torch.nn as nn

@@ -795,6 +795,8 @@ class ExpressionsMixin:
             if all(v.is_const for v in vals):
                 fn = min if name == "min" else max
                 return Int(Sym.const(fn(v.value for v in vals)))  # type: ignore[type-var]
+        if name == "abs" and len(args) == 1 and isinstance(args[0], Int) and self.sub(args[0].sym).is_const:
+            return Int(Sym.const(abs(self.sub(args[0].sym).value or 0)))
         if name == "isinstance":
             return Unknown("isinstance()")
         return Unknown(f"{name}() is not followed")

@@ -689,6 +689,9 @@ class LayersMixin:
             padded_dims = dims if not bf or len(dims) < 2 else (dims[1], dims[0], *dims[2:])
             padded_labels = x.labels if not bf or len(dims) < 2 else (x.labels[1], x.labels[0], *x.labels[2:])
             return Packed(replace(x, dims=padded_dims, labels=padded_labels), lengths, es, self.line)
+        if name == "pack_sequence":
+            self._pack_sequence(arg(0, "sequences", Unknown("no sequences")))
+            return Unknown("a PackedSequence built by pack_sequence")
         if name == "pad_packed_sequence":
             p = arg(0, "sequence", Unknown("no sequence"))
             bf = self.truth(arg(1, "batch_first", Const(False)))
@@ -717,6 +720,15 @@ class LayersMixin:
             batch = self.tensor_dims(p.padded)[1] if p.padded.rank >= 2 else ONE
             return Tup((out, Tensor((batch,), dtype="int64")), "tuple")
         return Unknown(f"{name}() is not followed")
+
+    def _pack_sequence(self: Follower, seqs: Value) -> None:
+        """pack_sequence([...]) of tensors whose lengths (first dimensions) the snippet fixes: none may be 0."""
+        if not isinstance(seqs, Tup) or seqs.count is not None or seqs.role:
+            return
+        firsts = [self.sub(t.dims[0]) for t in seqs.items if isinstance(t, Tensor) and t.rank >= 1]
+        if any(d.is_const and (d.value or 0) <= 0 for d in firsts):
+            self.stop(dx.packing_bad_length(torch_message=(
+                "Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0")))
 
     def _lengths(self: Follower, v: Value) -> tuple[int, ...] | None:
         if isinstance(v, Tup) and all(isinstance(i, Int) and self.sub(i.sym).is_const for i in v.items):
