@@ -503,3 +503,75 @@ def test_json_output_imports_neither_rich_nor_torch(tmp_path: Path) -> None:
     assert res.returncode == 1 and json.loads(res.stdout)["error"]["code"] == "linear-mismatch"
     imported = {line.split("|")[-1].strip() for line in res.stderr.splitlines() if "|" in line}
     assert not {m for m in imported if m.split(".")[0] in ("rich", "torch", "numpy")}
+
+
+#: Constructs of real pastes that torch cannot run as they stand (a name the paste does not define, lines cut
+#: from a method): what the follower makes of them. Their torch truth is pinned by the real pastes of
+#: tests/data/snippets_real, which run with their thread's completion (tests/test_diagnose_real.py).
+STATIC_CASES: dict[str, tuple[str, str | None, list[str]]] = {
+    "wrapper_not_in_the_paste": ("""
+        import torch
+        import torch.nn as nn
+        cell = nn.LSTMCell(4, 8)
+        wrapped = WeightDrop(cell, ['weight_hh'], dropout=0.5)
+        out = wrapped(torch.randn(2, 4), torch.randn(2, 8))
+        """, "hidden-not-tuple@5", []),
+    "method_fragment_uses_self": ("""
+        self.cell = nn.LSTMCell(embed_size, hidden_size)
+        hidden = torch.zeros(1, x.size(1), self.hidden_size)
+        state = (hidden, hidden)
+        h, c = self.cell(x[0], state)
+        """, "hidden-rank@4", []),
+    "state_rank_fine_for_some_input": ("""
+        self.lstm = nn.LSTM(embed_size, hidden_size)
+        hidden = torch.zeros(x.size(1), self.hidden_size)
+        out, h = self.lstm(x, (hidden, hidden))
+        """, None, []),
+    "undefined_sizes_in_a_model": ("""
+        import torch
+        import torch.nn as nn
+        class M(nn.Module):
+            def __init__(self, n_in, n_hidden):
+                super().__init__()
+                self.gru = nn.GRU(n_in, n_hidden, batch_first=True, bidirectional=True)
+            def forward(self, x):
+                out, h = self.gru(x)
+                return out[:, -1, :]
+        model = M(input_size, hidden_size)
+        """, None, ["bidirectional-last-step@9"]),
+    "one_size_alone_may_be_a_shape": ("""
+        import torch
+        import torch.nn as nn
+        cell = nn.GRUCell(4, 8)
+        h = torch.zeros(shape)
+        out = cell(torch.randn(2, 4), h)
+        """, None, []),
+}
+
+
+@pytest.mark.parametrize("name", list(STATIC_CASES))
+def test_constructs_of_real_pastes(name: str) -> None:
+    code, error, warnings = STATIC_CASES[name]
+    r = _d(code)
+    got = f"{r.error.diagnosis.code}@{r.error.line}" if r.error else None
+    assert got == error, r.findings
+    assert _warnings(r) == warnings
+
+
+def test_a_wrapper_the_paste_does_not_define_is_said() -> None:
+    r = _d(STATIC_CASES["wrapper_not_in_the_paste"][0])
+    assert any("WeightDrop(...) is not defined in the snippet" in n for n in r.notes), r.notes
+
+
+def test_a_method_fragment_says_what_self_is() -> None:
+    r = _d(STATIC_CASES["method_fragment_uses_self"][0])
+    assert any("self is used outside a class" in n for n in r.notes), r.notes
+
+
+def test_a_paste_whose_first_line_lost_its_indentation_is_realigned() -> None:
+    code = ("import torch\n      rnn = torch.nn.GRU(input_size=5, hidden_size=4)\n      x = torch.randn(3, 4, 5)\n"
+            "      hidden = torch.randn(2, 4, 4)\n      rnn(x, hidden)\n")
+    r = diagnose_paste(code, {})
+    assert r.error is not None and (r.error.diagnosis.code, r.error.line) == ("hidden-layers-mismatch", 5)
+    # a paste that parses as it is keeps its lines
+    assert diagnose_paste("import torch\nx = torch.randn(2, 3)\n", {}).error is None
