@@ -23,6 +23,7 @@ from rnnshape.diagnose.follower.values import (
     RECURRENT,
     TENSOR_ATTRS,
     TOO_DEEP,
+    UNIMPORTED,
     BoundMethod,
     Const,
     Dataset,
@@ -91,6 +92,8 @@ class ExpressionsMixin:
             return ModRef("builtins." + node.id)
         if node.id in IDENTITIES:   # Variable without its import (pastes of the 0.3 era)
             return ModRef("torch.autograd." + node.id)
+        if node.id in UNIMPORTED:
+            return ModRef(UNIMPORTED[node.id])
         star = env.get("__star__")
         if isinstance(star, ModRef):
             return ModRef(f"{star.path}.{node.id}")
@@ -724,7 +727,10 @@ class ExpressionsMixin:
     def free_moved(self: Follower, v: Free, name: str, args: list[Value], node: ast.Call) -> Free | None:
         """``X.transpose(0, 1)`` of an argument no layer has read: still unpinned, its sizes read so far
         moved to their new axes (the layer reading the result decides its rank)."""
-        axes = [self.sub(a.sym).value if isinstance(a, Int) else None for a in args]
+        axes = [0, 1] if name == "t" and not args else \
+            [self.sub(a.sym).value if isinstance(a, Int) else None for a in args]
+        if name == "t":
+            name = "transpose"
         if not axes or any(a is None or a < 0 for a in axes) or (name == "transpose" and len(axes) != 2):
             return None
         if name == "transpose":
@@ -829,7 +835,9 @@ class ExpressionsMixin:
         if isinstance(obj, Free):
             if name == "size" and len(args) == 1 and isinstance(args[0], Int) and id(obj) not in self.freed:
                 return self.free_size(obj, args[0])
-            if name in ("transpose", "permute") and id(obj) not in self.freed:
+            if name == "size" and not args and id(obj) not in self.freed:
+                return BoundMethod(obj, "shape")   # x.size(), as x.shape: unpacking it pins the rank
+            if name in ("transpose", "permute", "t") and id(obj) not in self.freed:
                 moved = self.free_moved(obj, name, args, node)
                 if moved is not None:
                     return moved

@@ -440,11 +440,15 @@ class LayersMixin:
         xt = packed.padded if packed else x
         if not isinstance(xt, Tensor):
             self._state_rank_alone(layer, hx, node)
+            states = self._states_given(layer, hx)
             hint = f"--shape {self._arg_name(node)}={self._example_input(layer)}" if self._arg_name(node) else \
                 (xt.hint if isinstance(xt, Unknown) else None)
             self.result.not_followed[self.line] = hint
             self.unknown(f"the input of {name}", xt if isinstance(xt, Unknown) else None, self._arg_name(node),
                          self._example_input(layer))
+            if states is not None:   # the final states have the shapes of the initial ones, when the call works
+                return Tup((Unknown(f"the output of {name}, whose input is not known"), states), role="outputs",
+                           layer=layer, line=self.line, node=node)
             return Unknown(f"the outputs of {name}, whose input is not known")
         h: Tensor | None = None
         c: Tensor | None = None
@@ -468,7 +472,7 @@ class LayersMixin:
                 missing = hv if isinstance(hv, Unknown) else cv
                 self.result.not_followed[self.line] = missing.hint  # type: ignore[union-attr]
                 self.unknown(f"the state of {name}", missing)
-                return Unknown(f"the outputs of {name}, whose state is not known")
+                return self._outputs_unchecked(layer, xt, packed, node)
             h, c = hv, cv  # type: ignore[assignment]
         elif isinstance(hx, Tensor):
             h = hx
@@ -476,10 +480,47 @@ class LayersMixin:
             hx = self.unfree(hx) if isinstance(hx, Free) else hx
             self.result.not_followed[self.line] = hx.hint  # type: ignore[union-attr]
             self.unknown(f"the state of {name}", hx)
-            return Unknown(f"the outputs of {name}, whose state is not known")
+            return self._outputs_unchecked(layer, xt, packed, node)
         if packed is not None and layer.mode.endswith("cell"):
             return Unknown("a PackedSequence fed to a cell")
         return self._predict(layer, xt, h, c, packed, node)
+
+    def _outputs_unchecked(self: Follower, layer: RecurrentLayer, x: Tensor, packed: Packed | None,
+                           node: ast.Call) -> Value:
+        """The outputs of a call whose state is unknown: their shapes follow from the input and the layer
+        alone (when the call works), so what reads them goes on; the call itself is not counted as checked."""
+        name = layer.name or f"nn.{layer.kind}"
+        saved = dict(self.bindings)
+        try:
+            out = self._predict(layer, x, None, None, packed, node)
+        except Stop:
+            self.bindings = saved
+            return Unknown(f"the outputs of {name}, whose state is not known")
+        self.result.checked.discard((self.line, id(layer)))
+        return out
+
+    def _states_given(self: Follower, layer: RecurrentLayer, hx: Value) -> Value | None:
+        """What a full layer returns as its final state when its input is unknown: the initial state's
+        shapes, when they are those of the layer (num_layers * directions, batch, hidden_size)."""
+        if layer.mode.endswith("cell") or layer.args.get("proj_size"):
+            return None
+        items = list(hx.items) if isinstance(hx, Tup) and not hx.role else [hx]
+        if len(items) != (2 if layer.mode == "lstm" else 1) or not all(isinstance(t, Tensor) and t.rank == 3
+                                                                       for t in items):
+            return None
+        layers, hidden = layer.args.get("num_layers", 1), layer.args.get("hidden_size")
+        want = [Sym.const(v) if isinstance(v, int) else v for v in (layers, hidden)]
+        if not all(isinstance(w, Sym) for w in want):
+            return None
+        first = want[0] * (2 if layer.args.get("bidirectional") else 1)
+        out = []
+        for t, role in zip(items, ("h_n", "c_n"), strict=False):
+            dims = self.tensor_dims(t)  # type: ignore[arg-type]
+            if dims[0] != self.sub(first) or dims[2] != self.sub(want[1]):
+                return None
+            out.append(Tensor(dims, t.labels, t.dtype, t.device, origin=f"{layer.name or layer.kind}(...)",  # type: ignore[union-attr]
+                              line=self.line, role=role, layer=layer))
+        return Tup(tuple(out), role="state", layer=layer, line=self.line) if len(out) == 2 else out[0]
 
     def _state_rank_alone(self: Follower, layer: RecurrentLayer, hx: Value, node: ast.Call) -> None:
         """A state whose rank no input could accept (3-D for a cell, 2-D... never 4-D for a layer): the call

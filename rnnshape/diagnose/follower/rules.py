@@ -566,10 +566,17 @@ def _unknown_sizes(f: Follower, args: list[Value], node: ast.AST) -> list[Value]
     """``torch.zeros(1, x.size(1), self.hidden_size)`` with sizes the snippet does not define: the rank is
     the number of arguments (two or more: one alone may be a shape tuple), each unknown size a symbol named
     after its code, which nothing else constrains."""
-    if len(args) < 2 or not isinstance(node, ast.Call) or len(node.args) != len(args) or \
-            not all(isinstance(a, (Int, Unknown)) for a in args):
+    if not isinstance(node, ast.Call) or len(node.args) != len(args):
         return None
-    return [a if isinstance(a, Int) else Int(Sym.var(f.src(n)), f.src(n)) for a, n in zip(args, node.args, strict=True)]
+    codes: list[ast.expr] = list(node.args)
+    if len(args) == 1 and isinstance(args[0], Tup) and isinstance(codes[0], (ast.Tuple, ast.List)) and \
+            len(codes[0].elts) == len(args[0].items):   # torch.zeros((layers, x.size(0), hidden))
+        codes, args = list(codes[0].elts), list(args[0].items)
+    elif len(args) < 2:
+        return None
+    if not all(isinstance(a, (Int, Unknown)) for a in args):
+        return None
+    return [a if isinstance(a, Int) else Int(Sym.var(f.src(n)), f.src(n)) for a, n in zip(args, codes, strict=True)]
 
 
 @register("torch.full")

@@ -10,10 +10,12 @@ from rnnshape import diagnoses as dx
 from rnnshape.diagnose.follower.values import (
     CLASS_NAME,
     UNROLL,
+    BoundMethod,
     Const,
     Dataset,
     Env,
     Finding,
+    Free,
     Function,
     Halt,
     Instance,
@@ -31,7 +33,7 @@ from rnnshape.diagnose.follower.values import (
     Value,
 )
 from rnnshape.diagnoses import follow_findings as ff
-from rnnshape.model.symbolic import ONE, Sym
+from rnnshape.model.symbolic import ONE, Sym, fmt_dims
 
 if TYPE_CHECKING:
     from rnnshape.diagnose.follower.core import Follower
@@ -129,7 +131,11 @@ class StatementsMixin:
             return
         # undecidable: follow both in child scopes and keep only what they agree on
         left, right = env.new_child(), env.new_child()
-        self.block(stmt.body, left)
+        try:
+            self.block(stmt.body, left)
+        except Returned as ret:
+            self._both_return(ret, stmt.orelse, right)
+            raise
         self.block(stmt.orelse, right)
         for name in set(left.maps[0]) | set(right.maps[0]):
             a, b = left.get(name), right.get(name)
@@ -142,6 +148,19 @@ class StatementsMixin:
             else:
                 env[name] = Unknown(f"{name} depends on a condition rnnshape cannot decide "
                                     f"(line {stmt.lineno})", f"--shape {name}=...")
+
+    def _both_return(self: Follower, ret: Returned, orelse: list[ast.stmt], right: Env) -> None:
+        """``if cuda: return x.cuda() else: return x``: when both branches return, the value is what they
+        agree on (a device neither pins is left open), never the first branch's alone."""
+        try:
+            self.block(orelse, right)
+        except Returned as other:
+            a, b = ret.value, other.value
+            if isinstance(a, Tensor) and isinstance(b, Tensor) and self.tensor_dims(a) == self.tensor_dims(b) \
+                    and a.dtype == b.dtype:
+                ret.value = a if a.device == b.device else replace(a, device=None)
+            elif not self.same(a, b):
+                ret.value = Unknown("a value two branches return differently")
 
     def same(self: Follower, a: Value, b: Value) -> bool:
         if isinstance(a, Tensor) and isinstance(b, Tensor):
@@ -318,6 +337,9 @@ class StatementsMixin:
                 self.assign(e.value if isinstance(e, ast.Starred) else e, Unknown("a starred assignment"),
                             env, stmt)
             return
+        if isinstance(value, BoundMethod) and isinstance(value.obj, Free) and value.name == "shape" and \
+                id(value.obj) not in self.freed:
+            value = self.pin_rank(value.obj, names)
         if isinstance(value, Tup):
             n = len(value.items)
             if n != m:
@@ -362,6 +384,20 @@ class StatementsMixin:
             self.assign(e, Unknown(value.reason if isinstance(value, Unknown) else
                                    f"item {i} of a value rnnshape does not follow",
                                    value.hint if isinstance(value, Unknown) else None), env, stmt)
+
+    def pin_rank(self: Follower, free: Free, names: list[ast.expr]) -> Value:
+        """``batch, seq_len, features = x.shape`` of an unpinned argument: x has that rank (torch raises
+        otherwise), each size a symbol named by the code."""
+        dims = []
+        for i, e in enumerate(names):
+            label = e.id if isinstance(e, ast.Name) and e.id != "_" else f"{free.name}.size({i})"
+            dims.append(free.sizes.get(i, Sym.var(label)))
+        labels = tuple(e.id if isinstance(e, ast.Name) and e.id != "_" else None for e in names)
+        t = Tensor(tuple(dims), labels, origin=f"{free.name} (symbolic: not pinned by the snippet)", line=self.line)
+        self.freed[id(free)] = t
+        self.result.assumptions.append((self.line, f"{free.name} = {fmt_dims(tuple(dims))}, the rank its "
+                                        f"unpacking says (pin it with --shape {free.name}=...)"))
+        return self.tensor_attribute(t, "shape", names[0])
 
     def truth(self: Follower, value: Value) -> bool | None:
         if isinstance(value, Const):

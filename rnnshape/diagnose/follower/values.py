@@ -41,6 +41,10 @@ CLASS_NAME = re.compile(r"class|label|categor|sentiment|n_out\b|num_out", re.IGN
 BUILTINS = frozenset({"range", "len", "print", "int", "float", "min", "max", "enumerate", "zip", "list", "tuple",
                       "sum", "abs", "round", "isinstance", "super", "str", "bool", "sorted", "reversed", "iter",
                       "next", "type", "dict", "getattr", "hasattr", "id", "map"})
+#: torch's names a paste uses without their import (its first lines cut off): where they live.
+UNIMPORTED = {**{n: "torch.nn.utils.rnn." + n for n in ("pack_padded_sequence", "pad_packed_sequence",
+                                                         "pack_sequence", "pad_sequence")},
+              **{n: "torch.utils.data." + n for n in ("DataLoader", "TensorDataset")}}
 #: Old autograd wrappers that return the tensor they wrap (``Variable(x, volatile=True)``).
 IDENTITIES = frozenset({"Variable"})
 #: A model's methods that change no shape we follow (``model.eval()``, ``model.zero_grad()``).
