@@ -274,6 +274,30 @@ CASES: dict[str, tuple[str, list[str], str | None, list[str]]] = {
         tensors = [torch.randn(abs(n - 2), 3) for n in range(4)]
         packed = pack_sequence(tensors, enforce_sorted=False)
         """, [], "packing-bad-length@4", []),
+    "both_branches_return_the_state": ("""
+        import torch
+        import torch.nn as nn
+        def on_device(t):
+            if torch.cuda.is_available():
+                return t.cuda()
+            else:
+                return t
+        lstm = nn.LSTM(4, 8)
+        h = on_device(torch.zeros(1, 2, 8))
+        out, hn = lstm(torch.randn(3, 2, 4), (h, h))
+        """, [], None, []),
+    "unpacking_the_shape_pins_the_rank": ("""
+        import torch
+        import torch.nn as nn
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm = nn.LSTM(4, 8, batch_first=True)
+            def forward(self, x):
+                b, t, f = x.size()
+                h = torch.zeros(b, 8)
+                return self.lstm(x, (h, h))
+        """, [], "hidden-rank@10", []),
     "unpinned_argument_sized_then_read": ("""
         import torch
         import torch.nn as nn
@@ -291,7 +315,8 @@ CASES: dict[str, tuple[str, list[str], str | None, list[str]]] = {
 #: What the oracle adds to run a model the snippet never calls.
 CALLS = {"forward_argument_is_symbolic": "import torch\nNet()(torch.randn(4, 9, 300))",
          "dropout_parameter_is_no_error": "import torch\nEnc(8, 16, 2, 0.3)(torch.randn(5, 3, 8))",
-         "unpinned_argument_sized_then_read": "M()(torch.randn(3, 4))"}
+         "unpinned_argument_sized_then_read": "M()(torch.randn(3, 4))",
+         "unpacking_the_shape_pins_the_rank": "M()(torch.randn(2, 3, 4))"}
 
 
 @pytest.fixture(scope="module")
@@ -539,6 +564,31 @@ STATIC_CASES: dict[str, tuple[str, str | None, list[str]]] = {
                 return out[:, -1, :]
         model = M(input_size, hidden_size)
         """, None, ["bidirectional-last-step@9"]),
+    "state_not_known_outputs_still_followed": ("""
+        import torch
+        import torch.nn as nn
+        gru = nn.GRU(4, 8, num_layers=2, bidirectional=True)
+        h0 = make_state()
+        out, h = gru(torch.randn(5, 3, 4), h0)
+        fc = nn.Linear(8, 2)
+        y = fc(h[-1])
+        """, None, ["bidirectional-one-direction@7"]),
+    "input_not_known_state_carried": ("""
+        import torch
+        import torch.nn as nn
+        lstm = nn.LSTM(4, 8, num_layers=3)
+        h0 = torch.zeros((3, n, 8))
+        out, (h, c) = lstm(data, (h0, h0))
+        flat = h.view(-1, 8)
+        """, None, ["state-read-batch-first@6"]),
+    "input_not_known_state_not_the_layers": ("""
+        import torch
+        import torch.nn as nn
+        lstm = nn.LSTM(4, 8, num_layers=3)
+        h0 = torch.zeros((2, n, 8))
+        out, (h, c) = lstm(data, (h0, h0))
+        flat = h.view(-1, 8)
+        """, None, []),
     "one_size_alone_may_be_a_shape": ("""
         import torch
         import torch.nn as nn
