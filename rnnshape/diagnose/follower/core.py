@@ -16,6 +16,7 @@ import ast
 from typing import Any
 
 from rnnshape import diagnoses as dx
+from rnnshape.diagnose.follower.calls import CallsMixin
 from rnnshape.diagnose.follower.expressions import ExpressionsMixin
 from rnnshape.diagnose.follower.layers import LayersMixin
 from rnnshape.diagnose.follower.rewrite import RewriteMixin
@@ -46,7 +47,7 @@ from rnnshape.diagnose.follower.values import (
 from rnnshape.model.symbolic import Sym, Verdict, compare, fmt_dims
 
 
-class Follower(StatementsMixin, ExpressionsMixin, LayersMixin, RewriteMixin):
+class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, RewriteMixin):
     MAX_DEPTH = 24
     MAX_STEPS = 200_000
 

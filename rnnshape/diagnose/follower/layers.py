@@ -326,44 +326,6 @@ class LayersMixin:
         return Tensor(tuple(dims[:-1]) + (out,), x.labels[:-1] + (layer.out_label,), "float32", x.device,
                       origin=self.src(node), line=self.line, role=role, layer=x.layer)
 
-    def materialize(self: Follower, free: Free, layer: Layer) -> Value:
-        """An unpinned forward argument takes the shape the first layer reading it needs: B, T symbolic."""
-        batch, time = Sym.var("B"), Sym.var("T")
-        if isinstance(layer, RecurrentLayer):
-            size = layer.args.get("input_size")
-            feat = size if isinstance(size, Sym) else Sym.const(int(size or 0))
-            dims: tuple[Sym, ...] = (batch, feat) if layer.mode.endswith("cell") else \
-                (batch, time, feat) if layer.args.get("batch_first") else (time, batch, feat)
-            dtype = "float32"
-        elif isinstance(layer, Embedding):
-            dims, dtype = (batch, time), "int64"
-        elif isinstance(layer, Linear):
-            dims, dtype = (batch, self.sub(layer.in_features)), "float32"
-        else:
-            return self.unfree(free)
-        dims = self._sizes_read(free, dims, layer)
-        t = Tensor(dims, dtype=dtype, origin=f"{free.name} (symbolic: not pinned by the snippet)", line=self.line)
-        self.freed[id(free)] = t
-        self.result.assumptions.append((self.line, f"{free.name} = {fmt_dims(dims)} {dtype}, what "
-                                        f"{layer.name or 'nn.' + layer.kind} reads (pin it with --shape "
-                                        f"{free.name}=...)"))
-        self.show(self.line, free.name, t)
-        return t
-
-    def _sizes_read(self: Follower, free: Free, dims: tuple[Sym, ...], layer: Layer) -> tuple[Sym, ...]:
-        """The sizes read from the argument before (``x.size(0)``) put on their axes: a new symbol takes the
-        axis's place, the feature axis (which the layer fixes) binds it."""
-        out = list(dims)
-        for i, sym in free.sizes.items():
-            k = i + len(out) if i < 0 else i
-            if not 0 <= k < len(out):
-                continue
-            if k == len(out) - 1:
-                self.equal(sym, out[k], f"what {layer.name or 'nn.' + layer.kind} reads")
-            else:
-                out[k] = sym
-        return tuple(out)
-
     def _state_base(self: Follower, x: Tensor) -> str:
         return self.src(x.node.value) if isinstance(x.node, ast.Subscript) else "h_n"
 
