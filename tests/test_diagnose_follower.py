@@ -298,6 +298,23 @@ CASES: dict[str, tuple[str, list[str], str | None, list[str]]] = {
                 h = torch.zeros(b, 8)
                 return self.lstm(x, (h, h))
         """, [], "hidden-rank@10", []),
+    "init_hidden_from_a_parameter": ("""
+        import torch
+        import torch.nn as nn
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.n_layers, self.hidden = 2, 8
+                self.lstm = nn.LSTM(4, 8, 2)
+            def init_hidden(self, batch):
+                weight = next(self.parameters()).data
+                return (weight.new(self.n_layers, batch, self.hidden).zero_(),
+                        weight.new_zeros(1, batch, self.hidden))
+            def forward(self, x, h):
+                return self.lstm(x, h)
+        net = Net()
+        out = net(torch.randn(5, 3, 4), net.init_hidden(3))
+        """, [], "cell-shape-mismatch@13", []),
     "unpinned_argument_sized_then_read": ("""
         import torch
         import torch.nn as nn

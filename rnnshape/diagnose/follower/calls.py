@@ -31,6 +31,7 @@ from rnnshape.diagnose.follower.values import (
     Loss,
     ModRef,
     NotFollowed,
+    Parameter,
     RecurrentLayer,
     Returned,
     Sequential,
@@ -198,6 +199,8 @@ class CallsMixin:
         name = path.rsplit(".", 1)[-1]
         if path.startswith("builtins."):
             return self.builtin(name, args, kwargs, node, env)
+        if path == "<method parameters>":
+            return Iter(Parameter())
         if path.startswith("<method"):
             return Const(None) if name in MODEL_NO_SHAPE else Unknown(f"the model's .{name}()")
         if name in IDENTITIES:   # Variable(x, volatile=True), autograd's old wrapper: x itself
@@ -233,6 +236,15 @@ class CallsMixin:
             return Unknown(str(nf))
         finally:
             self.op = saved
+
+    def from_parameter(self: Follower, name: str, args: list[Value], kwargs: dict[str, Value], node: ast.Call) -> Value:
+        """``weight.new(n_layers, batch, hidden).zero_()``, ``weight.new_zeros(...)`` of a model's parameter: a
+        tensor of those sizes (sizes only: ``.new([1, 2])`` of data is not followed)."""
+        sizes = rules.size_args(args, kwargs)
+        if name not in ("new", "new_zeros", "new_ones", "new_empty") or sizes is None or \
+                (name == "new" and not all(isinstance(a, Int) for a in args)):
+            return Unknown(f"a parameter's .{name}()")
+        return rules.new_tensor(self, sizes, kwargs, node)
 
     def free_size(self: Follower, v: Free, index: Int) -> Value:
         """``x.size(0)`` of an argument no layer has read yet: a size of its own, which the layer that reads x
@@ -351,6 +363,8 @@ class CallsMixin:
         if isinstance(obj, Instance):
             self._move(obj, name, args, kwargs)
             return obj
+        if isinstance(obj, Parameter):
+            return self.from_parameter(name, args, kwargs, node)
         if isinstance(obj, Free):
             if name == "size" and len(args) == 1 and isinstance(args[0], Int) and id(obj) not in self.freed:
                 return self.free_size(obj, args[0])

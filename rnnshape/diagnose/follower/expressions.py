@@ -32,6 +32,7 @@ from rnnshape.diagnose.follower.values import (
     Loader,
     ModRef,
     Packed,
+    Parameter,
     Super,
     Tensor,
     Tup,
@@ -294,7 +295,7 @@ class ExpressionsMixin:
             return ModRef(f"<method {attr}>")   # nn.Module's own (__init__): nothing to follow
         if isinstance(obj, Tensor):
             return self.tensor_attribute(obj, attr, node)
-        if isinstance(obj, Free):
+        if isinstance(obj, (Free, Parameter)):
             return obj if attr == "data" else BoundMethod(obj, attr)
         if isinstance(obj, Tup):
             if obj.role and attr in TENSOR_ATTRS:

@@ -230,6 +230,12 @@ class Packed(Value):
 
 
 @dataclass(eq=False)
+class Parameter(Value):
+    """One of a model's parameters (``next(model.parameters())``): its shape is not followed, but
+    ``.new(sizes)`` / ``.new_zeros(sizes)`` of it makes a tensor of those sizes (the old ``init_hidden``)."""
+
+
+@dataclass(eq=False)
 class Dataset(Value):
     tensors: tuple[Value, ...]
 
