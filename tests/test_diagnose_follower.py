@@ -606,6 +606,26 @@ STATIC_CASES: dict[str, tuple[str, str | None, list[str]]] = {
         out, (h, c) = lstm(data, (h0, h0))
         flat = h.view(-1, 8)
         """, None, []),
+    "state_made_once_for_a_loader_of_unknown_size": ("""
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader, TensorDataset
+        loader = DataLoader(TensorDataset(torch.from_numpy(xs)), batch_size=32)
+        lstm = nn.LSTM(4, 8)
+        h = (torch.zeros(1, 32, 8), torch.zeros(1, 32, 8))
+        for (x,) in loader:
+            out, _ = lstm(x.transpose(0, 1), h)
+        """, None, ["last-batch-smaller@6"]),
+    "state_made_per_batch_for_a_loader_of_unknown_size": ("""
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader, TensorDataset
+        loader = DataLoader(TensorDataset(torch.from_numpy(xs)), batch_size=32, drop_last=True)
+        lstm = nn.LSTM(4, 8)
+        h = (torch.zeros(1, 32, 8), torch.zeros(1, 32, 8))
+        for (x,) in loader:
+            out, _ = lstm(x.transpose(0, 1), h)
+        """, None, []),
     "one_size_alone_may_be_a_shape": ("""
         import torch
         import torch.nn as nn

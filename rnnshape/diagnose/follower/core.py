@@ -67,6 +67,9 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Rewri
         self.freed: dict[int, Tensor] = {}   # unpinned forward arguments, once a layer decided their shape
         self.op = ""                          # the op whose shape rule runs (for its messages)
         self.module_env: Env = Env()
+        self.assigned_at: dict[tuple[int, str], int] = {}   # (scope, name) -> the line that last set it
+        #: in a loop over a DataLoader of unknown size: states made before it with its batch size, and where
+        self.full_batch_states: list[tuple[Sym, list[tuple[Value, int, str]]]] = []
         self.second_pass = False              # following a loop's body a second time (see for_)
 
     def run(self, tree: ast.Module) -> FollowResult:

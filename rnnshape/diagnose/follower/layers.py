@@ -398,6 +398,7 @@ class LayersMixin:
         name = layer.name or f"nn.{layer.kind}"
         if isinstance(x, Tup) and x.role:
             self._tuple_as_tensor_call(x, layer, node)
+        self._state_of_a_full_batch(layer, hx)
         packed: Packed | None = x if isinstance(x, Packed) else None
         xt = packed.padded if packed else x
         if not isinstance(xt, Tensor):
@@ -446,6 +447,22 @@ class LayersMixin:
         if packed is not None and layer.mode.endswith("cell"):
             return Unknown("a PackedSequence fed to a cell")
         return self._predict(layer, xt, h, c, packed, node)
+
+    def _state_of_a_full_batch(self: Follower, layer: RecurrentLayer, hx: Value) -> None:
+        """Inside a loop over a DataLoader of unknown size, a state sized like one made before the loop with
+        the loader's batch size: the last batch may be smaller, and that state will not fit it."""
+        if not self.full_batch_states or layer.mode.endswith("cell"):
+            return
+        state = hx.items[0] if isinstance(hx, Tup) and hx.items else hx
+        if not isinstance(state, Tensor) or state.rank != 3:
+            return
+        batch, made = self.full_batch_states[-1]
+        for value, line, name in made:
+            if isinstance(value, Tensor) and self.tensor_dims(value) == self.tensor_dims(state):
+                d = ff.last_batch_may_be_smaller(name=name, batch_size=str(batch), layer=layer.name or layer.kind)
+                if not any(f.diagnosis.code == d.code and f.line == line for f in self.result.warnings):
+                    self.result.warnings.append(Finding(line, d))
+                return
 
     def _outputs_unchecked(self: Follower, layer: RecurrentLayer, x: Tensor, packed: Packed | None,
                            node: ast.Call) -> Value:

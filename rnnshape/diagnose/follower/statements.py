@@ -143,11 +143,28 @@ class StatementsMixin:
                 if a is not None:
                     env[name] = a
                 continue
-            if a is not None and b is not None and self.same(a, b):
-                env[name] = a
+            joined = self.join(a, b) if a is not None and b is not None else None
+            if joined is not None:
+                env[name] = joined
             else:
                 env[name] = Unknown(f"{name} depends on a condition rnnshape cannot decide "
                                     f"(line {stmt.lineno})", f"--shape {name}=...")
+
+    def join(self: Follower, a: Value, b: Value) -> Value | None:
+        """What two branches' values agree on: the value itself, a tensor whose device they do not agree on
+        (left open), a tuple joined item by item; None when they differ."""
+        if isinstance(a, Tensor) and isinstance(b, Tensor):
+            if self.tensor_dims(a) != self.tensor_dims(b) or a.dtype != b.dtype:
+                return None
+            return a if a.device == b.device else replace(a, device=None)
+        if isinstance(a, Tup) and isinstance(b, Tup) and a is not b:
+            if (a.kind, a.role, len(a.items), a.count) != (b.kind, b.role, len(b.items), b.count):
+                return None
+            items = [self.join(x, y) for x, y in zip(a.items, b.items, strict=True)]
+            if any(i is None for i in items):
+                return None
+            return replace(a, items=tuple(items))  # type: ignore[arg-type]
+        return a if self.same(a, b) else None
 
     def _both_return(self: Follower, ret: Returned, orelse: list[ast.stmt], right: Env) -> None:
         """``if cuda: return x.cuda() else: return x``: when both branches return, the value is what they
@@ -155,12 +172,8 @@ class StatementsMixin:
         try:
             self.block(orelse, right)
         except Returned as other:
-            a, b = ret.value, other.value
-            if isinstance(a, Tensor) and isinstance(b, Tensor) and self.tensor_dims(a) == self.tensor_dims(b) \
-                    and a.dtype == b.dtype:
-                ret.value = a if a.device == b.device else replace(a, device=None)
-            elif not self.same(a, b):
-                ret.value = Unknown("a value two branches return differently")
+            joined = self.join(ret.value, other.value)
+            ret.value = joined if joined is not None else Unknown("a value two branches return differently")
 
     def same(self: Follower, a: Value, b: Value) -> bool:
         if isinstance(a, Tensor) and isinstance(b, Tensor):
@@ -189,7 +202,14 @@ class StatementsMixin:
             element.loop_index = True  # type: ignore[attr-defined]
         self.assign(stmt.target, element, env, stmt)
         before = dict(env.maps[0])
-        self._loop_body(stmt, env, it.count)   # once: one representative iteration
+        watched = self._full_batch_states(value, env)
+        if watched is not None:
+            self.full_batch_states.append(watched)
+        try:
+            self._loop_body(stmt, env, it.count)   # once: one representative iteration
+        finally:
+            if watched is not None:
+                self.full_batch_states.pop()
         if self._fed_back(stmt, before, env, it.count):
             self.second_pass = True   # the names the body rebinds, as the next iteration reads them
             try:
@@ -199,6 +219,21 @@ class StatementsMixin:
         last = value.last_batch(self.sub) if isinstance(value, Loader) else None
         if last is not None:
             self._last_batch(stmt, value, last, env)  # type: ignore[arg-type]
+
+    def _full_batch_states(self: Follower, value: Value, env: Env) -> tuple[Sym, list[tuple[Value, int, str]]] | None:
+        """Before a loop over a DataLoader whose size the snippet does not fix: the states already made with its
+        batch size as their batch (``h = net.init_hidden(batch_size)``), to warn if one reaches a layer."""
+        if not isinstance(value, Loader) or not value.rows_unknown():
+            return None
+        batch = self.sub(value.batch.sym)
+        found = []
+        for name, v in env.maps[0].items():
+            items = v.items if isinstance(v, Tup) and not v.role else (v,)
+            if items and all(isinstance(t, Tensor) and t.rank == 3 and self.sub(t.dims[1]) == batch for t in items):
+                line = self.assigned_at.get((id(env.maps[0]), name))
+                if line is not None:
+                    found.append((items[0], line, name))
+        return (batch, found) if found else None
 
     def _fed_back(self: Follower, stmt: ast.For | ast.AsyncFor, before: dict[str, Value], env: Env,
                   count: Sym | None) -> bool:
@@ -301,6 +336,7 @@ class StatementsMixin:
 
     def assign(self: Follower, target: ast.expr, value: Value, env: Env, stmt: ast.stmt) -> None:
         if isinstance(target, ast.Name):
+            self.assigned_at[(id(env.maps[0]), target.id)] = self.line
             if isinstance(value, Unknown) and target.id in self.hints:
                 value = self.hints[target.id]
             if isinstance(value, Int) and value.label is None and not getattr(value, "loop_index", False):

@@ -247,6 +247,12 @@ class Loader(Value):
     drop_last: bool = False
     node: ast.Call | None = None
 
+    def rows_unknown(self) -> bool:
+        """Whether the number of rows is not a fact of the snippet (so its last batch may be smaller)."""
+        items = self.dataset.tensors if isinstance(self.dataset, Dataset) else ()
+        first = items[0] if items else None
+        return not self.drop_last and not (isinstance(first, Tensor) and first.rank and first.dims[0].is_const)
+
     def last_batch(self, sub: Any) -> tuple[int, int, int] | None:
         """(rows, batch_size, rows in the last batch) when the last batch is smaller and not dropped."""
         items = self.dataset.tensors if isinstance(self.dataset, Dataset) else ()
