@@ -227,12 +227,113 @@ CASES: dict[str, tuple[str, list[str], str | None, list[str]]] = {
         x = torch.randn(32, 50, 8)
         out, h = gru(x)
         """, [], None, []),
+    # follower2: what the real pastes of tests/data/snippets_real needed
+    "unknown_keyword_h_0": ("""
+        import torch
+        import torch.nn as nn
+        rnn = nn.RNN(6, 3)
+        x = torch.randn(5, 2, 6)
+        out, h = rnn(x, h_0=torch.zeros(1, 2, 3))
+        """, [], "unknown-keyword@5", []),
+    "loop_feeds_the_cell_tuple_back": ("""
+        import torch
+        import torch.nn as nn
+        cell = nn.LSTMCell(10, 20)
+        x = torch.randn(6, 3, 10)
+        hx = torch.randn(3, 20)
+        cx = torch.randn(3, 20)
+        for i in range(6):
+            hx = cell(x[i], (hx, cx))
+        """, [], "state-tuple-as-tensor@8", []),
+    "state_view_mixes_directions_into_batch": ("""
+        import torch
+        import torch.nn as nn
+        lstm = nn.LSTM(10, 20, bidirectional=True)
+        x = torch.randn(5, 3, 10)
+        out, (h, c) = lstm(x)
+        flat = h.view(-1, 40)
+        kept = h.view(2, -1)
+        """, [], None, ["state-read-batch-first@6"]),
+    "unpinned_argument_transposed_and_sized": ("""
+        import torch
+        import torch.nn as nn
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm = nn.LSTM(4, 8, bidirectional=True)
+            def forward(self, X):
+                b = X.shape[0]
+                x = X.transpose(0, 1)
+                h = torch.zeros(2, b, 8)
+                out, _ = self.lstm(x, (h, h))
+                return out[-1]
+        """, [], None, ["bidirectional-last-step@12"]),
+    "pack_sequence_of_an_empty_tensor": ("""
+        import torch
+        from torch.nn.utils.rnn import pack_sequence
+        tensors = [torch.randn(abs(n - 2), 3) for n in range(4)]
+        packed = pack_sequence(tensors, enforce_sorted=False)
+        """, [], "packing-bad-length@4", []),
+    "both_branches_return_the_state": ("""
+        import torch
+        import torch.nn as nn
+        def on_device(t):
+            if torch.cuda.is_available():
+                return t.cuda()
+            else:
+                return t
+        lstm = nn.LSTM(4, 8)
+        h = on_device(torch.zeros(1, 2, 8))
+        out, hn = lstm(torch.randn(3, 2, 4), (h, h))
+        """, [], None, []),
+    "unpacking_the_shape_pins_the_rank": ("""
+        import torch
+        import torch.nn as nn
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm = nn.LSTM(4, 8, batch_first=True)
+            def forward(self, x):
+                b, t, f = x.size()
+                h = torch.zeros(b, 8)
+                return self.lstm(x, (h, h))
+        """, [], "hidden-rank@10", []),
+    "init_hidden_from_a_parameter": ("""
+        import torch
+        import torch.nn as nn
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.n_layers, self.hidden = 2, 8
+                self.lstm = nn.LSTM(4, 8, 2)
+            def init_hidden(self, batch):
+                weight = next(self.parameters()).data
+                return (weight.new(self.n_layers, batch, self.hidden).zero_(),
+                        weight.new_zeros(1, batch, self.hidden))
+            def forward(self, x, h):
+                return self.lstm(x, h)
+        net = Net()
+        out = net(torch.randn(5, 3, 4), net.init_hidden(3))
+        """, [], "cell-shape-mismatch@13", []),
+    "unpinned_argument_sized_then_read": ("""
+        import torch
+        import torch.nn as nn
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.cell = nn.LSTMCell(4, 8)
+            def forward(self, x):
+                h = torch.zeros(1, x.size(0), 8)
+                return self.cell(x, (h, h))
+        """, [], "hidden-rank@9", []),
 }
 
 
 #: What the oracle adds to run a model the snippet never calls.
 CALLS = {"forward_argument_is_symbolic": "import torch\nNet()(torch.randn(4, 9, 300))",
-         "dropout_parameter_is_no_error": "import torch\nEnc(8, 16, 2, 0.3)(torch.randn(5, 3, 8))"}
+         "dropout_parameter_is_no_error": "import torch\nEnc(8, 16, 2, 0.3)(torch.randn(5, 3, 8))",
+         "unpinned_argument_sized_then_read": "M()(torch.randn(3, 4))",
+         "unpacking_the_shape_pins_the_rank": "M()(torch.randn(2, 3, 4))"}
 
 
 @pytest.fixture(scope="module")
@@ -444,3 +545,120 @@ def test_json_output_imports_neither_rich_nor_torch(tmp_path: Path) -> None:
     assert res.returncode == 1 and json.loads(res.stdout)["error"]["code"] == "linear-mismatch"
     imported = {line.split("|")[-1].strip() for line in res.stderr.splitlines() if "|" in line}
     assert not {m for m in imported if m.split(".")[0] in ("rich", "torch", "numpy")}
+
+
+#: Constructs of real pastes that torch cannot run as they stand (a name the paste does not define, lines cut
+#: from a method): what the follower makes of them. Their torch truth is pinned by the real pastes of
+#: tests/data/snippets_real, which run with their thread's completion (tests/test_diagnose_real.py).
+STATIC_CASES: dict[str, tuple[str, str | None, list[str]]] = {
+    "wrapper_not_in_the_paste": ("""
+        import torch
+        import torch.nn as nn
+        cell = nn.LSTMCell(4, 8)
+        wrapped = WeightDrop(cell, ['weight_hh'], dropout=0.5)
+        out = wrapped(torch.randn(2, 4), torch.randn(2, 8))
+        """, "hidden-not-tuple@5", []),
+    "method_fragment_uses_self": ("""
+        self.cell = nn.LSTMCell(embed_size, hidden_size)
+        hidden = torch.zeros(1, x.size(1), self.hidden_size)
+        state = (hidden, hidden)
+        h, c = self.cell(x[0], state)
+        """, "hidden-rank@4", []),
+    "state_rank_fine_for_some_input": ("""
+        self.lstm = nn.LSTM(embed_size, hidden_size)
+        hidden = torch.zeros(x.size(1), self.hidden_size)
+        out, h = self.lstm(x, (hidden, hidden))
+        """, None, []),
+    "undefined_sizes_in_a_model": ("""
+        import torch
+        import torch.nn as nn
+        class M(nn.Module):
+            def __init__(self, n_in, n_hidden):
+                super().__init__()
+                self.gru = nn.GRU(n_in, n_hidden, batch_first=True, bidirectional=True)
+            def forward(self, x):
+                out, h = self.gru(x)
+                return out[:, -1, :]
+        model = M(input_size, hidden_size)
+        """, None, ["bidirectional-last-step@9"]),
+    "state_not_known_outputs_still_followed": ("""
+        import torch
+        import torch.nn as nn
+        gru = nn.GRU(4, 8, num_layers=2, bidirectional=True)
+        h0 = make_state()
+        out, h = gru(torch.randn(5, 3, 4), h0)
+        fc = nn.Linear(8, 2)
+        y = fc(h[-1])
+        """, None, ["bidirectional-one-direction@7"]),
+    "input_not_known_state_carried": ("""
+        import torch
+        import torch.nn as nn
+        lstm = nn.LSTM(4, 8, num_layers=3)
+        h0 = torch.zeros((3, n, 8))
+        out, (h, c) = lstm(data, (h0, h0))
+        flat = h.view(-1, 8)
+        """, None, ["state-read-batch-first@6"]),
+    "input_not_known_state_not_the_layers": ("""
+        import torch
+        import torch.nn as nn
+        lstm = nn.LSTM(4, 8, num_layers=3)
+        h0 = torch.zeros((2, n, 8))
+        out, (h, c) = lstm(data, (h0, h0))
+        flat = h.view(-1, 8)
+        """, None, []),
+    "state_made_once_for_a_loader_of_unknown_size": ("""
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader, TensorDataset
+        loader = DataLoader(TensorDataset(torch.from_numpy(xs)), batch_size=32)
+        lstm = nn.LSTM(4, 8)
+        h = (torch.zeros(1, 32, 8), torch.zeros(1, 32, 8))
+        for (x,) in loader:
+            out, _ = lstm(x.transpose(0, 1), h)
+        """, None, ["last-batch-smaller@6"]),
+    "state_made_per_batch_for_a_loader_of_unknown_size": ("""
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader, TensorDataset
+        loader = DataLoader(TensorDataset(torch.from_numpy(xs)), batch_size=32, drop_last=True)
+        lstm = nn.LSTM(4, 8)
+        h = (torch.zeros(1, 32, 8), torch.zeros(1, 32, 8))
+        for (x,) in loader:
+            out, _ = lstm(x.transpose(0, 1), h)
+        """, None, []),
+    "one_size_alone_may_be_a_shape": ("""
+        import torch
+        import torch.nn as nn
+        cell = nn.GRUCell(4, 8)
+        h = torch.zeros(shape)
+        out = cell(torch.randn(2, 4), h)
+        """, None, []),
+}
+
+
+@pytest.mark.parametrize("name", list(STATIC_CASES))
+def test_constructs_of_real_pastes(name: str) -> None:
+    code, error, warnings = STATIC_CASES[name]
+    r = _d(code)
+    got = f"{r.error.diagnosis.code}@{r.error.line}" if r.error else None
+    assert got == error, r.findings
+    assert _warnings(r) == warnings
+
+
+def test_a_wrapper_the_paste_does_not_define_is_said() -> None:
+    r = _d(STATIC_CASES["wrapper_not_in_the_paste"][0])
+    assert any("WeightDrop(...) is not defined in the snippet" in n for n in r.notes), r.notes
+
+
+def test_a_method_fragment_says_what_self_is() -> None:
+    r = _d(STATIC_CASES["method_fragment_uses_self"][0])
+    assert any("self is used outside a class" in n for n in r.notes), r.notes
+
+
+def test_a_paste_whose_first_line_lost_its_indentation_is_realigned() -> None:
+    code = ("import torch\n      rnn = torch.nn.GRU(input_size=5, hidden_size=4)\n      x = torch.randn(3, 4, 5)\n"
+            "      hidden = torch.randn(2, 4, 4)\n      rnn(x, hidden)\n")
+    r = diagnose_paste(code, {})
+    assert r.error is not None and (r.error.diagnosis.code, r.error.line) == ("hidden-layers-mismatch", 5)
+    # a paste that parses as it is keeps its lines
+    assert diagnose_paste("import torch\nx = torch.randn(2, 3)\n", {}).error is None

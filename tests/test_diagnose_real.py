@@ -207,3 +207,46 @@ def test_runnable_keeps_line_numbers_of_a_repl_paste() -> None:
     text = ">>> import torch\n>>> x = torch.zeros(2,\n...     3)\ntensor([[0.]])\nIn [2]: y = x\n   ...: z = y\n"
     code = runnable(text)
     assert code.splitlines() == ["import torch", "x = torch.zeros(2,", "    3)", "", "y = x", "z = y"]
+
+
+# --------------------------------------------------------------------------- 3. every fix diagnose prints holds
+
+_NO_GPU = ("import torch\ntorch.Tensor.cuda = lambda self, *a, **k: self\n"
+           "torch.nn.Module.cuda = lambda self, *a, **k: self\n")
+
+
+def _apply_printed(code: str, rewrites: list[dict[str, Any]]) -> str:
+    """The paste with the lines ``diagnose`` printed as the fix put in place (indentation as the paste has it)."""
+    lines = code.split("\n")
+    for rw in rewrites:
+        line = lines[rw["line"] - 1]
+        assert line.strip() == rw["old"].strip(), (line, rw["old"])
+        lines[rw["line"] - 1] = line[:len(line) - len(line.lstrip())] + rw["new"].lstrip()
+    return "\n".join(lines)
+
+
+def test_every_fix_printed_for_a_real_snippet_runs_and_keeps_the_axes() -> None:
+    """A fix diagnose prints for a met error snippet, applied and re-run in torch with the thread's completion:
+    the error is gone and every recurrent call reads its input as before (batch still batch, time still time)."""
+    from conftest import axes_kept, run_in_torch
+
+    jobs: dict[str, dict[str, str]] = {}
+    for item in MANIFEST:
+        if "xfail" in item or item["torch"].get("runs"):
+            continue
+        error = diagnose_json(item)["error"]
+        if not error or not error["rewrites"]:
+            continue
+        completion = item.get("completion", {})
+        code = runnable((CORPUS / item["file"]).read_text())
+        job = {"globals": _NO_GPU + completion.get("before", "")}
+        jobs[item["file"]] = {**job, "code": code + "\n" + completion.get("after", "")}
+        jobs[item["file"] + "#fixed"] = {**job, "code": _apply_printed(code, error["rewrites"]) + "\n"
+                                         + completion.get("after", "")}
+    assert jobs, "no real snippet gets a printed fix"
+    runs = run_in_torch(jobs)
+    for key in (k for k in runs if k.endswith("#fixed")):
+        before, after = runs[key.removesuffix("#fixed")], runs[key]
+        assert not before["ok"], key
+        assert after["ok"], (key, after)
+        assert axes_kept(before["records"], after["records"]), (key, before["records"], after["records"])

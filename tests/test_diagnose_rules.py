@@ -284,8 +284,10 @@ CASES.update({
     "loader_unknown_dataset": ("from torch.utils.data import DataLoader\nloader = DataLoader(undefined, "
                                "batch_size=4)\nfor b in loader:\n    c = b", "c", "?"),
     "random_split": ("from torch.utils.data import random_split\nc = random_split(undefined, [1])", "c", "?"),
-    "linear_unknown_sizes": ("fc = nn.Linear(undefined, 2)\nc = fc(torch.zeros(2, 3))", "c", "?"),
-    "embedding_unknown_sizes": ("e = nn.Embedding(undefined, 2)\nc = e", "c", "?"),
+    # a size the snippet does not define is a symbol named after it (what the input then says binds it)
+    "linear_unknown_sizes": ("fc = nn.Linear(undefined, 2)\nc = fc(torch.zeros(2, 3))", "c", "(2, 2)"),
+    "embedding_unknown_sizes": ("e = nn.Embedding(undefined, 2)\nc = e", "c", "Embedding(undefined ids → 2)"),
+    "linear_size_from_a_call": ("fc = nn.Linear(size(), 2)\nc = fc", "c", "?"),
     "conv_not_followed": ("conv = nn.Conv1d(2, 2, 3)\nc = conv(torch.zeros(1, 2, 5))", "c", "?"),
     "lstm_device_kwarg": ("lstm = nn.LSTM(4, 8, device='cpu')\nc, _ = lstm(torch.randn(5, 2, 4))", "c", "(5, 2, 8)"),
     "lstm_unknown_size": ("lstm = nn.LSTM(undefined, 8)\nc, _ = lstm(torch.randn(5, 2, 4))", "c", "(5, 2, 8)"),
@@ -354,7 +356,7 @@ CASES.update({
 
 #: Cases torch cannot run to the end (a loop over range(10**30)), or classes the snippet never calls.
 STATIC_ONLY = {"range_huge", "uncalled_symbolic", "uncalled_linear_first", "listcomp_empty", "lstm_unknown_size",
-               "loss_not_tensors", "model_moves"}
+               "loss_not_tensors", "model_moves", "linear_unknown_sizes", "embedding_unknown_sizes"}
 
 
 def _shape(r, name: str) -> str:

@@ -255,6 +255,34 @@ def _dedent(code: list[str]) -> None:
     if cut:
         for i, ln in enumerate(code):
             code[i] = ln[cut:] if ln.strip() else ""
+    elif _first_line_flush(code):
+        first = next(i for i, ln in enumerate(code) if ln.strip())
+        rest = code[first + 1:]
+        _dedent(rest)
+        code[first + 1:] = rest
+
+
+def _first_line_flush(code: list[str]) -> bool:
+    """A code fence often loses the first line's indentation only (``import torch`` at column 0, the rest
+    indented): true when the lines after the first share an indentation and only dedenting them parses."""
+    filled = [i for i, ln in enumerate(code) if ln.strip()]
+    if len(filled) < 2 or code[filled[0]][0].isspace():
+        return False
+    if min(len(code[i]) - len(code[i].lstrip(" ")) for i in filled[1:]) == 0:
+        return False
+    if _parses_whole(code):
+        return False
+    rest = code[filled[0] + 1:]
+    cut = min(len(ln) - len(ln.lstrip(" ")) for ln in rest if ln.strip())
+    return _parses_whole(code[:filled[0] + 1] + [ln[cut:] for ln in rest])
+
+
+def _parses_whole(code: list[str]) -> bool:
+    try:
+        ast.parse("\n".join(code))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- partial parsing

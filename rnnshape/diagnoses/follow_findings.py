@@ -21,6 +21,7 @@ FOLLOW_CODES: dict[str, str] = {
     "state-read-batch-first": "h_n indexed as if it were batch-first; states are (layers, batch, hidden)",
     "output-feature-index": "a recurrent output indexed on its feature axis (out[:, :, -1])",
     "last-batch-smaller": "the DataLoader's last batch is smaller than batch_size, and a line needs the full size",
+    "unknown-keyword": "a keyword a recurrent layer's forward does not take (h_0= for hx=)",
 }
 for _code, _meaning in FOLLOW_CODES.items():
     CODES.setdefault(_code, _meaning)
@@ -153,3 +154,56 @@ def last_batch_smaller(*, rows: int, batch_size: int, last: int, torch_message: 
              "# or: DataLoader(..., drop_last=True)"),
         evidence={"rows": rows, "batch_size": batch_size, "last": last, "inner": inner.code,
                   "torch_message": torch_message})
+
+
+#: The keywords a recurrent layer's forward takes, by kind (torch's signatures: ``forward(input, hx=None)``).
+FORWARD_KEYWORDS = frozenset({"input", "hx"})
+#: Names users give the state argument (the documentation's h_0, c_0, or a variable's name).
+STATE_KEYWORDS = frozenset({"h_0", "h0", "hidden", "h", "hx", "state", "states", "hidden_state", "h_c"})
+
+
+def unknown_keyword(*, keyword: str, layer: str, kind: str) -> Diagnosis:
+    """``rnn(x, h_0=h)``: forward() takes ``input`` and ``hx`` only (the docs name the states h_0, c_0)."""
+    state = keyword in STATE_KEYWORDS
+    return Diagnosis(
+        code="unknown-keyword", severity="error",
+        title=f"{layer}'s forward takes no keyword {keyword}=",
+        explanation=(f"{layer}(...) is forward(input, hx=None): its only keywords are input= and hx=. "
+                     + (f"The documentation calls the initial state h_0 (and c_0 for an LSTM), but the argument "
+                        f"is named hx: pass hx={keyword}'s value, or give it positionally."
+                        if state else f"{keyword}= is not one of them.")),
+        fix=("out, h_n = rnn(x, hx=h_0)        # or rnn(x, h_0), positionally" if state else
+             "out, h_n = rnn(x, hx)"),
+        evidence={"keyword": keyword, "layer": layer,
+                  "torch_message": f"{kind}.forward() got an unexpected keyword argument '{keyword}'"})
+
+
+def state_view_mixes_batch(*, expr: str, base: str, layer: str) -> Diagnosis:
+    """A view of h_n that does not keep its (num_layers * num_directions) axis apart from the batch."""
+    return Diagnosis(
+        code="state-read-batch-first", severity="warning",
+        title=f"{expr} mixes h_n's layers/directions axis into the batch",
+        explanation=(f"The final state of {layer} is (num_layers * num_directions, batch, hidden_size), batch "
+                     f"second, whatever batch_first says. Viewing it as {expr} reads it in memory order, so each "
+                     "new row takes values from several sequences of the batch (the shapes work, the numbers "
+                     "are mixed). Move the batch first, then flatten: "
+                     f"{base}.permute(1, 0, 2).reshape({base}.size(1), -1), or take {base}[-1] for the last "
+                     "layer (torch.cat([h_n[-2], h_n[-1]], dim=1) for both directions)."),
+        fix=f"state = {base}.permute(1, 0, 2).reshape({base}.size(1), -1)   # (batch, layers * dirs * hidden)",
+        evidence={"expr": expr, "torch_message": None})
+
+
+def last_batch_may_be_smaller(*, name: str, batch_size: str, layer: str) -> Diagnosis:
+    """A state made once with the DataLoader's batch size, fed to a layer batch after batch."""
+    return Diagnosis(
+        code="last-batch-smaller", severity="warning",
+        title=f"{name} is made once for batches of {batch_size}, but the DataLoader's last batch may be smaller",
+        explanation=(f"{name} is built before the loop with {batch_size} rows and given to {layer} on every batch. "
+                     "The DataLoader does not drop its last batch, which holds len(dataset) % batch_size rows "
+                     f"when the data size is not a multiple of {batch_size}: there {layer} raises (Expected hidden "
+                     "size ...). Build the state from each batch (x.size(0) batch-first, x.size(1) otherwise), or "
+                     "pass drop_last=True to the DataLoader."),
+        fix=("for inputs, labels in loader:\n"
+             "    h = net.init_hidden(inputs.size(0))   # the batch this step really has\n"
+             "# or: DataLoader(..., drop_last=True)"),
+        evidence={"name": name, "batch_size": batch_size, "torch_message": None})

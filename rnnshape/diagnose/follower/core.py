@@ -16,6 +16,7 @@ import ast
 from typing import Any
 
 from rnnshape import diagnoses as dx
+from rnnshape.diagnose.follower.calls import CallsMixin
 from rnnshape.diagnose.follower.expressions import ExpressionsMixin
 from rnnshape.diagnose.follower.layers import LayersMixin
 from rnnshape.diagnose.follower.rewrite import RewriteMixin
@@ -46,7 +47,7 @@ from rnnshape.diagnose.follower.values import (
 from rnnshape.model.symbolic import Sym, Verdict, compare, fmt_dims
 
 
-class Follower(StatementsMixin, ExpressionsMixin, LayersMixin, RewriteMixin):
+class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, RewriteMixin):
     MAX_DEPTH = 24
     MAX_STEPS = 200_000
 
@@ -66,9 +67,19 @@ class Follower(StatementsMixin, ExpressionsMixin, LayersMixin, RewriteMixin):
         self.freed: dict[int, Tensor] = {}   # unpinned forward arguments, once a layer decided their shape
         self.op = ""                          # the op whose shape rule runs (for its messages)
         self.module_env: Env = Env()
+        self.assigned_at: dict[tuple[int, str], int] = {}   # (scope, name) -> the line that last set it
+        #: in a loop over a DataLoader of unknown size: states made before it with its batch size, and where
+        self.full_batch_states: list[tuple[Sym, list[tuple[Value, int, str]]]] = []
+        self.second_pass = False              # following a loop's body a second time (see for_)
 
     def run(self, tree: ast.Module) -> FollowResult:
         self.module_env = env = Env({"__name__": Const("__main__")})
+        if _uses_self(tree):
+            # lines cut from a method: self is an instance of a class the paste does not show, whose
+            # attributes are those the lines set (the others are unknown)
+            env["self"] = Instance(UserClass(ast.ClassDef(name="the pasted method's class", bases=[], keywords=[],
+                                                          body=[], decorator_list=[]), {}))
+            self.result.notes.append("self is used outside a class: its attributes are those the snippet sets")
         try:
             try:
                 self.block(tree.body, env)
@@ -86,9 +97,10 @@ class Follower(StatementsMixin, ExpressionsMixin, LayersMixin, RewriteMixin):
         """A model class the snippet never calls: its forward followed with symbolic sizes (or the hints)."""
         for cls in self.classes:
             fwd = self.method_of(cls, "forward")
-            if cls.instances or fwd is None:
+            if cls.called or fwd is None:
                 continue
-            inst = self.instantiate(cls, [], {}, None, symbolic=True)
+            # an instance the snippet made keeps the sizes it was built with; else the class alone
+            inst = cls.last or self.instantiate(cls, [], {}, None, symbolic=True)
             if not isinstance(inst, Instance):
                 continue
             hinted = any(a.arg in self.hints for a in fwd.args.args)
@@ -215,3 +227,16 @@ class Follower(StatementsMixin, ExpressionsMixin, LayersMixin, RewriteMixin):
         if v.kind == "bind":
             self.assume(v, why)
         return v
+
+
+def _uses_self(tree: ast.Module) -> bool:
+    """Whether code outside any def or class reads ``self`` (a fragment of a method's body)."""
+    todo: list[ast.AST] = [s for s in tree.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                       ast.ClassDef))]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Name) and node.id == "self":
+            return True
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            todo.extend(ast.iter_child_nodes(node))
+    return False

@@ -75,14 +75,14 @@ class LayersMixin:
         if name in RECURRENT:
             return self.construct_recurrent(name, args, kwargs, node)
         if name == "Linear":
-            a = self._sizes(args, kwargs, ("in_features", "out_features"))
+            a = self._sizes(args, kwargs, ("in_features", "out_features"), node)
             if a is None:
                 return Unknown("nn.Linear with sizes rnnshape cannot read")
             out_arg = args[1] if len(args) > 1 else kwargs.get("out_features")
             return Linear("Linear", self.line, node, in_features=a[0], out_features=a[1],
                           out_label=out_arg.label if isinstance(out_arg, Int) else None)
         if name == "Embedding":
-            a = self._sizes(args, kwargs, ("num_embeddings", "embedding_dim"))
+            a = self._sizes(args, kwargs, ("num_embeddings", "embedding_dim"), node)
             if a is None:
                 return Unknown("nn.Embedding with sizes rnnshape cannot read")
             return Embedding("Embedding", self.line, node, num=a[0], dim=a[1])
@@ -98,10 +98,14 @@ class LayersMixin:
             return Loss(name, self.line, node)
         return Unknown(f"nn.{name} is not followed")
 
-    def _sizes(self: Follower, args: list[Value], kwargs: dict[str, Value], names: tuple[str, ...]) -> list[Sym] | None:
+    def _sizes(self: Follower, args: list[Value], kwargs: dict[str, Value], names: tuple[str, ...],
+               node: ast.Call) -> list[Sym] | None:
         out = []
         for i, n in enumerate(names):
             v = args[i] if i < len(args) else kwargs.get(n)
+            arg = node.args[i] if i < len(node.args) else next((k.value for k in node.keywords if k.arg == n), None)
+            if isinstance(v, Unknown) and isinstance(arg, (ast.Name, ast.Attribute)):
+                v = Int(Sym.var(self.src(arg)))   # a size the snippet does not define (n_hidden): a symbol
             if not isinstance(v, Int):
                 return None
             out.append(self.sub(v.sym))
@@ -196,7 +200,10 @@ class LayersMixin:
         if isinstance(x, Free):
             x = self.materialize(x, layer)
         if isinstance(layer, RecurrentLayer):
-            hx = args[1] if len(args) > 1 else kwargs.get("hx", kwargs.get("h_0", Const(None)))
+            extra = [k for k in kwargs if k not in ff.FORWARD_KEYWORDS]
+            if extra:
+                self._unknown_keyword(layer, x, args, kwargs, extra[0], node)
+            hx = args[1] if len(args) > 1 else kwargs.get("hx", Const(None))
             return self.call_recurrent(layer, x, hx, node)
         if isinstance(x, Tup) and x.role:
             self._tuple_as_tensor_call(x, layer, node)
@@ -223,6 +230,28 @@ class LayersMixin:
                 return replace(x, node=None, origin=self.src(node), largest=None)
             return x if isinstance(x, Unknown) else Unknown("an activation of a value rnnshape does not follow")
         return Unknown(f"nn.{layer.kind}")
+
+    def _tuple_in_state(self: Follower, tup: Tup, name: str) -> None:
+        layer = f"nn.{tup.layer.kind}" if tup.layer else "the recurrent layer"
+        where, msg = f"inside the state of {name}", "'tuple' object has no attribute 'dim'"
+        d = dx.state_tuple_as_tensor(layer=layer, where=where, torch_message=msg) if tup.role == "state" else \
+            dx.output_tuple(layer=layer, where=where, torch_message=msg)
+        self.stop(d, self.tuple_rewrite(tup))
+
+    def _unknown_keyword(self: Follower, layer: RecurrentLayer, x: Value, args: list[Value],
+                         kwargs: dict[str, Value], keyword: str, node: ast.Call) -> None:
+        """``rnn(x, h_0=h)``: torch refuses the keyword before it looks at a shape. The fix (``hx=``) is
+        printed only when the call then works, as far as the snippet fixes its shapes."""
+        name = layer.name or f"nn.{layer.kind}"
+        rw = None
+        kw = next(k for k in node.keywords if k.arg == keyword)
+        if keyword in ff.STATE_KEYWORDS and len(args) < 2 and "hx" not in kwargs:
+            try:
+                if not isinstance(self.call_recurrent(layer, x, kwargs[keyword], node), Unknown):
+                    rw = self._rewrite_node(self.line, kw, f"hx={self.src(kw.value)}")
+            except Stop:
+                pass
+        self.stop(ff.unknown_keyword(keyword=keyword, layer=name, kind=layer.kind), rw)
 
     def _tuple_as_tensor_call(self: Follower, tup: Tup, layer: Layer, node: ast.Call) -> None:
         name = f"nn.{tup.layer.kind}" if tup.layer else "the recurrent layer"
@@ -297,29 +326,6 @@ class LayersMixin:
         return Tensor(tuple(dims[:-1]) + (out,), x.labels[:-1] + (layer.out_label,), "float32", x.device,
                       origin=self.src(node), line=self.line, role=role, layer=x.layer)
 
-    def materialize(self: Follower, free: Free, layer: Layer) -> Value:
-        """An unpinned forward argument takes the shape the first layer reading it needs: B, T symbolic."""
-        batch, time = Sym.var("B"), Sym.var("T")
-        if isinstance(layer, RecurrentLayer):
-            size = layer.args.get("input_size")
-            feat = size if isinstance(size, Sym) else Sym.const(int(size or 0))
-            dims: tuple[Sym, ...] = (batch, feat) if layer.mode.endswith("cell") else \
-                (batch, time, feat) if layer.args.get("batch_first") else (time, batch, feat)
-            dtype = "float32"
-        elif isinstance(layer, Embedding):
-            dims, dtype = (batch, time), "int64"
-        elif isinstance(layer, Linear):
-            dims, dtype = (batch, self.sub(layer.in_features)), "float32"
-        else:
-            return self.unfree(free)
-        t = Tensor(dims, dtype=dtype, origin=f"{free.name} (symbolic: not pinned by the snippet)", line=self.line)
-        self.freed[id(free)] = t
-        self.result.assumptions.append((self.line, f"{free.name} = {fmt_dims(dims)} {dtype}, what "
-                                        f"{layer.name or 'nn.' + layer.kind} reads (pin it with --shape "
-                                        f"{free.name}=...)"))
-        self.show(self.line, free.name, t)
-        return t
-
     def _state_base(self: Follower, x: Tensor) -> str:
         return self.src(x.node.value) if isinstance(x.node, ast.Subscript) else "h_n"
 
@@ -392,14 +398,20 @@ class LayersMixin:
         name = layer.name or f"nn.{layer.kind}"
         if isinstance(x, Tup) and x.role:
             self._tuple_as_tensor_call(x, layer, node)
+        self._state_of_a_full_batch(layer, hx)
         packed: Packed | None = x if isinstance(x, Packed) else None
         xt = packed.padded if packed else x
         if not isinstance(xt, Tensor):
+            self._state_rank_alone(layer, hx, node)
+            states = self._states_given(layer, hx)
             hint = f"--shape {self._arg_name(node)}={self._example_input(layer)}" if self._arg_name(node) else \
                 (xt.hint if isinstance(xt, Unknown) else None)
             self.result.not_followed[self.line] = hint
             self.unknown(f"the input of {name}", xt if isinstance(xt, Unknown) else None, self._arg_name(node),
                          self._example_input(layer))
+            if states is not None:   # the final states have the shapes of the initial ones, when the call works
+                return Tup((Unknown(f"the output of {name}, whose input is not known"), states), role="outputs",
+                           layer=layer, line=self.line, node=node)
             return Unknown(f"the outputs of {name}, whose input is not known")
         h: Tensor | None = None
         c: Tensor | None = None
@@ -413,6 +425,9 @@ class LayersMixin:
                 self.stop(dx.gru_given_tuple(layer=layer.kind, torch_message=(
                     "'tuple' object has no attribute 'dim'" if not layer.mode.endswith("cell") else None)),
                     self._hx_rewrite(node, hx))
+            for item in hx.items:
+                if isinstance(item, Tup) and item.role:   # (hx, cx) where hx is still a layer's tuple
+                    self._tuple_in_state(item, name)
             if len(hx.items) != 2 or not all(isinstance(i, (Tensor, Unknown)) for i in hx.items):
                 return Unknown(f"the state given to {name}")
             hv, cv = hx.items
@@ -420,7 +435,7 @@ class LayersMixin:
                 missing = hv if isinstance(hv, Unknown) else cv
                 self.result.not_followed[self.line] = missing.hint  # type: ignore[union-attr]
                 self.unknown(f"the state of {name}", missing)
-                return Unknown(f"the outputs of {name}, whose state is not known")
+                return self._outputs_unchecked(layer, xt, packed, node)
             h, c = hv, cv  # type: ignore[assignment]
         elif isinstance(hx, Tensor):
             h = hx
@@ -428,10 +443,88 @@ class LayersMixin:
             hx = self.unfree(hx) if isinstance(hx, Free) else hx
             self.result.not_followed[self.line] = hx.hint  # type: ignore[union-attr]
             self.unknown(f"the state of {name}", hx)
-            return Unknown(f"the outputs of {name}, whose state is not known")
+            return self._outputs_unchecked(layer, xt, packed, node)
         if packed is not None and layer.mode.endswith("cell"):
             return Unknown("a PackedSequence fed to a cell")
         return self._predict(layer, xt, h, c, packed, node)
+
+    def _state_of_a_full_batch(self: Follower, layer: RecurrentLayer, hx: Value) -> None:
+        """Inside a loop over a DataLoader of unknown size, a state sized like one made before the loop with
+        the loader's batch size: the last batch may be smaller, and that state will not fit it."""
+        if not self.full_batch_states or layer.mode.endswith("cell"):
+            return
+        state = hx.items[0] if isinstance(hx, Tup) and hx.items else hx
+        if not isinstance(state, Tensor) or state.rank != 3:
+            return
+        batch, made = self.full_batch_states[-1]
+        for value, line, name in made:
+            if isinstance(value, Tensor) and self.tensor_dims(value) == self.tensor_dims(state):
+                d = ff.last_batch_may_be_smaller(name=name, batch_size=str(batch), layer=layer.name or layer.kind)
+                if not any(f.diagnosis.code == d.code and f.line == line for f in self.result.warnings):
+                    self.result.warnings.append(Finding(line, d))
+                return
+
+    def _outputs_unchecked(self: Follower, layer: RecurrentLayer, x: Tensor, packed: Packed | None,
+                           node: ast.Call) -> Value:
+        """The outputs of a call whose state is unknown: their shapes follow from the input and the layer
+        alone (when the call works), so what reads them goes on; the call itself is not counted as checked."""
+        name = layer.name or f"nn.{layer.kind}"
+        saved = dict(self.bindings)
+        try:
+            out = self._predict(layer, x, None, None, packed, node)
+        except Stop:
+            self.bindings = saved
+            return Unknown(f"the outputs of {name}, whose state is not known")
+        self.result.checked.discard((self.line, id(layer)))
+        return out
+
+    def _states_given(self: Follower, layer: RecurrentLayer, hx: Value) -> Value | None:
+        """What a full layer returns as its final state when its input is unknown: the initial state's
+        shapes, when they are those of the layer (num_layers * directions, batch, hidden_size)."""
+        if layer.mode.endswith("cell") or layer.args.get("proj_size"):
+            return None
+        items = list(hx.items) if isinstance(hx, Tup) and not hx.role else [hx]
+        if len(items) != (2 if layer.mode == "lstm" else 1) or not all(isinstance(t, Tensor) and t.rank == 3
+                                                                       for t in items):
+            return None
+        layers, hidden = layer.args.get("num_layers", 1), layer.args.get("hidden_size")
+        want = [Sym.const(v) if isinstance(v, int) else v for v in (layers, hidden)]
+        if not all(isinstance(w, Sym) for w in want):
+            return None
+        first = want[0] * (2 if layer.args.get("bidirectional") else 1)
+        out = []
+        for t, role in zip(items, ("h_n", "c_n"), strict=False):
+            dims = self.tensor_dims(t)  # type: ignore[arg-type]
+            if dims[0] != self.sub(first) or dims[2] != self.sub(want[1]):
+                return None
+            out.append(Tensor(dims, t.labels, t.dtype, t.device, origin=f"{layer.name or layer.kind}(...)",  # type: ignore[union-attr]
+                              line=self.line, role=role, layer=layer))
+        return Tup(tuple(out), role="state", layer=layer, line=self.line) if len(out) == 2 else out[0]
+
+    def _state_rank_alone(self: Follower, layer: RecurrentLayer, hx: Value, node: ast.Call) -> None:
+        """A state whose rank no input could accept (3-D for a cell, 2-D... never 4-D for a layer): the call
+        fails whatever its input, so the error needs no input shape."""
+        states = list(hx.items) if isinstance(hx, Tup) and hx.role != "outputs" else [hx]
+        ranks = {s.rank for s in states if isinstance(s, Tensor)}
+        ok = {1, 2} if layer.mode.endswith("cell") else {2, 3}
+        if not ranks or ranks <= ok:
+            return
+        x = Tensor(tuple(Sym.var(n) for n in (("B",) if layer.mode.endswith("cell") else ("T", "B"))) +
+                   (self._feature(layer),), origin="its input (any)", line=self.line)
+        h, c = (states[0], states[1]) if len(states) == 2 else (states[0], None)
+        if not isinstance(h, Tensor) or (c is not None and not isinstance(c, Tensor)):
+            return
+        saved = dict(self.bindings)
+        try:
+            self._predict(layer, x, h, c, None, node)
+        except Stop as stop:
+            if stop.finding.diagnosis.code == "hidden-rank":
+                raise
+        self.bindings = saved
+
+    def _feature(self: Follower, layer: RecurrentLayer) -> Sym:
+        size = layer.args.get("input_size")
+        return size if isinstance(size, Sym) else Sym.const(int(size or 0))
 
     def _example_input(self: Follower, layer: RecurrentLayer) -> str:
         size = layer.args.get("input_size")
@@ -616,6 +709,9 @@ class LayersMixin:
             padded_dims = dims if not bf or len(dims) < 2 else (dims[1], dims[0], *dims[2:])
             padded_labels = x.labels if not bf or len(dims) < 2 else (x.labels[1], x.labels[0], *x.labels[2:])
             return Packed(replace(x, dims=padded_dims, labels=padded_labels), lengths, es, self.line)
+        if name == "pack_sequence":
+            self._pack_sequence(arg(0, "sequences", Unknown("no sequences")))
+            return Unknown("a PackedSequence built by pack_sequence")
         if name == "pad_packed_sequence":
             p = arg(0, "sequence", Unknown("no sequence"))
             bf = self.truth(arg(1, "batch_first", Const(False)))
@@ -644,6 +740,15 @@ class LayersMixin:
             batch = self.tensor_dims(p.padded)[1] if p.padded.rank >= 2 else ONE
             return Tup((out, Tensor((batch,), dtype="int64")), "tuple")
         return Unknown(f"{name}() is not followed")
+
+    def _pack_sequence(self: Follower, seqs: Value) -> None:
+        """pack_sequence([...]) of tensors whose lengths (first dimensions) the snippet fixes: none may be 0."""
+        if not isinstance(seqs, Tup) or seqs.count is not None or seqs.role:
+            return
+        firsts = [self.sub(t.dims[0]) for t in seqs.items if isinstance(t, Tensor) and t.rank >= 1]
+        if any(d.is_const and (d.value or 0) <= 0 for d in firsts):
+            self.stop(dx.packing_bad_length(torch_message=(
+                "Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0")))
 
     def _lengths(self: Follower, v: Value) -> tuple[int, ...] | None:
         if isinstance(v, Tup) and all(isinstance(i, Int) and self.sub(i.sym).is_const for i in v.items):

@@ -34,6 +34,7 @@ from rnnshape.diagnose.follower.values import (
     keep_role,
     norm_device,
 )
+from rnnshape.diagnoses import follow_findings as ff
 from rnnshape.model.shapes import FLOAT_DTYPES, INT_DTYPES
 from rnnshape.model.symbolic import ONE, Sym, fmt_dims
 
@@ -305,6 +306,24 @@ def numel(f: Follower, args: list[Value], kwargs: dict[str, Value], node: ast.AS
 # --------------------------------------------------------------------------- reshaping
 
 
+def _state_view(f: Follower, t: Tensor, dims: tuple[Sym, ...], new: list[Sym], node: ast.AST) -> None:
+    """``h_n.view(-1, 2 * hidden)`` or ``h_n.view(batch, -1)`` where h_n holds more than one layer or direction:
+    the view runs the (layers * directions) axis into the batch axis instead of keeping it apart."""
+    layer = t.layer
+    if t.role != "h_n" or layer is None or layer.mode.endswith("cell") or len(dims) != 3 or not new:
+        return
+    first = dims[0]
+    if not (layer.args.get("bidirectional") is True or (first.is_const and (first.value or 0) > 1)):
+        return
+    rest = ONE
+    for s in new[1:]:
+        rest = rest * s
+    if new[0] == first or (new[0] == Sym.const(-1) and rest == dims[1] * dims[2]):
+        return
+    base = f.src(node.func.value) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) else "h_n"
+    f.warn(ff.state_view_mixes_batch(expr=f.src(node), base=base, layer=f"nn.{layer.kind}"))
+
+
 @register("view", "reshape")
 def view(f: Follower, args: list[Value], kwargs: dict[str, Value], node: ast.AST) -> Value:
     name = f.op
@@ -319,6 +338,7 @@ def view(f: Follower, args: list[Value], kwargs: dict[str, Value], node: ast.AST
     for d in dims:
         total = total * d
     new = [f.sub(s.sym) for s in sizes]
+    _state_view(f, t, dims, new, node)
     holes = [i for i, s in enumerate(new) if s == Sym.const(-1)]
     if len(holes) > 1:
         f.stop(dx.shape_op(op=f".{name}()", detail="only one dimension can be inferred (-1)",
@@ -536,8 +556,27 @@ def returns_none(f: Follower, args: list[Value], kwargs: dict[str, Value], node:
 def creation(f: Follower, args: list[Value], kwargs: dict[str, Value], node: ast.AST) -> Value:
     sizes = size_args(args, kwargs)
     if sizes is None:
+        sizes = _unknown_sizes(f, args, node)
+    if sizes is None:
         return Unknown(f"torch.{f.op} with sizes rnnshape cannot read")
     return new_tensor(f, sizes, kwargs, node)
+
+
+def _unknown_sizes(f: Follower, args: list[Value], node: ast.AST) -> list[Value] | None:
+    """``torch.zeros(1, x.size(1), self.hidden_size)`` with sizes the snippet does not define: the rank is
+    the number of arguments (two or more: one alone may be a shape tuple), each unknown size a symbol named
+    after its code, which nothing else constrains."""
+    if not isinstance(node, ast.Call) or len(node.args) != len(args):
+        return None
+    codes: list[ast.expr] = list(node.args)
+    if len(args) == 1 and isinstance(args[0], Tup) and isinstance(codes[0], (ast.Tuple, ast.List)) and \
+            len(codes[0].elts) == len(args[0].items):   # torch.zeros((layers, x.size(0), hidden))
+        codes, args = list(codes[0].elts), list(args[0].items)
+    elif len(args) < 2:
+        return None
+    if not all(isinstance(a, (Int, Unknown)) for a in args):
+        return None
+    return [a if isinstance(a, Int) else Int(Sym.var(f.src(n)), f.src(n)) for a, n in zip(args, codes, strict=True)]
 
 
 @register("torch.full")

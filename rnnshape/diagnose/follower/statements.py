@@ -10,10 +10,12 @@ from rnnshape import diagnoses as dx
 from rnnshape.diagnose.follower.values import (
     CLASS_NAME,
     UNROLL,
+    BoundMethod,
     Const,
     Dataset,
     Env,
     Finding,
+    Free,
     Function,
     Halt,
     Instance,
@@ -31,7 +33,7 @@ from rnnshape.diagnose.follower.values import (
     Value,
 )
 from rnnshape.diagnoses import follow_findings as ff
-from rnnshape.model.symbolic import ONE, Sym
+from rnnshape.model.symbolic import ONE, Sym, fmt_dims
 
 if TYPE_CHECKING:
     from rnnshape.diagnose.follower.core import Follower
@@ -129,7 +131,11 @@ class StatementsMixin:
             return
         # undecidable: follow both in child scopes and keep only what they agree on
         left, right = env.new_child(), env.new_child()
-        self.block(stmt.body, left)
+        try:
+            self.block(stmt.body, left)
+        except Returned as ret:
+            self._both_return(ret, stmt.orelse, right)
+            raise
         self.block(stmt.orelse, right)
         for name in set(left.maps[0]) | set(right.maps[0]):
             a, b = left.get(name), right.get(name)
@@ -137,11 +143,37 @@ class StatementsMixin:
                 if a is not None:
                     env[name] = a
                 continue
-            if a is not None and b is not None and self.same(a, b):
-                env[name] = a
+            joined = self.join(a, b) if a is not None and b is not None else None
+            if joined is not None:
+                env[name] = joined
             else:
                 env[name] = Unknown(f"{name} depends on a condition rnnshape cannot decide "
                                     f"(line {stmt.lineno})", f"--shape {name}=...")
+
+    def join(self: Follower, a: Value, b: Value) -> Value | None:
+        """What two branches' values agree on: the value itself, a tensor whose device they do not agree on
+        (left open), a tuple joined item by item; None when they differ."""
+        if isinstance(a, Tensor) and isinstance(b, Tensor):
+            if self.tensor_dims(a) != self.tensor_dims(b) or a.dtype != b.dtype:
+                return None
+            return a if a.device == b.device else replace(a, device=None)
+        if isinstance(a, Tup) and isinstance(b, Tup) and a is not b:
+            if (a.kind, a.role, len(a.items), a.count) != (b.kind, b.role, len(b.items), b.count):
+                return None
+            items = [self.join(x, y) for x, y in zip(a.items, b.items, strict=True)]
+            if any(i is None for i in items):
+                return None
+            return replace(a, items=tuple(items))  # type: ignore[arg-type]
+        return a if self.same(a, b) else None
+
+    def _both_return(self: Follower, ret: Returned, orelse: list[ast.stmt], right: Env) -> None:
+        """``if cuda: return x.cuda() else: return x``: when both branches return, the value is what they
+        agree on (a device neither pins is left open), never the first branch's alone."""
+        try:
+            self.block(orelse, right)
+        except Returned as other:
+            joined = self.join(ret.value, other.value)
+            ret.value = joined if joined is not None else Unknown("a value two branches return differently")
 
     def same(self: Follower, a: Value, b: Value) -> bool:
         if isinstance(a, Tensor) and isinstance(b, Tensor):
@@ -169,10 +201,57 @@ class StatementsMixin:
             element = Int(Sym.var(stmt.target.id))
             element.loop_index = True  # type: ignore[attr-defined]
         self.assign(stmt.target, element, env, stmt)
-        self._loop_body(stmt, env, it.count)   # once: one representative iteration
+        before = dict(env.maps[0])
+        watched = self._full_batch_states(value, env)
+        if watched is not None:
+            self.full_batch_states.append(watched)
+        try:
+            self._loop_body(stmt, env, it.count)   # once: one representative iteration
+        finally:
+            if watched is not None:
+                self.full_batch_states.pop()
+        if self._fed_back(stmt, before, env, it.count):
+            self.second_pass = True   # the names the body rebinds, as the next iteration reads them
+            try:
+                self._loop_body(stmt, env, it.count)
+            finally:
+                self.second_pass = False
         last = value.last_batch(self.sub) if isinstance(value, Loader) else None
         if last is not None:
             self._last_batch(stmt, value, last, env)  # type: ignore[arg-type]
+
+    def _full_batch_states(self: Follower, value: Value, env: Env) -> tuple[Sym, list[tuple[Value, int, str]]] | None:
+        """Before a loop over a DataLoader whose size the snippet does not fix: the states already made with its
+        batch size as their batch (``h = net.init_hidden(batch_size)``), to warn if one reaches a layer."""
+        if not isinstance(value, Loader) or not value.rows_unknown():
+            return None
+        batch = self.sub(value.batch.sym)
+        found = []
+        for name, v in env.maps[0].items():
+            items = v.items if isinstance(v, Tup) and not v.role else (v,)
+            if items and all(isinstance(t, Tensor) and t.rank == 3 and self.sub(t.dims[1]) == batch for t in items):
+                line = self.assigned_at.get((id(env.maps[0]), name))
+                if line is not None:
+                    found.append((items[0], line, name))
+        return (batch, found) if found else None
+
+    def _fed_back(self: Follower, stmt: ast.For | ast.AsyncFor, before: dict[str, Value], env: Env,
+                  count: Sym | None) -> bool:
+        """Whether a loop that surely runs twice reads, on its second iteration, a name its first one rebound to
+        another kind of value (``hx = cell(x, (hx, cx))`` makes hx the (h, c) tuple). One extra pass, never
+        nested, keeps following linear."""
+        if self.second_pass or count is None or not self.sub(count).is_const or (self.sub(count).value or 0) < 2:
+            return False
+        read = {n.id for s in stmt.body for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        return any(name in read and name in env.maps[0] and not self._same_kind(old, env.maps[0][name])
+                   for name, old in before.items())
+
+    def _same_kind(self: Follower, a: Value, b: Value) -> bool:
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, Tup) and isinstance(b, Tup):
+            return a.role == b.role and len(a.items) == len(b.items)
+        return not isinstance(a, Tensor) or self.same(a, b)
 
     def _loop_body(self: Follower, stmt: ast.For | ast.AsyncFor, env: Env, count: Sym | None) -> None:
         self.line = stmt.lineno
@@ -257,6 +336,7 @@ class StatementsMixin:
 
     def assign(self: Follower, target: ast.expr, value: Value, env: Env, stmt: ast.stmt) -> None:
         if isinstance(target, ast.Name):
+            self.assigned_at[(id(env.maps[0]), target.id)] = self.line
             if isinstance(value, Unknown) and target.id in self.hints:
                 value = self.hints[target.id]
             if isinstance(value, Int) and value.label is None and not getattr(value, "loop_index", False):
@@ -266,6 +346,9 @@ class StatementsMixin:
             if isinstance(value, Tup) and value.role == "outputs" and value.layer is not None and value.fix is None:
                 state = "(h_n, c_n)" if value.layer.mode == "lstm" else "h_n"
                 value.fix = (target, f"{target.id}, {state}")
+            if isinstance(value, Tup) and value.role == "state" and value.layer is not None and value.fix is None:
+                name = target.id   # a cell's (h, c) kept whole: unpacked, hx -> hx, cx
+                value.fix = (target, f"{name}, {'c' + name[1:] if name.startswith('h') else name + '_c'}")
             if isinstance(value, Tensor) and not (value.origin or "").startswith("--shape"):
                 value = replace(value, origin=f"{target.id}, line {self.line}")
             env[target.id] = value
@@ -290,6 +373,9 @@ class StatementsMixin:
                 self.assign(e.value if isinstance(e, ast.Starred) else e, Unknown("a starred assignment"),
                             env, stmt)
             return
+        if isinstance(value, BoundMethod) and isinstance(value.obj, Free) and value.name == "shape" and \
+                id(value.obj) not in self.freed:
+            value = self.pin_rank(value.obj, names)
         if isinstance(value, Tup):
             n = len(value.items)
             if n != m:
@@ -334,6 +420,20 @@ class StatementsMixin:
             self.assign(e, Unknown(value.reason if isinstance(value, Unknown) else
                                    f"item {i} of a value rnnshape does not follow",
                                    value.hint if isinstance(value, Unknown) else None), env, stmt)
+
+    def pin_rank(self: Follower, free: Free, names: list[ast.expr]) -> Value:
+        """``batch, seq_len, features = x.shape`` of an unpinned argument: x has that rank (torch raises
+        otherwise), each size a symbol named by the code."""
+        dims = []
+        for i, e in enumerate(names):
+            label = e.id if isinstance(e, ast.Name) and e.id != "_" else f"{free.name}.size({i})"
+            dims.append(free.sizes.get(i, Sym.var(label)))
+        labels = tuple(e.id if isinstance(e, ast.Name) and e.id != "_" else None for e in names)
+        t = Tensor(tuple(dims), labels, origin=f"{free.name} (symbolic: not pinned by the snippet)", line=self.line)
+        self.freed[id(free)] = t
+        self.result.assumptions.append((self.line, f"{free.name} = {fmt_dims(tuple(dims))}, the rank its "
+                                        f"unpacking says (pin it with --shape {free.name}=...)"))
+        return self.tensor_attribute(t, "shape", names[0])
 
     def truth(self: Follower, value: Value) -> bool | None:
         if isinstance(value, Const):

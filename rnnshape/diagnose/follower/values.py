@@ -41,6 +41,10 @@ CLASS_NAME = re.compile(r"class|label|categor|sentiment|n_out\b|num_out", re.IGN
 BUILTINS = frozenset({"range", "len", "print", "int", "float", "min", "max", "enumerate", "zip", "list", "tuple",
                       "sum", "abs", "round", "isinstance", "super", "str", "bool", "sorted", "reversed", "iter",
                       "next", "type", "dict", "getattr", "hasattr", "id", "map"})
+#: torch's names a paste uses without their import (its first lines cut off): where they live.
+UNIMPORTED = {**{n: "torch.nn.utils.rnn." + n for n in ("pack_padded_sequence", "pad_packed_sequence",
+                                                         "pack_sequence", "pad_sequence")},
+              **{n: "torch.utils.data." + n for n in ("DataLoader", "TensorDataset")}}
 #: Old autograd wrappers that return the tensor they wrap (``Variable(x, volatile=True)``).
 IDENTITIES = frozenset({"Variable"})
 #: A model's methods that change no shape we follow (``model.eval()``, ``model.zero_grad()``).
@@ -207,6 +211,8 @@ class UserClass(Value):
     methods: dict[str, ast.FunctionDef]
     bases: tuple[Value, ...] = ()
     instances: int = 0
+    called: bool = False                # its forward was called somewhere in the snippet
+    last: Instance | None = None        # the last instance the snippet made
 
 
 @dataclass(eq=False)
@@ -224,6 +230,12 @@ class Packed(Value):
 
 
 @dataclass(eq=False)
+class Parameter(Value):
+    """One of a model's parameters (``next(model.parameters())``): its shape is not followed, but
+    ``.new(sizes)`` / ``.new_zeros(sizes)`` of it makes a tensor of those sizes (the old ``init_hidden``)."""
+
+
+@dataclass(eq=False)
 class Dataset(Value):
     tensors: tuple[Value, ...]
 
@@ -234,6 +246,12 @@ class Loader(Value):
     batch: Int
     drop_last: bool = False
     node: ast.Call | None = None
+
+    def rows_unknown(self) -> bool:
+        """Whether the number of rows is not a fact of the snippet (so its last batch may be smaller)."""
+        items = self.dataset.tensors if isinstance(self.dataset, Dataset) else ()
+        first = items[0] if items else None
+        return not self.drop_last and not (isinstance(first, Tensor) and first.rank and first.dims[0].is_const)
 
     def last_batch(self, sub: Any) -> tuple[int, int, int] | None:
         """(rows, batch_size, rows in the last batch) when the last batch is smaller and not dropped."""
@@ -351,6 +369,7 @@ class Free(Value):
     """A forward() argument the snippet does not pin: a tensor whose rank the first use decides."""
 
     name: str
+    sizes: dict[int, Sym] = field(default_factory=dict)   # x.size(i) read before a layer decided the rank
 
 
 class NotFollowed(Exception):
