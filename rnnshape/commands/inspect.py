@@ -138,7 +138,7 @@ def inspect(
 
 
 def _parameter_view(params: bool | None):
-    from rnnshape.render.report import ParameterView
+    from rnnshape.render.options import ParameterView
 
     return {None: ParameterView.SUMMARY, True: ParameterView.ALL, False: ParameterView.NONE}[params]
 

@@ -424,7 +424,7 @@ def _small_model(obj: Any, args: list[Any], kwargs: dict[str, Any], shapes: list
             for name in saved:
                 setattr(init, name, lambda tensor, *a, **k: tensor)
             model = _build(obj, "meta", args, kwargs)
-        except Exception:  # the real trace reports it, with the failing line
+        except (Exception, SystemExit):  # the real trace reports it (a model's sys.exit too), with the line
             return False
         finally:
             for name, fn in saved.items():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType
@@ -17,6 +16,7 @@ from rich.text import Text
 
 from rnnshape.diagnoses import Diagnosis, fmt_shape
 from rnnshape.diagnoses.fixes import VERIFIED_LABEL, Fix
+from rnnshape.render.options import ParameterView
 from rnnshape.render.safe import SafeConsole
 
 if TYPE_CHECKING:  # explain and diagnose draw panels only: the inspect report code stays unloaded
@@ -279,14 +279,6 @@ def print_report(report: Report, console: Console | None = None,
 
 
 # --------------------------------------------------------------------------- inspect --diagram, --params
-
-
-class ParameterView(str, Enum):
-    """How much of the parameter table ``inspect`` shows (``--params`` / ``--no-params``)."""
-
-    SUMMARY = "summary"  # long tables cut to the first and last layers
-    ALL = "all"
-    NONE = "none"
 
 
 def parameter_section(report: Report, view: ParameterView) -> list[RenderableType]:
