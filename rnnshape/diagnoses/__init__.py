@@ -19,6 +19,7 @@ from rnnshape.diagnoses.backends import (  # builders by topic, re-exported
     cudnn_error,
     cudnn_eval_backward,
     non_contiguous_weights,
+    state_not_contiguous,
 )
 from rnnshape.diagnoses.downstream import (  # builders by topic, re-exported
     classifier_whole_sequence,
@@ -30,6 +31,7 @@ from rnnshape.diagnoses.downstream import (  # builders by topic, re-exported
     output_tuple,
     shape_op,
     state_tuple_as_tensor,
+    state_tuple_method,
     unknown_shape,
     unpack_outputs,
 )
@@ -52,8 +54,10 @@ from rnnshape.diagnoses.record import (
     Severity,
     _of,
     _replace,
+    _reworded,
     fmt_shape,
     renamed_in_fixes,
+    with_traceback_context,
     with_verified_fixes,
 )
 
@@ -62,14 +66,15 @@ __all__ = [
     "CODES", "Diagnosis", "Fix", "FixKind", "Severity", "Verified", "backend_error", "backward_twice",
     "batch_first_suspect", "cell_state_mismatch", "classifier_whole_sequence", "classify_state_mismatch",
     "code_fix", "cudnn_double_backward", "cudnn_error", "cudnn_eval_backward", "device_mismatch",
-    "dropout_single_layer", "dtype_mismatch", "dtype_unsupported", "embedding_float_input",
+    "dropout_single_layer", "dtype_mismatch", "dtype_mismatch_unnamed", "dtype_unsupported", "embedding_float_input",
     "embedding_index_range", "empty_sequence", "expect_failed", "fmt_shape", "gru_given_tuple",
     "hidden_not_tuple", "hidden_rank", "hidden_shape_mismatch", "input_rank", "input_size_mismatch",
     "integer_input", "invalid_config", "linear_mismatch", "model_disagrees", "non_contiguous_weights",
     "output_last_step_batch_first", "output_tuple", "packed_as_tensor", "packing_bad_length",
     "packing_batch_sizes", "packing_empty", "packing_lengths_batch", "packing_lengths_device",
     "packing_lengths_too_long", "packing_total_length", "packing_unsorted", "renamed_in_fixes", "shape_op",
-    "state_tuple_as_tensor", "torch_error", "unknown_shape", "unpack_outputs", "with_verified_fixes",
+    "state_not_contiguous", "state_tuple_as_tensor", "state_tuple_method", "torch_error", "unknown_shape",
+    "unpack_outputs", "with_traceback_context", "with_verified_fixes",
 ]
 
 
@@ -593,6 +598,21 @@ def dtype_mismatch(*, what: str, got: str, expected: str,
         fixes=tuple(fixes),
         evidence={"what": what, "got": got, "expected": expected, "torch_message": torch_message},
     )
+
+
+#: When torch's message names no dtypes: give the input and the state the weights' dtype.
+_SAME_DTYPE_FIX = ("dtype = next(model.parameters()).dtype   # the weights' dtype\n"
+                   "x = x.to(dtype)\n"
+                   "h_0, c_0 = h_0.to(dtype), c_0.to(dtype)   # an LSTM's state, if you pass one")
+
+
+def dtype_mismatch_unnamed(*, what: str, expected: str, onednn: bool = False,
+                           torch_message: str | None = None) -> Diagnosis:
+    """A dtype mismatch whose message names neither dtype (``onednn``: mkldnn's 'unsupported data type')."""
+    d = dtype_mismatch(what=what, got="another dtype", expected=expected, torch_message=torch_message)
+    note = (" On the CPU, oneDNN (mkldnn) runs the LSTM and reports this mismatch only as "
+            "'unsupported data type'.") if onednn else ""
+    return _reworded(d, explanation=d.explanation + note, fix=code_fix(_SAME_DTYPE_FIX))
 
 
 _PARAMETER_DEVICE = re.compile(r"parameter tensor at (\S+?)[,.]?(?:\s|$)")
