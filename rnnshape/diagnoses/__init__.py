@@ -63,18 +63,19 @@ from rnnshape.diagnoses.record import (
 
 #: Every public name; ``from rnnshape.diagnoses import X`` works for all of them.
 __all__ = [
-    "CODES", "Diagnosis", "Fix", "FixKind", "Severity", "Verified", "backend_error", "backward_twice",
+    "CODES", "Diagnosis", "RECURRENT_ARGS", "Fix", "FixKind", "Severity", "Verified", "backend_error", "backward_twice",
     "batch_first_suspect", "cell_state_mismatch", "classifier_whole_sequence", "classify_state_mismatch",
     "code_fix", "cudnn_double_backward", "cudnn_error", "cudnn_eval_backward", "device_mismatch",
     "dropout_single_layer", "dtype_mismatch", "dtype_mismatch_unnamed", "dtype_unsupported", "embedding_float_input",
     "embedding_index_range", "empty_sequence", "expect_failed", "fmt_shape", "gru_given_tuple",
-    "hidden_not_tuple", "hidden_rank", "hidden_shape_mismatch", "input_rank", "input_size_mismatch",
+    "hidden_not_tuple", "hidden_rank", "hidden_shape_mismatch", "input_rank", "input_size_in_message",
+    "input_size_mismatch",
     "integer_input", "invalid_config", "linear_mismatch", "model_disagrees", "non_contiguous_weights",
     "output_last_step_batch_first", "output_tuple", "packed_as_tensor", "packing_bad_length",
     "packing_batch_sizes", "packing_empty", "packing_lengths_batch", "packing_lengths_device",
     "packing_lengths_too_long", "packing_total_length", "packing_unsorted", "renamed_in_fixes", "shape_op",
-    "state_not_contiguous", "state_tuple_as_tensor", "state_tuple_method", "torch_error", "unknown_shape",
-    "unpack_outputs", "with_traceback_context", "with_verified_fixes",
+    "state_not_contiguous", "state_tuple_as_tensor", "state_tuple_method", "torch_error", "unexpected_argument",
+    "unknown_shape", "unpack_outputs", "with_traceback_context", "with_verified_fixes",
 ]
 
 
@@ -177,6 +178,16 @@ def input_size_mismatch(
         evidence={"expected": expected, "got": got, "origin": origin,
                   "torch_message": torch_message},
     )
+
+
+def input_size_in_message(*, expected: int, got: int, layer_type: str | None = None,
+                          torch_message: str | None = None) -> Diagnosis:
+    """From torch's message alone: the layer's other arguments are unknown, so the rebuilt
+    constructor names them (``layer_type``: "LSTM", ... when the traceback says)."""
+    rebuilt = (f"nn.{layer_type}({got}, hidden_size, ...)" if layer_type
+               else f"nn.LSTM({got}, hidden_size, ...)   # or nn.GRU / nn.RNN, input_size={got}")
+    return input_size_mismatch(expected=expected, got=got, layer=f"nn.{layer_type}" if layer_type else "the layer",
+                               rebuilt_code=rebuilt, torch_message=torch_message)
 
 
 def empty_sequence(*, origin: str | None = None, torch_message: str | None = None) -> Diagnosis:
@@ -664,6 +675,24 @@ def invalid_config(*, message: str, fix: str = "", layer: str = "the layer",
         fix=fix,
         evidence={"torch_message": torch_message},
     )
+
+
+#: The constructor arguments of torch's recurrent layers.
+RECURRENT_ARGS = ("input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first",
+                  "dropout", "bidirectional", "proj_size", "device", "dtype")
+
+
+def unexpected_argument(*, arg: str, close: str | None = None, layer: str = "the recurrent layer",
+                        torch_message: str | None = None) -> Diagnosis:
+    """``__init__() got an unexpected keyword argument``; ``close``: the argument it most resembles."""
+    if arg == "nonlinearity":
+        fix = "nn.RNN(input_size, hidden_size, nonlinearity='relu')   # only nn.RNN takes it"
+    elif close:
+        fix = f"{close}=...   # not {arg}"
+    else:
+        fix = "# recurrent layers take: " + ", ".join(RECURRENT_ARGS)
+    return invalid_config(message=f"unexpected keyword argument {arg!r}", fix=fix, layer=layer,
+                          torch_message=torch_message)
 
 
 def dropout_single_layer(*, dropout: float, rebuilt_code: str | None = None,

@@ -76,11 +76,7 @@ def _layer(ctx: Context, default: str = "the layer") -> str:
 
 def _input_size(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     exp, got = int(m["expected"]), int(m["got"])
-    layer = _layer(ctx)
-    rebuilt = (f"nn.{ctx.layer}({got}, hidden_size, ...)" if ctx.layer
-               else f"nn.LSTM({got}, hidden_size, ...)   # or nn.GRU / nn.RNN, input_size={got}")
-    d = dx.input_size_mismatch(expected=exp, got=got, layer=layer, rebuilt_code=rebuilt,
-                               torch_message=msg)
+    d = dx.input_size_in_message(expected=exp, got=got, layer_type=ctx.layer, torch_message=msg)
     causes = [f"the features per time step are {got}, but the layer was built for {exp} "
               "(a changed embedding size, feature set or vocabulary)"]
     if got > 0 and exp > 0 and (got < exp and exp % got == 0 or got > exp and got % exp == 0):
@@ -488,26 +484,19 @@ def _config(fix: str, causes: tuple[str, ...] = ()) -> Builder:
     return build
 
 
-_KNOWN_ARGS = ("input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first",
-               "dropout", "bidirectional", "proj_size", "device", "dtype")
-
-
 def _unexpected_kw(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     import difflib
 
     arg = m["arg"]
-    close = difflib.get_close_matches(arg, _KNOWN_ARGS, n=1)
+    close = difflib.get_close_matches(arg, dx.RECURRENT_ARGS, n=1)
     if arg == "nonlinearity":
-        fix, why = ("nn.RNN(input_size, hidden_size, nonlinearity='relu')   # only nn.RNN "
-                    "takes it", "only nn.RNN and nn.RNNCell take nonlinearity; LSTM and GRU "
-                    "have fixed gates")
+        why = "only nn.RNN and nn.RNNCell take nonlinearity; LSTM and GRU have fixed gates"
     elif close:
-        fix, why = f"{close[0]}=...   # not {arg}", f"a misspelt argument: {close[0]}"
+        why = f"a misspelt argument: {close[0]}"
     else:
-        fix, why = "# recurrent layers take: " + ", ".join(_KNOWN_ARGS), "not an argument " \
-            "of recurrent layers"
-    d = dx.invalid_config(message=f"unexpected keyword argument {arg!r}", fix=fix,
-                          layer=_layer(ctx, "the recurrent layer"), torch_message=msg)
+        why = "not an argument of recurrent layers"
+    d = dx.unexpected_argument(arg=arg, close=close[0] if close else None,
+                               layer=_layer(ctx, "the recurrent layer"), torch_message=msg)
     return _with_causes(d, [why])
 
 
