@@ -463,22 +463,22 @@ def test_stdin_from_a_device_is_refused_at_once() -> None:
 def test_stdin_keeps_only_the_tail_within_the_limit() -> None:
     import io
 
-    from rnnshape.explain.reading import read_text_stream
+    from rnnshape.textio import read_stream_tail
 
     data = b"x" * 1000 + b"\nRuntimeError: tail\n"
-    text, note = read_text_stream(io.BytesIO(data), limit=100)
-    assert text.endswith("RuntimeError: tail\n") and len(text.encode()) == 100
+    kept, note = read_stream_tail(io.BytesIO(data), limit=100)
+    assert kept.endswith(b"RuntimeError: tail\n") and len(kept) == 100
     assert note and "only its last" in note
 
 
 def test_reading_module_is_shared_and_bounded(tmp_path: Path) -> None:
-    from rnnshape.explain.reading import InputError, read_text_file
+    from rnnshape.textio import InputFileError, read_bounded
 
     path = tmp_path / "log.txt"
     path.write_bytes(b"a" * 101)
-    with pytest.raises(InputError, match="larger than"):
-        read_text_file(str(path), limit=100)
-    assert read_text_file(str(path), limit=101) == "a" * 101
+    with pytest.raises(InputFileError, match="larger than"):
+        read_bounded(str(path), limit=100, what="--file")
+    assert read_bounded(str(path), limit=101, what="--file") == b"a" * 101
 
 
 # --------------------------------------------------------------------------- precision (#9)

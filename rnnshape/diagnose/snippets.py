@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnshape.parsing import ANSI_ESCAPE
+from rnnshape.textio import MAX_CODE_BYTES, TextKind, decode_text, read_bounded
 
 #: A paste above this is refused (exit 2): no snippet someone asks about is that large.
-MAX_BYTES = 2 * 1024 * 1024
+MAX_BYTES = MAX_CODE_BYTES
 
 _PROMPT = re.compile(r"^(>>>|\.\.\.)(?: |$)")
 _IPY_IN = re.compile(r"^In \[\d*\]: ?")
@@ -72,43 +73,27 @@ class Parsed:
 # --------------------------------------------------------------------------- reading
 
 
+#: The text `diagnose` reads, in the words its refusals use.
+_CODE_TEXT = TextKind("diagnose", "Python code", "Paste the code (and its traceback, if it has one).")
+
+
 def decode(data: bytes, *, source: str) -> str:
-    if not data.strip():
-        raise PasteError(f"nothing to diagnose: {source} is empty. Paste the code (and its "
-                         "traceback, if it has one).")
     if len(data) > MAX_BYTES:
         raise PasteError(f"{source} is {len(data) / 1048576:.1f} MB; rnnshape diagnose reads at "
                          f"most {MAX_BYTES // 1048576} MB. Paste the model and the lines that call "
                          "it, not the whole project.")
-    if b"\x00" in data[:65536]:
-        raise PasteError(f"{source} looks binary (it contains NUL bytes), not Python code.")
-    text = data.decode("utf-8", errors="replace")
-    if text[:65536].count("\ufffd") > 0.1 * min(len(text), 65536):
-        raise PasteError(f"{source} is not UTF-8 text (it looks binary), not Python code.")
-    return text
+    return decode_text(data, source=source, kind=_CODE_TEXT)
 
 
 def read_source(path: str | None, stdin: Any) -> tuple[str, str]:
-    """(text, name): a file, or stdin for ``None`` / ``-``."""
+    """(text, name): a file (regular files only, see :mod:`rnnshape.textio`), or stdin for ``None`` / ``-``."""
     if path is None or path == "-":
         buf = getattr(stdin, "buffer", None)
         data = buf.read(MAX_BYTES + 1) if buf is not None else stdin.read(MAX_BYTES + 1)
         if isinstance(data, str):
             data = data.encode("utf-8", errors="replace")
         return decode(data, source="stdin"), "<stdin>"
-    if os.path.isdir(path):
-        raise PasteError(f"{path} is a directory; give the file with the code.")
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_BYTES:
-            raise PasteError(f"{path} is {size / 1048576:.1f} MB; rnnshape diagnose reads at most "
-                             f"{MAX_BYTES // 1048576} MB. Give the file with the model and the "
-                             "lines that call it.")
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise PasteError(f"cannot read {path}: {exc.strerror or exc}.") from None
-    return decode(data, source=path), path
+    return decode(read_bounded(path, limit=MAX_BYTES, what="the code file"), source=path), path
 
 
 # --------------------------------------------------------------------------- cleaning

@@ -10,8 +10,6 @@ Codes are stable identifiers: scripts and CI match on them. Never rename one.
 
 from __future__ import annotations
 
-import re
-
 from rnnshape.diagnoses.backends import (  # builders by topic, re-exported
     backend_error,
     backward_twice,
@@ -19,6 +17,7 @@ from rnnshape.diagnoses.backends import (  # builders by topic, re-exported
     cudnn_error,
     cudnn_eval_backward,
     non_contiguous_weights,
+    state_not_contiguous,
 )
 from rnnshape.diagnoses.downstream import (  # builders by topic, re-exported
     classifier_whole_sequence,
@@ -30,8 +29,15 @@ from rnnshape.diagnoses.downstream import (  # builders by topic, re-exported
     output_tuple,
     shape_op,
     state_tuple_as_tensor,
+    state_tuple_method,
     unknown_shape,
     unpack_outputs,
+)
+from rnnshape.diagnoses.dtypes import (  # builders by topic, re-exported
+    device_mismatch,
+    dtype_mismatch,
+    dtype_mismatch_unnamed,
+    integer_input,
 )
 from rnnshape.diagnoses.fixes import Fix, FixKind, Verified, code_fix
 from rnnshape.diagnoses.packing import (  # builders by topic, re-exported
@@ -54,24 +60,26 @@ from rnnshape.diagnoses.record import (
     _replace,
     fmt_shape,
     renamed_in_fixes,
+    with_traceback_context,
     with_verified_fixes,
 )
 
 #: Every public name; ``from rnnshape.diagnoses import X`` works for all of them.
 __all__ = [
-    "CODES", "Diagnosis", "Fix", "FixKind", "Severity", "Verified", "backend_error", "backward_twice",
-    "batch_first_evidence", "batch_first_suspect", "cell_state_mismatch", "classifier_whole_sequence",
-    "classify_state_mismatch",
+    "CODES", "RECURRENT_ARGS", "Diagnosis", "Fix", "FixKind", "Severity", "Verified", "backend_error",
+    "backward_twice", "batch_first_evidence", "batch_first_suspect", "cell_state_mismatch",
+    "classifier_whole_sequence", "classify_state_mismatch",
     "code_fix", "cudnn_double_backward", "cudnn_error", "cudnn_eval_backward", "device_mismatch",
-    "dropout_single_layer", "dtype_mismatch", "dtype_unsupported", "embedding_float_input",
+    "dropout_single_layer", "dtype_mismatch", "dtype_mismatch_unnamed", "dtype_unsupported", "embedding_float_input",
     "embedding_index_range", "empty_sequence", "expect_failed", "fmt_shape", "gru_given_tuple",
-    "hidden_not_tuple", "hidden_rank", "hidden_shape_mismatch", "input_rank", "input_size_mismatch",
+    "hidden_not_tuple", "hidden_rank", "hidden_shape_mismatch", "input_rank", "input_size_in_message",
+    "input_size_mismatch",
     "integer_input", "invalid_config", "linear_mismatch", "model_disagrees", "non_contiguous_weights",
     "output_last_step_batch_first", "output_tuple", "packed_as_tensor", "packing_bad_length",
     "packing_batch_sizes", "packing_empty", "packing_lengths_batch", "packing_lengths_device",
     "packing_lengths_too_long", "packing_total_length", "packing_unsorted", "renamed_in_fixes", "shape_op",
-    "state_batch_reused", "state_tuple_as_tensor", "torch_error", "unknown_shape", "unpack_outputs",
-    "with_verified_fixes",
+    "state_batch_reused", "state_not_contiguous", "state_tuple_as_tensor", "state_tuple_method", "torch_error",
+    "unexpected_argument", "unknown_shape", "unpack_outputs", "with_traceback_context", "with_verified_fixes",
 ]
 
 
@@ -174,6 +182,16 @@ def input_size_mismatch(
         evidence={"expected": expected, "got": got, "origin": origin,
                   "torch_message": torch_message},
     )
+
+
+def input_size_in_message(*, expected: int, got: int, layer_type: str | None = None,
+                          torch_message: str | None = None) -> Diagnosis:
+    """From torch's message alone: the layer's other arguments are unknown, so the rebuilt
+    constructor names them (``layer_type``: "LSTM", ... when the traceback says)."""
+    rebuilt = (f"nn.{layer_type}({got}, hidden_size, ...)" if layer_type
+               else f"nn.LSTM({got}, hidden_size, ...)   # or nn.GRU / nn.RNN, input_size={got}")
+    return input_size_mismatch(expected=expected, got=got, layer=f"nn.{layer_type}" if layer_type else "the layer",
+                               rebuilt_code=rebuilt, torch_message=torch_message)
 
 
 def empty_sequence(*, origin: str | None = None, torch_message: str | None = None) -> Diagnosis:
@@ -523,116 +541,6 @@ def _batch_story(expected: int, got: int, input_dims: tuple[int, ...] | None,
     return base + " Build the state from the input's own batch size."
 
 
-# --------------------------------------------------------------------------- types, devices
-
-
-_INT_DTYPES = ("int64", "int32", "int16", "int8", "uint8", "bool", "long", "int")
-
-
-def integer_input(*, dtype: str = "int64", vocab_size: int | None = None,
-                  input_size: int | None = None, torch_message: str | None = None,
-                  shape: tuple[int, ...] | None = None) -> Diagnosis:
-    vocab = str(vocab_size) if vocab_size else "vocab_size"
-    dim = str(input_size) if input_size else "rnn.input_size"
-    fixes = []
-    if shape is None or len(shape) <= 2 or shape[-1] != input_size:
-        fixes.append(Fix(FixKind.EMBED,
-                         f"embed = nn.Embedding(num_embeddings={vocab}, embedding_dim={dim})\n"
-                         "x = embed(x)   # token ids -> vectors: x.shape + (input_size,)",
-                         "x", input_size, label="if x holds token ids"))
-    if shape is None or shape[-1] == input_size:
-        fixes.append(Fix(FixKind.CONVERT, "x = x.float()   # numbers stored as integers", "x", "float32",
-                         label="if x holds numeric features"))
-    return Diagnosis(
-        code="integer-input",
-        severity="error",
-        title=f"integer input ({dtype}) fed into a recurrent layer",
-        explanation=(
-            f"The input holds integers ({dtype}), which usually means token ids. A recurrent "
-            "layer multiplies its input by float weights, so ids must first become vectors: "
-            "put an nn.Embedding in front, which maps each id to a vector of input_size floats. "
-            "Never convert the model to an integer dtype (torch's own message suggests it): "
-            "integer weights cannot learn."
-        ),
-        fixes=tuple(fixes),
-        evidence={"dtype": dtype, "vocab_size": vocab_size, "torch_message": torch_message,
-                  "deciding_fact": "whether x holds token ids or numbers" if len(fixes) > 1 else ""},
-    )
-
-
-def dtype_mismatch(*, what: str, got: str, expected: str,
-                   torch_message: str | None = None) -> Diagnosis:
-    var = _var(what)
-    if expected in _INT_DTYPES:  # an index tensor (token ids): never the weights' dtype
-        return Diagnosis(
-            code="dtype-mismatch",
-            severity="error",
-            title=f"{what} is {got} but must hold integer indices",
-            explanation=(
-                f"{what[:1].upper()}{what[1:]} is looked up by index: it must hold integer token ids "
-                f"(int64, or int32), but it is {got}. Convert the ids; if the values are "
-                "already feature vectors, they need no embedding."
-            ),
-            fixes=(Fix(FixKind.CONVERT, f"{var} = {var}.long()   # token ids are integers", var, "int64"),),
-            evidence={"what": what, "got": got, "expected": expected, "torch_message": torch_message},
-        )
-    if " " in expected:  # torch did not name the dtypes: read the layer's own
-        fixes = [code_fix(f"{var} = {var}.to(next(rnn.parameters()).dtype)   # the layer's dtype")]
-    else:
-        fixes = [Fix(FixKind.CONVERT, f"{var} = {var}.to(torch.{expected})   # the layer's dtype", var, expected)]
-    if got not in _INT_DTYPES and " " not in got:
-        fixes.append(Fix(FixKind.CONSTRUCTOR, f"rnn = rnn.to(torch.{got})   # the whole model in {got}",
-                         "rnn", {"dtype": got}, label=f"if you want the model in {got}"))
-    return Diagnosis(
-        code="dtype-mismatch",
-        severity="error",
-        title=f"{what} is {got} but the layer's weights are {expected}",
-        explanation=(
-            f"All tensors in a recurrent forward must share one floating dtype. The layer's "
-            f"weights are {expected} and {what} is {got}. Convert the tensor (cheap), or the "
-            "whole model if you really want it in that precision."
-        ),
-        fixes=tuple(fixes),
-        evidence={"what": what, "got": got, "expected": expected, "torch_message": torch_message},
-    )
-
-
-_PARAMETER_DEVICE = re.compile(r"parameter tensor at (\S+?)[,.]?(?:\s|$)")
-
-
-def device_mismatch(*, devices: list[str], torch_message: str | None = None,
-                    model_device: str | None = None, what: str = "x") -> Diagnosis:
-    """Tensors on several devices. The model stays where it is: tensors go to the model."""
-    devs = " and ".join(devices) if devices else "two devices"
-    if model_device is None and torch_message:
-        found = _PARAMETER_DEVICE.search(torch_message)
-        model_device = found.group(1) if found else None
-    if model_device is not None:
-        fixes = [Fix(FixKind.MOVE, f"{what} = {what}.to('{model_device}')   # where the model's "
-                     "weights are", what, model_device)]
-    else:
-        fixes = [code_fix("device = next(model.parameters()).device   # where the weights are\n"
-                          "x = x.to(device)\n"
-                          "h_0 = torch.zeros(..., device=device)   # create states on that device")]
-    return Diagnosis(
-        code="device-mismatch",
-        severity="error",
-        title=f"tensors are on different devices ({devs})",
-        explanation=(
-            f"The layer's weights, the input and the states must live on one device, but "
-            f"they are spread over {devs}. Move the tensors to the device of the model's "
-            "weights (the model is where you put it on purpose); tensors you create yourself "
-            "(inputs, h_0, c_0) need device=x.device."
-        ),
-        fixes=tuple(fixes),
-        evidence={"devices": devices, "model_device": model_device, "torch_message": torch_message},
-    )
-
-
-def _var(what: str) -> str:
-    return {"input": "x", "h_0": "h_0", "c_0": "c_0"}.get(what, "x")
-
-
 # --------------------------------------------------------------------------- config
 
 
@@ -646,6 +554,24 @@ def invalid_config(*, message: str, fix: str = "", layer: str = "the layer",
         fix=fix,
         evidence={"torch_message": torch_message},
     )
+
+
+#: The constructor arguments of torch's recurrent layers.
+RECURRENT_ARGS = ("input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first",
+                  "dropout", "bidirectional", "proj_size", "device", "dtype")
+
+
+def unexpected_argument(*, arg: str, close: str | None = None, layer: str = "the recurrent layer",
+                        torch_message: str | None = None) -> Diagnosis:
+    """``__init__() got an unexpected keyword argument``; ``close``: the argument it most resembles."""
+    if arg == "nonlinearity":
+        fix = "nn.RNN(input_size, hidden_size, nonlinearity='relu')   # only nn.RNN takes it"
+    elif close:
+        fix = f"{close}=...   # not {arg}"
+    else:
+        fix = "# recurrent layers take: " + ", ".join(RECURRENT_ARGS)
+    return invalid_config(message=f"unexpected keyword argument {arg!r}", fix=fix, layer=layer,
+                          torch_message=torch_message)
 
 
 def dropout_single_layer(*, dropout: float, rebuilt_code: str | None = None,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rnnshape.diagnoses.record import Diagnosis, _d
+from rnnshape.diagnoses.fixes import code_fix
+from rnnshape.diagnoses.record import Diagnosis, _d, _reworded
 
 # --------------------------------------------------------------------------- explain: autograd, backends
 
@@ -68,6 +69,15 @@ def cudnn_error(*, status: str, torch_message: str | None = None) -> Diagnosis:
         "    out, h = rnn(x, h_0)\n"
         "# asynchronous errors: rerun with CUDA_LAUNCH_BLOCKING=1",
         {"status": status, "torch_message": torch_message})
+
+
+def state_not_contiguous(*, which: str, torch_message: str | None = None) -> Diagnosis:
+    """``rnn: hx is not contiguous``: cuDNN names the state (``hx`` or ``cx``) it cannot read."""
+    name = "h_0" if which == "hx" else "c_0"
+    d = cudnn_error(status=f"{which} is not contiguous", torch_message=torch_message)
+    return _reworded(d, explanation=(f"cuDNN needs the state {which} in contiguous memory; it was "
+                                     "made by transpose, permute or slicing of another tensor."),
+                     fix=code_fix(f"{name} = {name}.contiguous()"))
 
 
 def non_contiguous_weights(*, torch_message: str | None = None) -> Diagnosis:

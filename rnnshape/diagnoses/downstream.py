@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rnnshape.diagnoses.record import Diagnosis, _d
+from rnnshape.diagnoses.fixes import code_fix
+from rnnshape.diagnoses.record import Diagnosis, _d, _reworded
 
 # --------------------------------------------------------------------------- explain: downstream
 
@@ -26,9 +27,19 @@ def output_tuple(*, layer: str = "the recurrent layer", where: str = "",
         {"layer": layer, "where": where, "torch_message": torch_message})
 
 
+def state_tuple_method(*, attr: str, torch_message: str | None = None) -> Diagnosis:
+    """``'tuple' object has no attribute 'detach'``: an LSTM's (h, c) state treated as one tensor."""
+    d = output_tuple(layer="nn.LSTM", where=f".{attr}()", torch_message=torch_message)
+    method = "detach" if attr == "data" else attr
+    return _reworded(d, explanation=(
+        f"An LSTM's state is the tuple (h, c), and a tuple has no .{attr}(). Apply it to "
+        "each tensor of the state."), fix=code_fix(f"hidden = tuple(h.{method}() for h in hidden)"))
+
+
 def unpack_outputs(*, expected: int | None, got: int | None, too_many: bool,
-                   layer: str = "the recurrent layer",
+                   layer: str = "the recurrent layer", packed: bool = False,
                    torch_message: str | None = None) -> Diagnosis:
+    """``packed``: the line unpacked a PackedSequence, which has had 4 fields since torch 1.1."""
     if too_many:
         title = f"too many values to unpack (expected {expected}" + (
             f", got {got})" if got is not None else ")")
@@ -51,10 +62,12 @@ def unpack_outputs(*, expected: int | None, got: int | None, too_many: bool,
         lines.append("Unpacking a tensor iterates over its first dimension: a state "
                      "(num_layers x num_directions, batch, hidden) unpacked as (h, c) fails "
                      "when that dimension is not 2, and silently splits layers when it is.")
-    return _d(
-        "unpack-outputs", title, " ".join(lines),
+    fix = ("data, batch_sizes = packed.data, packed.batch_sizes\n"
+           "# or all four: data, batch_sizes, sorted_indices, unsorted_indices = packed") if packed else (
         "out, (h_n, c_n) = lstm(x, (h_0, c_0))   # LSTM\n"
-        "out, h_n = gru(x, h_0)                  # GRU and RNN",
+        "out, h_n = gru(x, h_0)                  # GRU and RNN")
+    return _d(
+        "unpack-outputs", title, " ".join(lines), fix,
         {"expected": expected, "got": got, "layer": layer, "torch_message": torch_message})
 
 

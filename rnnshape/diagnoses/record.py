@@ -160,6 +160,33 @@ def renamed_in_fixes(d: Diagnosis, names: dict[str, str]) -> Diagnosis:
     return d.with_fixes(tuple(_replace(f, code=swap(f.code)) for f in d.fixes))
 
 
+def with_traceback_context(d: Diagnosis, *, evidence: dict[str, Any], causes: list[str],
+                           layer: str | None = None, user_line: str | None = None,
+                           where: str | None = None) -> Diagnosis:
+    """``d`` as ``explain`` tells it: the user's line (or the layer) the traceback names, then
+    the likely causes, most likely first. ``evidence`` replaces ``d``'s (the caller adds its numbers).
+    """
+    extra = []
+    if user_line:
+        at = f" ({where})" if where else ""
+        inside = f", inside nn.{layer}" if layer and layer not in user_line else ""
+        extra.append(f"It was raised by your line `{user_line}`{at}{inside}.")
+    elif layer and layer not in d.explanation:
+        extra.append(f"The traceback shows it inside nn.{layer}.")
+    if causes:
+        extra.append("Likely causes, most likely first:\n" + "\n".join(
+            f"  {i}. {c}" for i, c in enumerate(causes, 1)))
+    explanation = d.explanation + ("\n" + "\n".join(extra) if extra else "")
+    return _replace(d, explanation=explanation, evidence=evidence)
+
+
+def _reworded(d: Diagnosis, *, explanation: str | None = None, fix: Fix | None = None) -> Diagnosis:
+    """A variant of a builder's diagnosis (for builders only): another explanation, or one fix."""
+    if explanation is not None:
+        d = _replace(d, explanation=explanation)
+    return d.with_fixes((fix,)) if fix is not None else d
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape import diagnoses as dx
+from rnnshape.diagnoses import states as sx
 from rnnshape.diagnoses import versions as vx
 from rnnshape.explain.lazyre import LazyPattern, lazy
 
@@ -75,11 +76,7 @@ def _layer(ctx: Context, default: str = "the layer") -> str:
 
 def _input_size(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     exp, got = int(m["expected"]), int(m["got"])
-    layer = _layer(ctx)
-    rebuilt = (f"nn.{ctx.layer}({got}, hidden_size, ...)" if ctx.layer
-               else f"nn.LSTM({got}, hidden_size, ...)   # or nn.GRU / nn.RNN, input_size={got}")
-    d = dx.input_size_mismatch(expected=exp, got=got, layer=layer, rebuilt_code=rebuilt,
-                               torch_message=msg)
+    d = dx.input_size_in_message(expected=exp, got=got, layer_type=ctx.layer, torch_message=msg)
     causes = [f"the features per time step are {got}, but the layer was built for {exp} "
               "(a changed embedding size, feature set or vocabulary)"]
     if got > 0 and exp > 0 and (got < exp and exp % got == 0 or got > exp and got % exp == 0):
@@ -135,8 +132,7 @@ def _hx_rank(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     want = int(m["want"])
     ranks = _ints(m["got"])
     name, got = ("h_0", ranks[0]) if ranks[0] != want or len(ranks) == 1 else ("c_0", ranks[1])
-    d = dx.hidden_rank(name=name, got_rank=got, expected_rank=want,
-                       input_rank=3 if want == 3 else 2, layer=_layer(ctx), torch_message=msg)
+    d = sx.state_rank(name=name, got_rank=got, expected_rank=want, layer=_layer(ctx), torch_message=msg)
     causes = []
     if len(ranks) == 2 and want == 3 and ranks == (2, 2):
         causes.append("the LSTM's state was given as one tensor instead of the tuple "
@@ -145,8 +141,6 @@ def _hx_rank(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
         causes.append("the state is missing the num_layers x num_directions axis: "
                       "torch.zeros(num_layers * num_directions, batch, hidden_size)")
     if got > want and want == 3:
-        d = replace(d, fix=f"{name} = {name}.squeeze(0)   # drop the extra axis (check {name}.shape: "
-                           "the axis of size 1 that is not num_layers x num_directions)")
         causes.insert(0, f"an extra axis, not a missing one: the state is {got}-D where the layer "
                          f"wants 3-D (num_layers x num_directions, batch, hidden) -- an unsqueeze "
                          f"too many (or states stacked): {name}.squeeze(0) on the axis of size 1")
@@ -164,25 +158,19 @@ def _hidden_size(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     is_c = m["idx"] == "1"
     name = "c_0" if is_c else "h_0"
     if len(expected) != 3 or len(got) != 3:
-        d = dx.hidden_rank(name=name, got_rank=len(got), expected_rank=len(expected),
-                           layer=_layer(ctx), expected_shape=expected, torch_message=msg)
-        if len(got) > len(expected):
-            axis = next((i for i in range(len(got)) if got[i] == 1 and got[:i] + got[i + 1:] == expected),
-                        None)
-            d = replace(d, fix=f"{name} = {name}.squeeze({axis if axis is not None else 0})   "
-                               f"# drop the extra axis: {dx.fmt_shape(expected)}")
+        d = sx.state_size_rank(name=name, expected=expected, got=got, layer=_layer(ctx), torch_message=msg)
         return _with_causes(d, _rank_causes(name, expected, got))
     input_dims = _input_shape(ctx, expected, got)
     batch_first = ctx.batch_first
     if input_dims and batch_first is None and input_dims[1] == expected[1] != input_dims[0]:
         batch_first = False   # torch took the input's dimension 1 as the batch: not batch-first
-    d = dx.hidden_shape_mismatch(name=name, expected=expected, got=got, is_cell_state=is_c,
-                                 torch_message=msg, input_dims=input_dims,
-                                 batch_first=batch_first if input_dims else None)
-    causes = _state_causes(d.code, expected, got, ctx)
-    if d.code == "hidden-batch-mismatch":
-        layout_first = bool(causes) and causes[0].startswith(_LAYOUT)
-        d = replace(d, fix=_batch_fix(name, expected, got, ctx, layout_first))
+    causes = _state_causes(sx.state_code(expected, got, is_cell_state=is_c), expected, got, ctx)
+    paste = sx.PasteLayout(layer=ctx.layer, attr=_layer_attr(ctx), batch_first=ctx.batch_first,
+                           shapes_printed=bool(ctx.shapes),
+                           input_batch_first=bool(causes) and causes[0].startswith(_LAYOUT))
+    d = sx.state_size_mismatch(name=name, expected=expected, got=got, is_cell_state=is_c, paste=paste,
+                               input_dims=input_dims, batch_first=batch_first if input_dims else None,
+                               torch_message=msg)
     return _with_causes(d, causes)
 
 
@@ -203,28 +191,6 @@ def _input_shape(ctx: Context, e: tuple[int, ...], g: tuple[int, ...]) -> tuple[
         if len(shape) == 3 and e[1] in (shape[0], shape[1]) and shape[-1] != e[2]:
             return shape
     return None
-
-
-def _batch_fix(name: str, e: tuple[int, ...], g: tuple[int, ...], ctx: Context,
-               layout_first: bool) -> str:
-    """Keep batch as batch: the state is sized from x's batch axis, which depends on batch_first;
-    when the input reads as batch-first, the fix is the layer's layout, not the state."""
-    tail = f"{name} = torch.zeros({e[0]}, batch, {e[2]}, device=x.device)"
-    layer = f"nn.{ctx.layer}" if ctx.layer in ("LSTM", "GRU", "RNN") else "nn.LSTM"
-    if ctx.batch_first is True:
-        return f"batch = x.size(0)   # batch_first=True: x is (batch, seq_len, features)\n{tail}"
-    if layout_first and g[1] > e[1] or layout_first and ctx.shapes:
-        return (f"# x is (batch {g[1]}, seq_len {e[1]}, features): build the layer batch-first\n"
-                f"{_layer_attr(ctx)} = {layer}(input_size, hidden_size, batch_first=True)")
-    if layout_first:
-        return ("# print(x.shape) decides. If x is (batch, seq_len, features): build the layer\n"
-                f"{_layer_attr(ctx)} = {layer}(input_size, hidden_size, batch_first=True)\n"
-                "# If x is (seq_len, batch, features): size the state from x's batch (dimension 1)\n"
-                f"{name} = torch.zeros({e[0]}, x.size(1), {e[2]}, device=x.device)")
-    if ctx.batch_first is False:
-        return f"batch = x.size(1)   # batch_first=False: x is (seq_len, batch, features)\n{tail}"
-    return ("# the batch axis of x: 0 with batch_first=True, 1 without (the default)\n"
-            f"batch = x.size(0) if {_layer_attr(ctx)}.batch_first else x.size(1)\n{tail}")
 
 
 def _layer_attr(ctx: Context) -> str:
@@ -393,10 +359,8 @@ def _rnn_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
 
 def _mat_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     if m["a"] is None:
-        d = dx.dtype_mismatch(what="a tensor", got="another dtype", expected="the weights' dtype",
-                              torch_message=msg)
-        return _with_causes(replace(d, fix=_SAME_DTYPE_FIX),
-                            ["the input or state has another dtype than the layer's weights"])
+        d = dx.dtype_mismatch_unnamed(what="a tensor", expected="the weights' dtype", torch_message=msg)
+        return _with_causes(d, ["the input or state has another dtype than the layer's weights"])
     return _dtype_pair(m["a"], m["b"], msg)
 
 
@@ -405,19 +369,10 @@ def _scalar_type(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     return _dtype_pair(m["found"], m["expected"], msg)
 
 
-#: When the message names no dtypes: give the input and the state the weights' dtype.
-_SAME_DTYPE_FIX = ("dtype = next(model.parameters()).dtype   # the weights' dtype\n"
-                   "x = x.to(dtype)\n"
-                   "h_0, c_0 = h_0.to(dtype), c_0.to(dtype)   # an LSTM's state, if you pass one")
-
-
 def _mkldnn_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
-    d = dx.dtype_mismatch(what="a state or the input", got="another dtype",
-                          expected="the layer's dtype", torch_message=msg)
-    d = replace(d, fix=_SAME_DTYPE_FIX)
-    return _with_causes(replace(d, explanation=d.explanation + (
-        " On the CPU, oneDNN (mkldnn) runs the LSTM and reports this mismatch only as "
-        "'unsupported data type'.")), [
+    d = dx.dtype_mismatch_unnamed(what="a state or the input", expected="the layer's dtype", onednn=True,
+                                  torch_message=msg)
+    return _with_causes(d, [
         "c_0 or h_0 has another dtype than the input and weights (e.g. float64 from numpy)",
         "the input is float64 or float16 while the weights are float32"])
 
@@ -529,26 +484,19 @@ def _config(fix: str, causes: tuple[str, ...] = ()) -> Builder:
     return build
 
 
-_KNOWN_ARGS = ("input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first",
-               "dropout", "bidirectional", "proj_size", "device", "dtype")
-
-
 def _unexpected_kw(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     import difflib
 
     arg = m["arg"]
-    close = difflib.get_close_matches(arg, _KNOWN_ARGS, n=1)
+    close = difflib.get_close_matches(arg, dx.RECURRENT_ARGS, n=1)
     if arg == "nonlinearity":
-        fix, why = ("nn.RNN(input_size, hidden_size, nonlinearity='relu')   # only nn.RNN "
-                    "takes it", "only nn.RNN and nn.RNNCell take nonlinearity; LSTM and GRU "
-                    "have fixed gates")
+        why = "only nn.RNN and nn.RNNCell take nonlinearity; LSTM and GRU have fixed gates"
     elif close:
-        fix, why = f"{close[0]}=...   # not {arg}", f"a misspelt argument: {close[0]}"
+        why = f"a misspelt argument: {close[0]}"
     else:
-        fix, why = "# recurrent layers take: " + ", ".join(_KNOWN_ARGS), "not an argument " \
-            "of recurrent layers"
-    d = dx.invalid_config(message=f"unexpected keyword argument {arg!r}", fix=fix,
-                          layer=_layer(ctx, "the recurrent layer"), torch_message=msg)
+        why = "not an argument of recurrent layers"
+    d = dx.unexpected_argument(arg=arg, close=close[0] if close else None,
+                               layer=_layer(ctx, "the recurrent layer"), torch_message=msg)
     return _with_causes(d, [why])
 
 
@@ -618,12 +566,8 @@ def _tuple_attr(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
                                 "the previous layer's output tuple passed as the input"])
     if attr in ("detach", "detach_", "to", "cuda", "cpu", "zero_", "data") and not \
             re.search(r"\b(out|output)s?\b", user):
-        d = dx.output_tuple(layer="nn.LSTM", where=f".{attr}()", torch_message=msg)
-        return _with_causes(replace(d, explanation=(
-            f"An LSTM's state is the tuple (h, c), and a tuple has no .{attr}(). Apply it to "
-            "each tensor of the state."), fix=f"hidden = tuple(h.{attr}() for h in hidden)"
-            if attr not in ("data",) else "hidden = tuple(h.detach() for h in hidden)"),
-            ["repackaging/detaching an LSTM's state written for a GRU (one tensor)",
+        return _with_causes(dx.state_tuple_method(attr=attr, torch_message=msg), [
+            "repackaging/detaching an LSTM's state written for a GRU (one tensor)",
              "the whole (output, state) tuple kept instead of the state"])
     layer = _layer(ctx, "the recurrent layer") if ctx.layer not in ("Linear",) else \
         "the recurrent layer"
@@ -652,14 +596,11 @@ def _unpack(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     too_many = m["kind"].lower().startswith("too")
     exp = int(m["expected"])
     got = int(m["got"]) if m["got"] else None
-    d = dx.unpack_outputs(expected=exp, got=got, too_many=too_many,
+    packed = too_many and exp == 2 and bool(re.search(r"batch_sizes|pack", ctx.user_line or ""))
+    d = dx.unpack_outputs(expected=exp, got=got, too_many=too_many, packed=packed,
                           layer=_layer(ctx, "the recurrent layer"), torch_message=msg)
     causes = []
-    user = ctx.user_line or ""
-    if too_many and exp == 2 and re.search(r"batch_sizes|pack", user):
-        # PackedSequence grew sorted_indices and unsorted_indices in torch 1.1
-        d = replace(d, fix="data, batch_sizes = packed.data, packed.batch_sizes\n"
-                           "# or all four: data, batch_sizes, sorted_indices, unsorted_indices = packed")
+    if packed:
         causes.append("a PackedSequence has had 4 fields since torch 1.1 (data, batch_sizes, "
                       "sorted_indices, unsorted_indices): code written for 0.4 that unpacks two fails")
     if not too_many and exp == 3 and got == 2:
@@ -717,13 +658,8 @@ def _cudnn_status(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
 
 
 def _not_contiguous_state(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
-    d = dx.cudnn_error(status=f"{m['which']} is not contiguous", torch_message=msg)
-    return _with_causes(replace(
-        d, explanation=(f"cuDNN needs the state {m['which']} in contiguous memory; it was "
-                        "made by transpose, permute or slicing of another tensor."),
-        fix=f"{'h_0' if m['which'] == 'hx' else 'c_0'} = "
-            f"{'h_0' if m['which'] == 'hx' else 'c_0'}.contiguous()"),
-        ["a state transposed from batch-first layout without .contiguous()",
+    return _with_causes(dx.state_not_contiguous(which=m["which"], torch_message=msg), [
+        "a state transposed from batch-first layout without .contiguous()",
          "a state sliced from a bigger tensor (e.g. every other layer)"])
 
 
@@ -1089,23 +1025,13 @@ def build(entry: Entry, m: re.Match[str], message: str,
     causes = list(d.evidence.get("causes") or entry.causes)
     evidence = {**d.evidence, "catalog_entry": entry.name, "numbers": _numbers(m),
                 "causes": causes}
-    extra = []
     if context.layer:
         evidence["layer"] = context.layer
     if context.user_line:
         evidence["user_line"] = context.user_line
         evidence["where"] = context.where
-        at = f" ({context.where})" if context.where else ""
-        inside = f", inside nn.{context.layer}" if context.layer and context.layer not in \
-            context.user_line else ""
-        extra.append(f"It was raised by your line `{context.user_line}`{at}{inside}.")
-    elif context.layer and context.layer not in d.explanation:
-        extra.append(f"The traceback shows it inside nn.{context.layer}.")
-    if causes:
-        extra.append("Likely causes, most likely first:\n" + "\n".join(
-            f"  {i}. {c}" for i, c in enumerate(causes, 1)))
-    explanation = d.explanation + ("\n" + "\n".join(extra) if extra else "")
-    return replace(d, explanation=explanation, evidence=evidence)
+    return dx.with_traceback_context(d, evidence=evidence, causes=causes, layer=context.layer,
+                                     user_line=context.user_line, where=context.where)
 
 
 def applies(entry: Entry, context: Context, message: str = "", *, trusted: bool = False) -> bool:

@@ -25,8 +25,10 @@ from typing import Any
 from rnnshape.diagnoses import Diagnosis
 from rnnshape.explain import catalog
 from rnnshape.explain.lazyre import lazy
-from rnnshape.explain.reading import MAX_BYTES, InputError, decode, read_text_file, read_text_stream
 from rnnshape.parsing import ANSI_ESCAPE
+from rnnshape.textio import MAX_TEXT_BYTES as MAX_BYTES
+from rnnshape.textio import InputFileError as InputError  # a usage error (exit 2), as `explain` names it
+from rnnshape.textio import TextKind, decode_text, read_bounded, read_stream_tail
 
 __all__ = ["ANSI_ESCAPE", "MAX_BYTES", "MAX_LINE", "Explanation", "Finding", "Frame", "InputError",
            "decode", "explain_text", "normalize", "read_file", "read_stream"]
@@ -92,14 +94,27 @@ MATCH_ONLY = ("_PY_FRAME", "_IPY8_FRAME", "_IPY_CELL", "_IPY7_FRAME", "_RICH_FRA
               "_CONTEXT_LINE", "_CHAIN", "_ERROR_LINE", "_CPP_WARNING", "_QUALNAME")
 
 
+#: The text `explain` reads, in the words its refusals use.
+_ERROR_TEXT = TextKind("explain", "an error message or a traceback",
+                       "Paste the error message or the whole traceback.", " Give the text PyTorch printed.")
+
+
+def decode(data: bytes, *, source: str) -> str:
+    """Bytes to text, refusing empty and binary data with a clear message."""
+    return decode_text(data, source=source, kind=_ERROR_TEXT)
+
+
 def read_file(path: str) -> str:
     """The text of ``--file PATH``: a regular file of at most :data:`MAX_BYTES`."""
-    return read_text_file(path)
+    data = read_bounded(path, limit=MAX_BYTES, what="--file",
+                        hint=" Give the part with the error (the last lines of the log: tail -n 200).")
+    return decode(data, source=f"--file {path!r}")
 
 
 def read_stream(stream: Any, *, source: str = "stdin") -> tuple[str, str | None]:
     """A pipe, trimmed to its last :data:`MAX_BYTES` (errors come last in a log)."""
-    return read_text_stream(stream, source=source)
+    data, note = read_stream_tail(stream, source=source, limit=MAX_BYTES)
+    return decode(data, source=source), note
 
 
 @dataclass(frozen=True)
