@@ -45,7 +45,7 @@ def test_active_plugin_explains_a_recurrent_failure(project, flags):
     out = result.stdout.str()
     section = _section(out)
     assert "nn.LSTM(4, 6, batch_first=True)" in section
-    assert "hidden-batch-mismatch" in section and "Fix (checked against these shapes):" in section
+    assert "hidden-batch-mismatch" in section and "(verified by the shape" in section
     assert out.count("rnnshape: the live call behind this error") == 1  # the KeyError test gets nothing
 
 
