@@ -64,8 +64,9 @@ def batch_first_evidence(*, shape: tuple[int, ...], batch_first: bool, batch: in
             "sequence. The shapes work, so torch says nothing: the layer recurs over the batch. "
             f"Build the layer with batch_first={not batch_first}, or transpose the input."
         ),
-        fix=f"{rebuilt_code}\n# or: x = x.transpose(0, 1)",
         evidence={"shape": list(shape), "batch_first": batch_first, "batch": batch, "source": source},
+        fixes=(Fix(FixKind.CONSTRUCTOR, f"rnn = {rebuilt_code}", "rnn", {"batch_first": not batch_first}),
+               Fix(FixKind.PERMUTE, "x = x.transpose(0, 1)", "x", (1, 0))),
     )
 
 
