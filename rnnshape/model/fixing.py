@@ -9,7 +9,7 @@ stay, marked unchecked; fixes that fail are dropped, never printed.
 Where a builder could only write code for a person (it knew the message, not the
 call), :func:`with_model_fixes` swaps in the same fix in a form the model applies,
 built from the call's shapes; and where the input's batch and time are known
-(``TensorArg.axes``), a fix must keep their sizes, not only their roles
+(``TensorArg.axes``) and a fix reshapes them away, it must keep their sizes
 (:func:`sizes_kept`): a reshape forgets the roles, never the numbers.
 """
 
@@ -128,9 +128,11 @@ def role_sizes(req: Request) -> dict[AxisRole, int]:
 
 
 def sizes_kept(before: Request, after: Request) -> bool:
-    """After the fix the layer reads a batch and a time of the sizes the data has."""
+    """A fix that forgot the input's known axes (a reshape to a new shape) must still have the layer
+    read a batch and a time of the sizes the data has. Where the axes were carried through
+    (a flatten merges their meaning, :func:`_merge`), ``misread_axes`` already judges them."""
     known = role_sizes(before)
-    if not known:
+    if not known or after.input.axes is not None:
         return True
     read = read_roles(after.spec, len(after.input.shape)) or ()
     got = {role: after.input.shape[i] for i, role in enumerate(read)}
