@@ -40,18 +40,26 @@ def test_uncaught_state_mismatch_is_explained_after_the_traceback(tmp_path, live
     assert "nn.LSTM(8, 16, num_layers=2, batch_first=True)" in after
     assert "train.py:9  out, _ = lstm(x, state)" in after
     assert "input  (4, 5, 8) float32 cpu" in after and "h_0    (2, 3, 16) float32 cpu" in after
-    assert "hidden-batch-mismatch" in after and "Fix (checked against these shapes):" in after
+    assert "hidden-batch-mismatch" in after and "(verified by the shape" in after
+    fix_lines = _printed_fix(err).splitlines()
+    assert "unchecked" not in after and sum(line.startswith("c_0 = ") for line in fix_lines) == 1  # printed once
     assert "runpy" not in err and "rnnshape/live" not in err  # the traceback is the program's own
     # 80 columns: panels fit; code lines are never wrapped (a long one runs past the edge whole)
     assert all(len(line) <= 80 for line in after.splitlines() if line[:1] in "╭│╰")
-    assert "h_0 = torch.zeros(2, batch, 16, device=x.device)" in after.splitlines()
+    assert "h_0 = torch.zeros(2, x.size(0), 16, dtype=x.dtype, device=x.device)" in fix_lines
+
+
+def _printed_fix(err: str) -> str:
+    """The code printed below the panel, up to the ✓ line (its '# fix ...' comments are valid Python)."""
+    below = err.split("╰", 1)[1].split("\n", 1)[1]
+    return below.split("\n✓")[0].strip("\n")
 
 
 def test_the_printed_fix_runs_in_torch(tmp_path, live):
     """The fix's code, pasted in place of the state, makes the same program work."""
     script = _write(tmp_path, "train.py", STATE_MISMATCH)
     err = live.rnnshape_run(str(script), cwd=tmp_path).stderr
-    code = err.split("Fix (checked against these shapes):\n", 1)[1].split("\n✓")[0]
+    code = _printed_fix(err)
     fixed = STATE_MISMATCH.replace("    state = (torch.zeros(2, 3, 16), torch.zeros(2, 3, 16))\n",
                                    textwrap.indent(code, "    ") + "\n    state = (h_0, c_0)\n")
     fixed += "    print('out', tuple(out.shape))\n"

@@ -40,6 +40,14 @@ from rnnshape.diagnoses.dtypes import (  # builders by topic, re-exported
     integer_input,
 )
 from rnnshape.diagnoses.fixes import Fix, FixKind, Verified, code_fix
+from rnnshape.diagnoses.live import (  # builders by topic, re-exported
+    batch_first_evidence,
+    checked_only,
+    gru_state_fix,
+    lone_state_fix,
+    packing_axis_fix,
+    state_batch_reused,
+)
 from rnnshape.diagnoses.packing import (  # builders by topic, re-exported
     dtype_unsupported,
     packed_as_tensor,
@@ -66,20 +74,20 @@ from rnnshape.diagnoses.record import (
 
 #: Every public name; ``from rnnshape.diagnoses import X`` works for all of them.
 __all__ = [
-    "CODES", "RECURRENT_ARGS", "Diagnosis", "Fix", "FixKind", "Severity", "Verified", "backend_error",
-    "backward_twice", "batch_first_evidence", "batch_first_suspect", "cell_state_mismatch",
-    "classifier_whole_sequence", "classify_state_mismatch",
-    "code_fix", "cudnn_double_backward", "cudnn_error", "cudnn_eval_backward", "device_mismatch",
-    "dropout_single_layer", "dtype_mismatch", "dtype_mismatch_unnamed", "dtype_unsupported", "embedding_float_input",
-    "embedding_index_range", "empty_sequence", "expect_failed", "fmt_shape", "gru_given_tuple",
-    "hidden_not_tuple", "hidden_rank", "hidden_shape_mismatch", "input_rank", "input_size_in_message",
-    "input_size_mismatch",
-    "integer_input", "invalid_config", "linear_mismatch", "model_disagrees", "non_contiguous_weights",
-    "output_last_step_batch_first", "output_tuple", "packed_as_tensor", "packing_bad_length",
+    "CODES", "RECURRENT_ARGS", "backend_error", "backward_twice", "batch_first_evidence", "batch_first_suspect",
+    "cell_state_mismatch", "checked_only", "classifier_whole_sequence", "classify_state_mismatch", "code_fix",
+    "cudnn_double_backward", "cudnn_error", "cudnn_eval_backward", "device_mismatch", "Diagnosis",
+    "dropout_single_layer", "dtype_mismatch", "dtype_mismatch_unnamed", "dtype_unsupported",
+    "embedding_float_input", "embedding_index_range", "empty_sequence", "expect_failed", "Fix", "FixKind",
+    "fmt_shape", "gru_given_tuple", "gru_state_fix", "hidden_not_tuple", "hidden_rank", "hidden_shape_mismatch",
+    "input_rank", "input_size_in_message", "input_size_mismatch", "integer_input", "invalid_config",
+    "linear_mismatch", "lone_state_fix", "model_disagrees", "non_contiguous_weights",
+    "output_last_step_batch_first", "output_tuple", "packed_as_tensor", "packing_axis_fix", "packing_bad_length",
     "packing_batch_sizes", "packing_empty", "packing_lengths_batch", "packing_lengths_device",
-    "packing_lengths_too_long", "packing_total_length", "packing_unsorted", "renamed_in_fixes", "shape_op",
-    "state_batch_reused", "state_not_contiguous", "state_tuple_as_tensor", "state_tuple_method", "torch_error",
-    "unexpected_argument", "unknown_shape", "unpack_outputs", "with_traceback_context", "with_verified_fixes",
+    "packing_lengths_too_long", "packing_total_length", "packing_unsorted", "renamed_in_fixes", "Severity",
+    "shape_op", "state_batch_reused", "state_not_contiguous", "state_tuple_as_tensor", "state_tuple_method",
+    "torch_error", "unexpected_argument", "unknown_shape", "unpack_outputs", "Verified", "with_traceback_context",
+    "with_verified_fixes",
 ]
 
 
@@ -673,46 +681,4 @@ def torch_error(*, message: str, kind: str = "RuntimeError") -> Diagnosis:
         ),
         fix="",
         evidence={"torch_message": message, "kind": kind},
-    )
-
-
-# --------------------------------------------------------------------------- live (rnnshape run --warn)
-
-
-def batch_first_evidence(*, shape: tuple[int, ...], batch_first: bool, batch: int, source: str,
-                         rebuilt_code: str) -> Diagnosis:
-    """The input looks batch-first (or the reverse), judged by a batch size the program itself used."""
-    reading = (f"batch {shape[0]}, seq_len {shape[1]}" if batch_first
-               else f"seq_len {shape[0]}, batch {shape[1]}")
-    return Diagnosis(
-        code="batch-first-suspect",
-        severity="warning",
-        title=f"is {fmt_shape(shape)} really ({reading})?",
-        explanation=(
-            f"The layer reads the input {fmt_shape(shape)} as ({reading}, features), but {batch} is "
-            f"the batch size {source}, and here it sits in the dimension the layer reads as the "
-            "sequence. The shapes work, so torch says nothing: the layer recurs over the batch. "
-            f"Build the layer with batch_first={not batch_first}, or transpose the input."
-        ),
-        fix=f"{rebuilt_code}\n# or: x = x.transpose(0, 1)",
-        evidence={"shape": list(shape), "batch_first": batch_first, "batch": batch, "source": source},
-    )
-
-
-def state_batch_reused(*, name: str, state_shape: tuple[int, ...], batch: int, layer: str) -> Diagnosis:
-    state_batch = state_shape[1]
-    return Diagnosis(
-        code="state-batch-reused",
-        severity="warning",
-        title=f"{name} was built for a batch of {state_batch}, the packed batch has {batch}",
-        explanation=(
-            f"{layer} got a PackedSequence of {batch} sequences and a state {name} with {state_batch} "
-            "rows. On packed input torch does not compare the two in every case: extra rows are "
-            "dropped when it reorders the batch, and an LSTM checks nothing at all. A state kept "
-            "from an earlier, larger batch (the classic last-batch problem) then mixes sequences "
-            "silently. Build the state from this batch, or pass none."
-        ),
-        fix=(f"batch = int(packed.batch_sizes[0])   # {batch}\n"
-             f"{name} = torch.zeros({state_shape[0]}, batch, {state_shape[2]})   # or pass no state"),
-        evidence={"name": name, "state_batch": state_batch, "batch": batch},
     )

@@ -4,9 +4,11 @@ The traceback says where the error was raised: the innermost frame of a recurren
 module's ``forward`` (its ``self`` is the layer) or of ``pack_padded_sequence``
 (its locals are the call's arguments). The layer's settings come from its
 attributes, the tensors from the hook's record of that call (shapes only), and the
-shape model (:func:`predict`) names the mistake exactly as ``inspect`` would. The
-fix is printed only once :mod:`rnnshape.live.fixes` has checked it against those
-shapes. An exception raised anywhere else gets nothing from rnnshape.
+shape model (:func:`predict`) names the mistake exactly as ``inspect`` would, with
+the builder's structured fixes. Those are verified against the live shapes by the
+shared machinery (:mod:`rnnshape.model.fixing`, through :mod:`rnnshape.live.fixes`);
+only verified fixes are kept. An exception raised anywhere else gets nothing from
+rnnshape.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import FrameType, TracebackType
 from typing import Any
 
 from rnnshape import diagnoses as dx
-from rnnshape.live.fixes import CheckedFix, check_fix
+from rnnshape.diagnoses.fixes import Verified
+from rnnshape.diagnoses.live import FROM_MESSAGE_ONLY, NO_FIX_CHECKED
+from rnnshape.live.fixes import CheckedFix, read_axes, verify_live, with_known_axes
 from rnnshape.live.hooks import RECORDS, Call, Seen, describe, describe_call, record_of
 from rnnshape.live.warnings import is_library_file
 from rnnshape.model.shapes import Request, TensorArg, predict
@@ -153,6 +157,7 @@ def _explain_layer(exc: Exception, module: Any, frame: FrameType,
     if not spec.is_lstm and call.state_kind == "tuple":
         return _gru_tuple(finding, spec, module, call)
     req = _layer_request(module, spec, call)
+    req = with_known_axes(req) if req is not None else None
     error = predict(req).error if req is not None else None
     if error is not None and req is not None:
         return _with_checked_fix(finding, req, error)
@@ -160,34 +165,25 @@ def _explain_layer(exc: Exception, module: Any, frame: FrameType,
 
 
 def _gru_tuple(finding: LiveFinding, spec: LayerSpec, module: Any, call: Call) -> LiveFinding:
-    """A GRU/RNN given an (h, c) tuple: the model has no tuple state; the fix keeps h alone."""
-    finding.diagnoses.append(dx.gru_given_tuple(layer=spec.class_name))
+    """A GRU/RNN given an (h, c) tuple: the model has no tuple state, so the fix (keep h alone)
+    is checked here, on the call without c_0."""
+    d = dx.gru_given_tuple(layer=spec.class_name)
     req = _layer_request(module, spec, Call(call.module_type, [v for v in call.values if v.label != "c_0"]))
     if req is not None and predict(req).ok:
-        fixed = f"out, h_n = {spec.class_name.lower()}(x, h_0)   # one state tensor, not (h_0, c_0)"
-        finding.diagnoses[0] = replace(finding.diagnoses[0], fix=fixed)
-        batch, seq = _axes(req)
-        finding.checked = CheckedFix(fixed, req, batch, seq)
+        finding.diagnoses.append(d.with_fixes((dx.gru_state_fix(spec.class_name).marked(Verified.BY_MODEL),)))
+        finding.checked = CheckedFix(req, *read_axes(req))
     else:
-        finding.diagnoses[0] = replace(finding.diagnoses[0], fix="")
-        finding.notes.append("no fix could be checked against these shapes")
+        finding.diagnoses.append(dx.checked_only(d))
+        finding.notes.append(NO_FIX_CHECKED)
     return finding
 
 
-def _axes(req: Request) -> tuple[int, int | None]:
-    from rnnshape.live.fixes import read_axes
-
-    return read_axes(req)
-
-
 def _with_checked_fix(finding: LiveFinding, req: Request, error: dx.Diagnosis) -> LiveFinding:
-    checked = check_fix(req, error)
-    if checked is None:
-        finding.diagnoses.append(replace(error, fix=""))
-        finding.notes.append("no fix could be checked against these shapes, so none is shown")
-    else:
-        finding.diagnoses.append(replace(error, fix=checked.code))
-        finding.checked = checked
+    verified, checked = verify_live(req, error)
+    finding.diagnoses.append(verified)
+    finding.checked = checked
+    if not verified.fixes:
+        finding.notes.append(NO_FIX_CHECKED)
     return finding
 
 
@@ -200,8 +196,8 @@ def _from_catalog(exc: Exception, finding: LiveFinding, only: set[str]) -> LiveF
              if d.code != "torch-error" and d.code not in _GUESSES and (not only or d.code in only)]
     if not found:
         return None
-    finding.diagnoses.extend(replace(d, fix="") for d in found)
-    finding.notes.append("explained from torch's message; no fix could be checked against live shapes")
+    finding.diagnoses.extend(dx.checked_only(d) for d in found)
+    finding.notes.append(FROM_MESSAGE_ONLY)
     return finding
 
 
@@ -229,8 +225,8 @@ def _explain_packing(exc: Exception, frame: FrameType,
     # input's feature size lets the shape model run packing's own checks, in torch's order.
     spec = LayerSpec("lstm", input_size=x.shape[-1], hidden_size=1, batch_first=batch_first,
                      given=frozenset({"batch_first"}))
-    req = Request(spec, TensorArg(tuple(x.shape), x.dtype, None, x.device), lengths=tuple(values),
-                  enforce_sorted=enforce_sorted)
+    req = with_known_axes(Request(spec, TensorArg(tuple(x.shape), x.dtype, None, x.device), lengths=tuple(values),
+                                  enforce_sorted=enforce_sorted), lengths_name_the_batch=True)
     error = predict(req).error
     if error is None or not error.code.startswith("packing"):
         return _from_catalog(exc, finding, set())

@@ -4,7 +4,7 @@ Same ``sys.argv``, ``__main__``, ``sys.path[0]``, stdin and stdout (inherited, n
 captured). An uncaught exception is printed by ``sys.excepthook`` (the program's own,
 if it set one) with the traceback trimmed to start at the program, as Python's does;
 rnnshape's diagnosis follows, and the exit code is 1, as Python's. ``SystemExit``
-passes through untouched. ``KeyboardInterrupt`` is printed like Python prints it and
+ends it with the program's own code, as Python's does. ``KeyboardInterrupt`` is printed like Python prints it and
 the process then ends by SIGINT after every exit handler ran, as Python's does.
 """
 
@@ -44,7 +44,11 @@ def _trim(tb: TracebackType | None) -> TracebackType | None:
 
 
 def run_program(target: str, args: list[str], *, as_module: bool, warn: bool = False) -> int:
-    """Run the program; return the exit code Python would have given (SystemExit propagates)."""
+    """Run the program; return the exit code Python would have given.
+
+    ``SystemExit`` becomes its code here, as Python's own ending reads it: rnnshape's
+    exit-code contract (0-3) is for rnnshape's commands, never for the program's codes.
+    """
     from rnnshape import live
 
     if not as_module:
@@ -66,8 +70,8 @@ def run_program(target: str, args: list[str], *, as_module: bool, warn: bool = F
             runpy.run_module(target, run_name="__main__", alter_sys=True)
         else:
             runpy.run_path(target, run_name="__main__")
-    except SystemExit:
-        raise
+    except SystemExit as exc:
+        return _exit_code(exc)
     except KeyboardInterrupt as exc:
         exc.__traceback__ = _trim(exc.__traceback__)
         sys.excepthook(type(exc), exc, exc.__traceback__)
@@ -80,3 +84,14 @@ def run_program(target: str, args: list[str], *, as_module: bool, warn: bool = F
         live.explain_to(exc)
         return EXIT_UNCAUGHT
     return 0
+
+
+def _exit_code(exc: SystemExit) -> int:
+    """What python does with ``sys.exit(arg)``: None is 0, an int is itself, anything else is printed and 1."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    sys.stdout.flush()
+    print(exc.code, file=sys.stderr)
+    return 1

@@ -73,19 +73,24 @@ def _check_batch_first(module: Any, spec: Any, x: Seen) -> None:
     if seq == batch or seq not in _KNOWN_BATCHES or batch in _KNOWN_BATCHES:
         return
     rebuilt = spec.with_(batch_first=not spec.batch_first, given=spec.given | {"batch_first"})
-    if not _layout_fix_holds(rebuilt, x, batch=seq):
-        return
-    _report(module, spec, dx.batch_first_evidence(shape=tuple(x.shape), batch_first=spec.batch_first, batch=seq,
-                                                  source=_KNOWN_BATCHES[seq], rebuilt_code=rebuilt.to_code()))
+    found = dx.batch_first_evidence(shape=tuple(x.shape), batch_first=spec.batch_first, batch=seq,
+                                    source=_KNOWN_BATCHES[seq], rebuilt_code=rebuilt.to_code())
+    verified = _verified_layout_fixes(spec, x, found, batch_at=seq_dim)
+    if verified.fixes:
+        _report(module, spec, verified)
 
 
-def _layout_fix_holds(rebuilt: Any, x: Seen, *, batch: int) -> bool:
-    """The rebuilt layer, through the shape model: the call works and reads the known batch as batch."""
-    from rnnshape.live.fixes import read_axes
-    from rnnshape.model.shapes import Request, TensorArg, predict
+def _verified_layout_fixes(spec: Any, x: Seen, found: Any, *, batch_at: int) -> Any:
+    """The fixes the shape model accepts, told which axis the known batch is: each must make the
+    layer read it as the batch (and the other as time) and leave the call working."""
+    from rnnshape.model.fixing import verify_by_model
+    from rnnshape.model.shapes import Axis, AxisRole, Request, TensorArg
 
-    req = Request(rebuilt, TensorArg(tuple(x.shape), x.dtype))
-    return predict(req).ok and read_axes(req)[0] == batch
+    roles = [AxisRole.TIME, AxisRole.TIME, AxisRole.FEATURES]
+    roles[batch_at] = AxisRole.BATCH
+    axes = tuple(Axis(role, found.evidence["source"] if role is AxisRole.BATCH else "") for role in roles)
+    req = Request(spec, TensorArg(tuple(x.shape), x.dtype, axes=axes))
+    return dx.checked_only(verify_by_model(req, found))
 
 
 def _check_packed_state(module: Any, spec: Any, call: Call, x: Seen) -> None:

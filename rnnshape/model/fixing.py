@@ -5,6 +5,12 @@ would have after pasting it; :func:`verify_by_model` keeps the fixes after which
 model predicts the error gone *and* no input axis is read as something else than
 what it is (:func:`rnnshape.model.shapes.misread_axes`). Fixes the model cannot apply
 stay, marked unchecked; fixes that fail are dropped, never printed.
+
+Where a builder could only write code for a person (it knew the message, not the
+call), :func:`with_model_fixes` swaps in the same fix in a form the model applies,
+built from the call's shapes; and where the input's batch and time are known
+(``TensorArg.axes``) and a fix reshapes them away, it must keep their sizes
+(:func:`sizes_kept`): a reshape forgets the roles, never the numbers.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Any
 
 from rnnshape import diagnoses as dx
 from rnnshape.diagnoses.fixes import Fix, FixKind, Verified
-from rnnshape.model.shapes import Axis, AxisRole, Request, TensorArg, misread_axes, predict
+from rnnshape.model.shapes import Axis, AxisRole, Request, TensorArg, misread_axes, predict, read_roles
 
 _TENSORS = {"x": "input", "h_0": "hidden", "c_0": "cell"}
 
@@ -108,7 +114,51 @@ def fix_works(req: Request, d: dx.Diagnosis, fix: Fix) -> bool | None:
         return False
     if pred.error is not None and not _later_error(d, pred.error):
         return False
-    return not misread_axes(fixed)
+    return not misread_axes(fixed) and sizes_kept(req, fixed)
+
+
+_KEPT_ROLES = (AxisRole.BATCH, AxisRole.TIME)
+
+
+def role_sizes(req: Request) -> dict[AxisRole, int]:
+    """The sizes of the input's batch and time axes where their meaning is known."""
+    axes = req.input.axes or ()
+    return {a.role: size for a, size in zip(axes, req.input.shape, strict=False)
+            if a is not None and a.role in _KEPT_ROLES}
+
+
+def sizes_kept(before: Request, after: Request) -> bool:
+    """A fix that forgot the input's known axes (a reshape to a new shape) must still have the layer
+    read a batch and a time of the sizes the data has. Where the axes were carried through
+    (a flatten merges their meaning, :func:`_merge`), ``misread_axes`` already judges them."""
+    known = role_sizes(before)
+    if not known or after.input.axes is not None:
+        return True
+    read = read_roles(after.spec, len(after.input.shape)) or ()
+    got = {role: after.input.shape[i] for i, role in enumerate(read)}
+    if after.packed and after.lengths is not None:  # packing: the lengths count the batch
+        got[AxisRole.BATCH] = len(after.lengths)
+    return all(got.get(role) == size for role, size in known.items())
+
+
+def with_model_fixes(req: Request, d: dx.Diagnosis) -> dx.Diagnosis:
+    """``d`` with its code-only fix replaced by one the model can apply, where the call says how."""
+    derived = _derived_fix(req, d)
+    return d if derived is None else d.with_fixes((derived,))
+
+
+def _derived_fix(req: Request, d: dx.Diagnosis) -> Fix | None:
+    if any(f.kind is not FixKind.CODE for f in d.fixes):
+        return None  # the builder's fixes are already the model's to check
+    if d.code == "hidden-not-tuple" and req.spec.is_lstm and req.hidden is not None and req.cell is None:
+        return dx.lone_state_fix(req.hidden.shape)
+    if d.code == "packing-lengths-batch" and req.lengths and len(req.input.shape) >= 2:
+        flipped = not req.spec.batch_first
+        if req.input.shape[0 if flipped else 1] != len(req.lengths):
+            return None  # the lengths fit neither axis: they belong to another batch
+        return dx.packing_axis_fix(lengths=len(req.lengths), batch_first=flipped,
+                                   enforce_sorted=req.enforce_sorted)
+    return None
 
 
 def _later_error(before: dx.Diagnosis, after: dx.Diagnosis) -> bool:
@@ -131,6 +181,7 @@ for _code in ("hidden-batch-mismatch", "hidden-layers-mismatch", "hidden-size-mi
 
 def verify_by_model(req: Request, d: dx.Diagnosis) -> dx.Diagnosis:
     """``d`` with each fix applied to the model: working ones marked, failing ones dropped."""
+    d = with_model_fixes(req, d)
     if not d.fixes:
         return d
     kept: list[Fix] = []

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import io
 import sys
-from dataclasses import replace
 from typing import TextIO
 
 from rich.console import Console, RenderableType
 from rich.text import Text
 
 from rnnshape.diagnoses import Diagnosis
+from rnnshape.diagnoses.live import checked_axes
 from rnnshape.live.diagnosis import LiveFinding
-from rnnshape.live.fixes import CheckedFix
 from rnnshape.live.warnings import LiveWarning
 from rnnshape.render.report import code_text, diagnosis_panel
 
@@ -34,13 +33,9 @@ def _where(where: str | None, line: str | None) -> list[Text]:
     return [_fact("line", f"{where}  {line or ''}".rstrip())] if where else []
 
 
-def _diagnosis_parts(d: Diagnosis, checked: CheckedFix | None) -> list[tuple[RenderableType, bool]]:
-    """The panel (prose wraps), then the fix as code below it: code is never wrapped."""
-    parts: list[tuple[RenderableType, bool]] = [(diagnosis_panel(replace(d, fix="")), False)]
-    if d.fix:
-        parts.append((Text("Fix" + (" (checked against these shapes):" if checked else ":"), style="bold"), True))
-        parts.append((code_text(d.fix), True))
-    return parts
+def _diagnosis_parts(d: Diagnosis) -> list[tuple[RenderableType, bool]]:
+    """The shared panel: prose wraps inside it, its fixes print below it, fitted as code."""
+    return [(diagnosis_panel(d), False)]
 
 
 def _finding_parts(finding: LiveFinding) -> list[tuple[RenderableType, bool]]:
@@ -50,12 +45,9 @@ def _finding_parts(finding: LiveFinding) -> list[tuple[RenderableType, bool]]:
     parts += [(t, True) for t in _where(finding.where, finding.line)]
     parts += [(_fact(seen.label, seen.text()), True) for seen in finding.tensors]
     for d in finding.diagnoses:
-        parts += _diagnosis_parts(d, finding.checked)
+        parts += _diagnosis_parts(d)
     if finding.checked is not None:
-        c = finding.checked
-        axes = f"batch {c.batch}" + (f", seq_len {c.seq_len}" if c.seq_len is not None else "")
-        parts.append((Text(f"✓ with this fix the shape model accepts the call; {axes} stay as your data has them.",
-                           style="green"), False))
+        parts.append((Text(checked_axes(finding.checked.batch, finding.checked.seq_len), style="green"), False))
     parts += [(Text(note, style="dim"), False) for note in finding.notes]
     return parts
 
@@ -79,5 +71,5 @@ def finding_text(finding: LiveFinding, width: int = 80) -> str:
 def print_warning(warning: LiveWarning, file: TextIO | None = None) -> None:
     header = Text.assemble(("rnnshape --warn: ", "bold yellow"), warning.layer_code)
     parts = [(header, True), *[(t, True) for t in _where(warning.where, warning.line)],
-             *_diagnosis_parts(warning.diagnosis, None)]
+             *_diagnosis_parts(warning.diagnosis)]
     _print_parts(_console(file), parts)
