@@ -11,6 +11,9 @@ from typer.testing import CliRunner
 
 from rnnshape.cli import app
 
+# Each case measures a real forward's peak memory in a fresh process: minutes, so CI's long step.
+pytestmark = pytest.mark.long
+
 MIB = 1024**2
 
 

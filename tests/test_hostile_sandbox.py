@@ -6,6 +6,7 @@ import os
 import sys
 import time
 
+import pytest
 from conftest import measured_run
 
 from rnnshape.diagnose.sandbox import MAX_OUTPUT_BYTES, run_sandboxed
@@ -86,6 +87,7 @@ def test_the_child_runs_under_cpu_and_address_space_limits(tmp_path) -> None:
     assert got.stdout.split() == ["8", str(8 * 1024**3)]
 
 
+@pytest.mark.long  # 20 s of a child printing flat out: CI's long step
 def test_a_printing_loop_costs_rnnshape_no_memory(tmp_path) -> None:
     script = tmp_path / "loop.py"
     script.write_text("while True:\n    print('x' * 10000)\n")
