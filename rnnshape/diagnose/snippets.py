@@ -515,8 +515,10 @@ def parse_hints(items: list[str]) -> dict[str, Any]:
             if not re.fullmatch(r"\d+|[A-Za-z_]\w*", d):
                 raise UsageError(f"--shape {item!r}: {d!r} is neither a size nor a name; write sizes as "
                                  "numbers or letters, e.g. x=B,T,300.")
-            if d.isdigit() and int(d) > 2**62:
-                raise UsageError(f"--shape {item!r}: {d} is larger than any tensor dimension can be.")
+            # the length first: int() of a 5,000-digit string is itself refused by Python
+            if d.isdigit() and (len(d) > 19 or int(d) > 2**62):
+                short = d if len(d) <= 24 else f"{d[:12]}…({len(d)} digits)"
+                raise UsageError(f"--shape {name}=...: {short} is larger than any tensor dimension can be.")
         if name in out:
             raise UsageError(f"--shape gives {name} twice; keep one.")
         out[name] = hint_tensor(name, dims, dtype)
