@@ -460,3 +460,35 @@ def test_export_refuses_to_overwrite_an_input(tmp_path: Path) -> None:
     assert same_file.exit_code == 2 and "same file" in same_file.stderr
     nowhere = runner.invoke(app, ["inspect", "gru", "--svg", str(tmp_path / "no" / "such" / "a.svg")])
     assert nowhere.exit_code == 2 and "does not exist" in nowhere.stderr
+
+
+# --------------------------------------------------------------------------- the picture reused by diagnose's warnings
+
+
+_ONE_DIRECTION = """\
+import torch
+import torch.nn as nn
+
+lstm = nn.LSTM(10, 20, num_layers=2, bidirectional=True, batch_first=True)
+fc = nn.Linear(20, 2)
+x = torch.randn(4, 7, 10)
+out, (h_n, c_n) = lstm(x)
+logits = fc(h_n[-1])
+"""
+
+
+def test_one_direction_warning_points_at_the_two_rows_in_the_picture(tmp_path) -> None:
+    """Issue 14, point 4: diagnose's h_n[-1] warning draws the layer with the last layer's rows marked."""
+    path = tmp_path / "snippet.py"
+    path.write_text(_ONE_DIRECTION)
+    out = subprocess.run([sys.executable, "-m", "rnnshape", "diagnose", str(path)], capture_output=True, text=True,
+                         env={**os.environ, "COLUMNS": "80", "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=120)
+    assert "bidirectional-one-direction" in out.stdout
+    marked = [line.split()[:2] for line in out.stdout.splitlines() if "◀ this row" in line]
+    assert marked == [["h_n[2]", "h_n[-2]"], ["h_n[3]", "h_n[-1]"]], out.stdout
+    assert all(len(line) <= 80 for line in out.stdout.splitlines())
+    # the rows marked are the last layer's two directions in torch too
+    lstm = torch.nn.LSTM(10, 20, num_layers=2, bidirectional=True, batch_first=True)
+    x = torch.randn(4, 7, 10)
+    output, (h_n, _) = lstm(x)
+    assert torch.equal(h_n[-2], output[:, -1, :20]) and torch.equal(h_n[-1], output[:, 0, 20:])

@@ -85,12 +85,12 @@ def _fmt(shape: tuple[Any, ...]) -> str:
 
 
 def one_direction(*, expr: str, base: str, layer: str, hidden: Any, error: bool,
-                  torch_message: str | None = None) -> Diagnosis:
+                  torch_message: str | None = None, picture: dict[str, Any] | None = None) -> Diagnosis:
     """``fc(h_n[-1])`` after a bidirectional layer: the last layer's backward direction alone."""
     both = f"torch.cat([{base}[-2], {base}[-1]], dim=1)"
     tail = ("so it has hidden_size features, not the 2 * hidden_size the Linear was built for. Do not "
             "shrink the Linear: that would silently drop the forward direction." if error else
-            "The shapes work because the Linear was built for hidden_size features, but the forward "
+            "and the shapes work only because the Linear was built for hidden_size features: the forward "
             "direction's summary of the sequence is thrown away.")
     return Diagnosis(
         code="linear-mismatch" if error else "bidirectional-one-direction",
@@ -101,10 +101,11 @@ def one_direction(*, expr: str, base: str, layer: str, hidden: Any, error: bool,
                      f"its backward direction. {expr} is the backward direction alone ({hidden} features), "
                      f"{tail} Concatenate both directions, {both}, which has 2 * hidden_size features."),
         fix=f"last = {both}     # (batch, 2 * hidden_size)",
-        evidence={"expr": expr, "hidden_size": hidden, "torch_message": torch_message})
+        evidence={"expr": expr, "hidden_size": hidden, "torch_message": torch_message, "picture": picture})
 
 
-def last_step_bidirectional(*, expr: str, base: str, layer: str, batch_first: bool) -> Diagnosis:
+def last_step_bidirectional(*, expr: str, base: str, layer: str, batch_first: bool,
+                            picture: dict[str, Any] | None = None) -> Diagnosis:
     h = "h_n"
     state = "(h_n, c_n)" if layer.endswith("LSTM") else "h_n"
     return Diagnosis(
@@ -115,7 +116,8 @@ def last_step_bidirectional(*, expr: str, base: str, layer: str, batch_first: bo
                      f"that one step (it runs from the end). Use the final states of both directions, "
                      f"torch.cat([{h}[-2], {h}[-1]], dim=1), which each summarise the whole sequence."),
         fix=f"{base}, {state} = rnn(x)\nlast = torch.cat([{h}[-2], {h}[-1]], dim=1)   # (batch, 2 * hidden_size)",
-        evidence={"expr": expr, "base": base, "batch_first": batch_first, "torch_message": None})
+        evidence={"expr": expr, "base": base, "batch_first": batch_first, "torch_message": None,
+                  "picture": picture})
 
 
 def state_read_batch_first(*, expr: str, base: str, layer: str) -> Diagnosis:

@@ -274,6 +274,22 @@ def verdict(result: Any) -> Text:
     return Text(f"✓ {counts}, no shape error found{tail}{ran}", style="bold yellow" if tail else "bold green")
 
 
+def picture_of_rows(diagnosis: Any) -> list[RenderableType]:
+    """For a warning about which rows of h_n (or which half of output) a line reads: the layer's picture,
+    its last layer's two rows marked (``inspect --diagram`` draws the same picture whole)."""
+    picture = diagnosis.evidence.get("picture")
+    if not picture or not picture.get("bidirectional"):
+        return []
+    from rnnshape.model.layout import last_layer_rows, layout_for
+    from rnnshape.model.spec import LayerSpec
+    from rnnshape.render.diagram import diagram
+
+    spec = LayerSpec(mode=picture["mode"], input_size=picture["input_size"], hidden_size=picture["hidden_size"],
+                     num_layers=picture["num_layers"], bidirectional=True, batch_first=picture["batch_first"],
+                     proj_size=picture["proj_size"])
+    return [diagram(layout_for(spec), highlight=last_layer_rows(spec), compact=True), Text("")]
+
+
 def diagnose_renderable(result: Any, width: int = 100) -> Group:
     parts: list[RenderableType] = [Text(f"rnnshape diagnose {result.name}", style="bold")]
     for note in result.notes:
@@ -289,6 +305,7 @@ def diagnose_renderable(result: Any, width: int = 100) -> Group:
     parts.append(Text(""))
     for f in result.findings:
         parts.append(finding_renderable(f))
+        parts.extend(picture_of_rows(f.diagnosis))
     if result.run is not None and result.run.records:
         parts.append(run_table(result))
     if result.run is not None and result.run.error and result.run.error.get("kind") in ("Timeout", "Crash"):

@@ -40,6 +40,7 @@ from rnnshape.diagnose.follower.values import (
     UserClass,
     Value,
     capped,
+    layer_picture,
 )
 from rnnshape.diagnoses import follow_findings as ff
 from rnnshape.model.symbolic import ONE, Sym, fmt_dims
@@ -499,7 +500,7 @@ class ExpressionsMixin:
         elif picks[time_axis] and all(full[a] for a in range(3) if a != time_axis) and \
                 layer.args.get("bidirectional") is True:
             self.warn(ff.last_step_bidirectional(expr=self.src(node), base=base, layer=f"nn.{layer.kind}",
-                                                 batch_first=bf))
+                                                 batch_first=bf, picture=layer_picture(layer)))
         elif len(parts) == 3 and picks[2] and full[0] and full[1]:
             self.warn(ff.output_feature_index(expr=self.src(node), base=base, batch_first=bf),
                       self._rewrite_node(self.line, node, f"{base}[:, -1, :]" if bf else f"{base}[-1]"))

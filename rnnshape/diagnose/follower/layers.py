@@ -34,6 +34,7 @@ from rnnshape.diagnose.follower.values import (
     Tup,
     Unknown,
     Value,
+    layer_picture,
 )
 from rnnshape.diagnoses import follow_findings as ff
 from rnnshape.model.shapes import FLOAT_DTYPES, UNSAFE, Request, TensorArg, predict
@@ -296,7 +297,7 @@ class LayersMixin:
             if x.role == "h_n-backward" and self.sub(expected) == self.sub(got) * 2:
                 d = ff.one_direction(expr=self.src(x.node) if x.node else "h_n[-1]", base=self._state_base(x),
                                      layer=f"nn.{x.layer.kind}" if x.layer else "the layer", hidden=got,
-                                     error=True, torch_message=msg)
+                                     error=True, torch_message=msg, picture=layer_picture(x.layer))
                 raise Stop(Finding(self.line, d, self._both_directions(x)))
             raise Stop(Finding(self.line, d, self._ctor_rewrite(layer, 0, got, current=expected)))
         if v.kind == "unknown":
@@ -308,7 +309,7 @@ class LayersMixin:
         if x.role == "h_n-backward":
             self.warn(ff.one_direction(expr=self.src(x.node) if x.node else "h_n[-1]", base=self._state_base(x),
                                        layer=f"nn.{x.layer.kind}" if x.layer else "the layer", hidden=got,
-                                       error=False))
+                                       error=False, picture=layer_picture(x.layer)))
         role = None
         if x.role == "output" and x.rank == 3 and x.layer is not None:
             role = "logits-per-step"
@@ -786,3 +787,4 @@ def _mismatch_pair(err: dx.Diagnosis, P: Placeholders) -> tuple[Sym, Sym] | None
                     return None
                 return a, b
     return None
+

@@ -396,3 +396,20 @@ def hint_tensor(name: str, dims: list[str], dtype: str = "float32") -> Tensor:
             syms.append(Sym.var(d))
             labels.append(d)
     return Tensor(tuple(syms), tuple(labels), dtype, None, origin=f"--shape {name}={','.join(dims)}", line=None)
+
+
+def layer_picture(layer: Any) -> dict[str, Any] | None:
+    """The recurrent layer's configuration, for the picture a warning about its ``h_n`` rows draws.
+
+    Only a layer whose sizes the snippet fixes gets one: a picture never shows a guessed number.
+    """
+    args = getattr(layer, "args", None)
+    if not isinstance(args, dict):
+        return None
+    sizes = {k: args.get(k, default) for k, default in
+             (("input_size", None), ("hidden_size", None), ("num_layers", 1), ("proj_size", 0))}
+    sizes = {k: (v.value if isinstance(v, Sym) else v) for k, v in sizes.items()}
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in sizes.values()):
+        return None
+    return {"mode": getattr(layer, "mode", "lstm"), **sizes, "bidirectional": args.get("bidirectional") is True,
+            "batch_first": args.get("batch_first") is True}
