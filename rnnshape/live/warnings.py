@@ -160,11 +160,24 @@ def _emit(warning: LiveWarning) -> None:
         sys.stderr.write(f"rnnshape: could not print a warning ({type(exc).__name__}: {exc})\n")
 
 
-_SKIP = (os.sep + "torch" + os.sep, os.sep + "rnnshape" + os.sep, "<frozen", os.sep + "runpy.py")
+#: rnnshape's own package folder. Frames are told apart by the real folders of rnnshape and
+#: torch, never by a name in the path: a user's project may itself live in a folder called
+#: rnnshape (this repository's checkout does) or torch.
+_RNNSHAPE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _torch_dir() -> str | None:
+    torch = sys.modules.get("torch")
+    path = getattr(torch, "__file__", None)
+    return os.path.dirname(os.path.abspath(path)) + os.sep if path else None
 
 
 def is_library_file(filename: str) -> bool:
-    return any(part in filename for part in _SKIP)
+    if filename.startswith("<frozen") or filename.endswith(os.sep + "runpy.py"):
+        return True
+    path = os.path.abspath(filename)
+    torch_dir = _torch_dir()
+    return path.startswith(_RNNSHAPE_DIR) or (torch_dir is not None and path.startswith(torch_dir))
 
 
 def user_line() -> tuple[str | None, str | None]:
