@@ -343,7 +343,9 @@ def _every_pattern() -> list[tuple[str, object]]:
 
     found = [(f"explainer.{k}", v) for k, v in vars(explainer).items() if isinstance(v, LazyPattern)]
     found += [(f"explainer._VF_LAYER[{i}]", p) for i, (p, _) in enumerate(explainer._VF_LAYER)]
-    found += [(f"catalog.{k}", v) for k, v in vars(catalog).items() if isinstance(v, LazyPattern)]
+    for module in (catalog, *catalog.TOPICS):
+        name = module.__name__.rsplit(".", 1)[-1]
+        found += [(f"{name}.{k}", v) for k, v in vars(module).items() if isinstance(v, LazyPattern)]
     for entry in catalog.ENTRIES:
         found.append((f"entry {entry.name}", entry.pattern))
         if entry.needs is not None:

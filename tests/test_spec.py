@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnshape.model.shapes import parameter_shapes
+from rnnshape.model.memory import parameter_shapes
 from rnnshape.model.spec import LayerSpec, SpecError, cell_nonlinearity_error, check_config, parse_constructor
 
 nn = torch.nn

@@ -17,21 +17,23 @@ from rnnshape import diagnoses as dx
 from rnnshape.diagnoses.fixes import Fix, Verified
 from rnnshape.model.fixing import apply_fix, verify_all
 from rnnshape.model.layout import Layout
+from rnnshape.model.memory import (
+    MAX_TENSOR_BYTES,
+    estimate_bytes,
+    largest_tensor_bytes,
+    numel,
+    parameter_shapes,
+    size_limit_problem,
+)
 from rnnshape.model.shapes import (
     DTYPE_BYTES,
-    MAX_TENSOR_BYTES,
     UNSAFE,
     Dim,
     Prediction,
     Request,
     TensorInfo,
-    estimate_bytes,
-    largest_tensor_bytes,
-    numel,
     packed_layout,
-    parameter_shapes,
     predict,
-    size_limit_problem,
 )
 from rnnshape.model.spec import LayerSpec
 

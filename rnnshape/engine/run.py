@@ -22,7 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnnshape.model.shapes import Request, TensorArg, numel, parameter_shapes
+from rnnshape.model.memory import numel, parameter_shapes
+from rnnshape.model.shapes import Request, TensorArg
 from rnnshape.model.vocab import DTYPE_BYTES, FLOAT_DTYPES, GATES
 
 TORCH_DTYPES = FLOAT_DTYPES

@@ -366,7 +366,7 @@ def _cpu_refusal(obj: Any, shapes: list[tuple[int, ...]], dtypes: list[str], arg
 
     from rnnshape.engine.report import human_bytes
     from rnnshape.engine.run import free_memory_bytes
-    from rnnshape.model.shapes import numel
+    from rnnshape.model.memory import numel
 
     need = sum(numel(s) * torch.empty((), dtype=getattr(torch, dtypes[i if len(dtypes) > 1 else 0])).element_size()
                for i, s in enumerate(shapes))
@@ -411,7 +411,7 @@ def _small_model(obj: Any, args: list[Any], kwargs: dict[str, Any], shapes: list
     import torch
 
     from rnnshape.engine.run import FAST_CPU_BYTES
-    from rnnshape.model.shapes import numel
+    from rnnshape.model.memory import numel
 
     if any(numel(s) > FAST_CPU_BYTES // 8 for s in shapes):
         return False

@@ -205,7 +205,7 @@ def parameter_table(report: Report, full: bool = False) -> RenderableType:
     from rich.table import Table
 
     from rnnshape.engine.report import human_bytes
-    from rnnshape.model.shapes import numel
+    from rnnshape.model.memory import numel
 
     if not report.parameters:
         return Text("")
