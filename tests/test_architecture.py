@@ -1,0 +1,30 @@
+"""The tree keeps the shape docs/architecture.md promises (issue 13)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "rnnshape"
+MAX_LINES = 800
+
+
+def test_no_module_above_800_lines() -> None:
+    big = {str(p.relative_to(ROOT)): n for p in PACKAGE.rglob("*.py")
+           if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert not big, f"split these modules by topic: {big}"
+
+
+def test_every_module_is_on_the_architecture_map() -> None:
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = []
+    for p in PACKAGE.rglob("*.py"):
+        rel = p.relative_to(ROOT).as_posix()
+        if p.name in ("__init__.py", "__main__.py") and rel != "rnnshape/diagnoses/__init__.py":
+            continue
+        if rel.startswith("rnnshape/commands/"):
+            rel = "rnnshape/commands/*.py"
+        short = rel.removeprefix("rnnshape/")
+        if f"`{rel}`" not in doc and f"`{short}`" not in doc and f"`{p.name}`" not in doc:
+            missing.append(rel)
+    assert not missing, f"docs/architecture.md's module map lacks: {missing}"
