@@ -407,7 +407,7 @@ def _context(frames: list[Frame], message: str, p: _Parsed) -> catalog.Context:
     last = frames[-1] if frames else None
     failing = last.code if last is not None and not last.is_user else None
     user_line = user.code if user else None
-    frames_text = "\n".join(f"{f.file}:{f.line} in {f.func}: {f.code or ''}" for f in frames)
+    frames_text = "\n".join(f"{_evidence_path(f.file)}:{f.line} in {f.func}: {f.code or ''}" for f in frames)
     return catalog.Context(
         layer=_layer_from(frames, message, user_line, p.built_layers),
         user_line=user_line,
@@ -526,3 +526,13 @@ def explain_text(text: str, *, code: str | None = None) -> Explanation:
 
 def _error_text(kind: str | None, msg: str) -> str:
     return f"{kind}: {msg}" if msg else kind or ""
+
+
+def _evidence_path(path: str) -> str:
+    """A frame's file as evidence: torch's own path from ``torch/`` on (``torch/nn/modules/rnn.py``
+    ties an error to a recurrent layer), else the file's name alone. The folders above a user's file
+    say nothing about the error: this project's own checkout is a folder called ``rnnshape``."""
+    parts = path.replace("\\", "/").split("/")
+    if "torch" in parts[:-1]:
+        return "/".join(parts[len(parts) - 1 - parts[::-1].index("torch"):])
+    return parts[-1]
