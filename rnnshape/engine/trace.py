@@ -711,7 +711,11 @@ def _failed(result: TraceResult, exc: BaseException, stage: str, failing: Call |
             req = _request(failing, _known_axes(result.inputs))
             if req is not None and (pred := predict(req)).error is not None:
                 found.append(_verified(req, pred.error, result.device))
-    explained = explain_text(result.traceback_text)
+    # the model's recurrent layers, as constructors: what ties a generic error (a Linear's matmul
+    # after an LSTM) to them, as pasted code would for `explain`
+    layers = "\n".join(c.spec.to_code() for c in (result.root.walk() if result.root else ())
+                       if c.spec is not None)
+    explained = explain_text(result.traceback_text, code=layers or None)
     codes = {d.code for d in found}
     for d in explained.diagnoses:
         if d.code not in codes:
