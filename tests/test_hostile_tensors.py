@@ -45,6 +45,7 @@ def zip_bomb(tmp_path_factory):
     return path
 
 
+@pytest.mark.long  # builds a gigabyte-sized archive, then measures peak memory: CI's long step
 def test_npz_bomb_refused_from_its_header_without_inflating(zip_bomb, tmp_path) -> None:
     assert os.path.getsize(zip_bomb) < 8 * 1024 * 1024  # a few MB on disk, 512 MiB inflated
     small = tmp_path / "small.npy"
@@ -66,6 +67,7 @@ def test_header_claiming_terabytes_refused_by_free_memory(tmp_path) -> None:
         load(str(path), device="cpu")
 
 
+@pytest.mark.long  # builds a gigabyte-sized archive, then measures peak memory: CI's long step
 def test_compressed_torch_file_is_not_inflated(tmp_path) -> None:
     plain = tmp_path / "plain.pt"
     torch.save({"input": torch.zeros(32 * 1024 * 1024)}, plain)  # 128 MiB of zeros
@@ -130,6 +132,7 @@ def test_safetensors_size_checked_before_reading_data(tmp_path) -> None:
         load(str(path), device="cpu", max_bytes=1024)
 
 
+@pytest.mark.long  # one fresh torch process per flag and file: CI's long step
 @pytest.mark.parametrize("flag", ["--input", "--hidden", "--lengths"])
 def test_devices_and_fifos_refused_at_once(tmp_path, flag: str) -> None:
     fifo = tmp_path / "x.pt"

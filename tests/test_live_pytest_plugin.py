@@ -45,6 +45,7 @@ def _section(output: str) -> str:
     return output.split("rnnshape: the live call behind this error", 1)[1] if "rnnshape: the live" in output else ""
 
 
+@pytest.mark.long  # a pytest run in a fresh process per form; the inert default stays in the quick run
 @pytest.mark.parametrize("flags", [("--rnnshape", *LOAD), ("-p", ACTIVATE)])
 def test_active_plugin_explains_a_recurrent_failure(project, flags):
     result = project.runpytest_subprocess(*flags, "-k", "lstm_state or not_recurrent")
@@ -78,6 +79,7 @@ def test_loaded_plugin_imports_no_torch(project):
     result.assert_outcomes(passed=1)
 
 
+@pytest.mark.long
 def test_dash_p_rnnshape_activates_the_loaded_plugin(project):
     """With the entry point installed the module is loaded under the name ``rnnshape`` (without it,
     a conftest stands in for that load), and ``-p rnnshape`` is then the switch."""
