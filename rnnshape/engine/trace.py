@@ -370,11 +370,7 @@ def _cpu_refusal(obj: Any, shapes: list[tuple[int, ...]], dtypes: list[str], arg
 
     need = sum(numel(s) * torch.empty((), dtype=getattr(torch, dtypes[i if len(dtypes) > 1 else 0])).element_size()
                for i, s in enumerate(shapes))
-    try:
-        model = _build(obj, "meta", args, kwargs)
-        need += sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
-    except (Exception, SystemExit):  # the meta build failed: the inputs alone are counted
-        pass
+    need += _model_bytes(obj, args, kwargs) or 0  # a failed meta build: the inputs alone are counted
     free = free_memory_bytes("cpu")
     if free is None or need <= free:
         return None
@@ -402,19 +398,26 @@ def _place(tensor: Any, device: str) -> Any:
 
 
 def _small_model(obj: Any, args: list[Any], kwargs: dict[str, Any], shapes: list[tuple[int, ...]]) -> bool:
-    """Small enough for the fast engine's cpu run: parameters and buffers (counted on meta) and inputs.
-
-    The model is built once on meta to count them, with ``torch.nn.init``'s functions standing
-    still: on meta they have no values to fill, and their meta kernels import torch._dynamo
-    (over a second). Anything that fails there is left to the meta trace, which reports it.
-    """
-    import torch
-
+    """Small enough for the fast engine's cpu run: parameters and buffers (counted on meta) and inputs."""
     from rnnshape.engine.run import FAST_CPU_BYTES
     from rnnshape.model.memory import numel
 
     if any(numel(s) > FAST_CPU_BYTES // 8 for s in shapes):
         return False
+    model_bytes = _model_bytes(obj, args, kwargs)
+    return model_bytes is not None and model_bytes <= FAST_CPU_BYTES
+
+
+def _model_bytes(obj: Any, args: list[Any], kwargs: dict[str, Any]) -> int | None:
+    """Bytes of the model's parameters and buffers, counted on meta; None when it cannot be built there.
+
+    An instance is counted as it is. A class or factory is built once on meta with
+    ``torch.nn.init``'s functions standing still: on meta they have no values to fill, and their
+    meta kernels import torch._dynamo (over a second). A failure (a model's sys.exit too) is left
+    to the trace, which reports it with the line.
+    """
+    import torch
+
     if isinstance(obj, torch.nn.Module):
         model = obj
     else:
@@ -424,13 +427,12 @@ def _small_model(obj: Any, args: list[Any], kwargs: dict[str, Any], shapes: list
             for name in saved:
                 setattr(init, name, lambda tensor, *a, **k: tensor)
             model = _build(obj, "meta", args, kwargs)
-        except (Exception, SystemExit):  # the real trace reports it (a model's sys.exit too), with the line
-            return False
+        except (Exception, SystemExit):
+            return None
         finally:
             for name, fn in saved.items():
                 setattr(init, name, fn)
-    tensors = [*model.parameters(), *model.buffers()]
-    return sum(t.numel() * t.element_size() for t in tensors) <= FAST_CPU_BYTES
+    return sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
 
 
 def _meta_limitation(result: TraceResult) -> bool:
