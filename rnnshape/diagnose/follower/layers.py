@@ -619,7 +619,7 @@ class LayersMixin:
         if packed is not None and bf and len(labels) >= 2:
             labels = (labels[1], labels[0], *labels[2:])   # Packed.padded is sequence-first
         ev = self._batch_evidence(layer, labels)
-        if ev is not None and ev[0] == "suspect" and h is None:
+        if ev is not None and ev[0] == "suspect" and not _state_names_the_batch(h):
             xd = self.tensor_dims(x)
             if packed is not None and bf:
                 xd = (xd[1], xd[0], *xd[2:])
@@ -766,6 +766,13 @@ def _is_batch(label: str | None) -> bool:
 
 def _is_time(label: str | None) -> bool:
     return bool(label) and bool(TIME_NAME.match(label or ""))
+
+
+def _state_names_the_batch(h: Tensor | None) -> bool:
+    """Whether a state passed with the input says, by its provenance, that the axis the layer reads as the batch
+    is the batch. A state built for the misread axis (``torch.zeros(layers, seq_len, hidden)``, or sizes with no
+    name) agrees with the layer, which is why torch runs: it is no evidence against the input's own names."""
+    return h is not None and h.rank == 3 and _is_batch(h.labels[1])
 
 
 def _what(err: dx.Diagnosis) -> str:
