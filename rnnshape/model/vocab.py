@@ -32,7 +32,7 @@ DTYPE_METHODS: dict[str, str] = {"float": "float32", "double": "float64", "half"
 GATES: dict[str, int] = {"rnn": 1, "lstm": 4, "gru": 3, "rnn-cell": 1, "lstm-cell": 4, "gru-cell": 3}
 
 #: What a followed tensor is to ``diagnose`` (a layer's output or state, a slice of h_n, logits per step).
-TensorRole = Literal["output", "h_n", "c_n", "h_n-slice", "logits-per-step"]
+TensorRole = Literal["output", "h_n", "c_n", "h_n-slice", "logits-per-step", "output-directions"]
 #: A followed sequence: a tuple, a list, a ``.shape``/``.size()`` (size), a list of unknown length.
 TupKind = Literal["tuple", "list", "size", "unknown-list"]
 #: What a followed tuple is: a recurrent layer's ``(output, state)`` or an LSTM's ``(h, c)``.
