@@ -3,7 +3,8 @@ the shape model, each pinned here on its own and checked against real torch:
 
 - an LSTM handed one tensor as its state (Manhattan-LSTM#3: a (2, layers, batch, hidden) stack of h_0 and c_0),
   also when the input is not known: torch 2.x refuses it in the kernel's argument parser (TypeError);
-- complex literals and complex dtypes (pytorch/pytorch#136931, #71614): a complex input into float32 weights.
+- complex literals and complex dtypes (pytorch/pytorch#136931, #71614): a complex input into float32 weights;
+- ``torch.Tensor(nested list)``, the 0.3-era way to make float data (hunkim/PyTorchZeroToAll's one-hot input).
 """
 
 from __future__ import annotations
@@ -57,6 +58,14 @@ CASES: dict[str, tuple[str, str, str]] = {
         lstm = torch.nn.LSTM(5, 2)
         lstm(torch.randn(3, 4, 5, dtype=torch.cdouble))
         """, "dtype-mismatch@3", "ValueError"),
+    "legacy_tensor_of_a_nested_list": ("""
+        import torch
+        x_one_hot = [[[1, 0, 0, 0, 0],   # h 0
+                      [0, 1, 0, 0, 0]]]  # i 1
+        inputs = torch.Tensor(x_one_hot)
+        rnn = torch.nn.RNN(input_size=5, hidden_size=5, batch_first=True)
+        out, _ = rnn(inputs, torch.zeros(2, 1, 5))
+        """, "hidden-layers-mismatch@6", "RuntimeError"),
 }
 
 
