@@ -4,6 +4,7 @@ the shape model, each pinned here on its own and checked against real torch:
 - an LSTM handed one tensor as its state (Manhattan-LSTM#3: a (2, layers, batch, hidden) stack of h_0 and c_0),
   also when the input is not known: torch 2.x refuses it in the kernel's argument parser (TypeError);
 - complex literals and complex dtypes (pytorch/pytorch#136931, #71614): a complex input into float32 weights;
+- an int given for a bool flag (pytorch/pytorch#136954: bias=10): torch 2.x refuses it in the constructor;
 - ``torch.Tensor(nested list)``, the 0.3-era way to make float data (hunkim/PyTorchZeroToAll's one-hot input).
 """
 
@@ -66,6 +67,15 @@ CASES: dict[str, tuple[str, str, str]] = {
         rnn = torch.nn.RNN(input_size=5, hidden_size=5, batch_first=True)
         out, _ = rnn(inputs, torch.zeros(2, 1, 5))
         """, "hidden-layers-mismatch@6", "RuntimeError"),
+    "int_for_the_bias_flag": ("""
+        import torch.nn as nn
+        gru = nn.GRU(4, 8, 2, bias=1)
+        """, "invalid-config@2", "TypeError"),
+    "int_for_the_batch_first_flag": ("""
+        import torch
+        lstm = torch.nn.LSTM(8, 16, batch_first=0)
+        out, _ = lstm(torch.randn(3, 5, 8))
+        """, "invalid-config@2", "TypeError"),
 }
 
 

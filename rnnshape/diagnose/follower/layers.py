@@ -134,7 +134,7 @@ class LayersMixin:
                 if not s.is_const:
                     return Unknown(f"nn.{name}'s {k} is {s}, which the snippet does not fix",
                                    "instantiate the model with literal arguments in the snippet")
-                plain[k] = bool(s.value)
+                plain[k] = s.value   # an int flag is no bool: torch 2.x refuses bias=10 (check_config says how)
             elif isinstance(v, Int):
                 s = self.sub(v.sym)
                 plain[k] = s if not s.is_const else s.value
