@@ -198,7 +198,8 @@ def _check_sequence(req: Request) -> dx.Diagnosis | None:
     batched = len(x) == 3
     want_rank = 3 if batched else 2
     h, c = req.hidden, req.cell
-    if spec.is_lstm and h is not None and c is None:
+    lone = h if spec.is_lstm and h is not None and c is None else None
+    if lone is not None:
         split = _split_single_lstm_state(h)
         if isinstance(split, dx.Diagnosis):
             return split
@@ -257,6 +258,9 @@ def _check_sequence(req: Request) -> dx.Diagnosis | None:
                 batch_first=spec.batch_first, flipped_code=_flipped(spec),
                 other_state=_other_state(req, label, c, batch, batched),
                 read_as_batch=_read_as_batch(req))
+    if lone is not None:   # its halves pass the Python checks; the kernel's argument parser refuses a tensor for hx
+        return dx.hidden_not_tuple(got=_single(lone), torch_message="lstm() received an invalid combination of "
+                                   "arguments")
     seq_len = x3[1] if spec.batch_first else x3[0]
     if seq_len == 0:
         return dx.empty_sequence(origin=req.input.origin,

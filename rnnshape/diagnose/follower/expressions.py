@@ -120,7 +120,7 @@ class ExpressionsMixin:
         if isinstance(node.op, ast.USub):
             if isinstance(v, Int):
                 return Int(-v.sym)
-            if isinstance(v, Const) and isinstance(v.value, (int, float)):
+            if isinstance(v, Const) and isinstance(v.value, (int, float, complex)):
                 return Const(-v.value)
             if isinstance(v, Tensor):
                 return replace(v, role=None, node=None)
@@ -258,7 +258,7 @@ class ExpressionsMixin:
         return v.value if isinstance(v, Const) else self.sub(v.sym).value
 
     def const_arith(self: Follower, op: ast.operator, p: Any, q: Any) -> Value:
-        if isinstance(p, (int, float, bool)) and isinstance(q, (int, float, bool)):
+        if isinstance(p, (int, float, bool, complex)) and isinstance(q, (int, float, bool, complex)):
             try:
                 fn = {ast.Add: lambda: p + q, ast.Sub: lambda: p - q, ast.Mult: lambda: p * q,
                       ast.Div: lambda: p / q}.get(type(op))

@@ -134,7 +134,7 @@ class LayersMixin:
                 if not s.is_const:
                     return Unknown(f"nn.{name}'s {k} is {s}, which the snippet does not fix",
                                    "instantiate the model with literal arguments in the snippet")
-                plain[k] = bool(s.value)
+                plain[k] = s.value   # an int flag is no bool: torch 2.x refuses bias=10 (check_config says how)
             elif isinstance(v, Int):
                 s = self.sub(v.sym)
                 plain[k] = s if not s.is_const else s.value
@@ -508,7 +508,8 @@ class LayersMixin:
         states = list(hx.items) if isinstance(hx, Tup) and hx.role != "outputs" else [hx]
         ranks = {s.rank for s in states if isinstance(s, Tensor)}
         ok = {1, 2} if layer.mode.endswith("cell") else {2, 3}
-        if not ranks or ranks <= ok:
+        lone = layer.mode in ("lstm", "lstm-cell") and isinstance(hx, Tensor)  # an LSTM needs (h, c) for any input
+        if not ranks or (ranks <= ok and not lone):
             return
         x = Tensor(tuple(Sym.var(n) for n in (("B",) if layer.mode.endswith("cell") else ("T", "B"))) +
                    (self._feature(layer),), origin="its input (any)", line=self.line)
@@ -519,7 +520,7 @@ class LayersMixin:
         try:
             self._predict(layer, x, h, c, None, node)
         except Stop as stop:
-            if stop.finding.diagnosis.code == "hidden-rank":
+            if stop.finding.diagnosis.code in ("hidden-rank", "hidden-not-tuple"):
                 raise
         self.bindings = saved
 
@@ -602,7 +603,8 @@ class LayersMixin:
                 if twin is not None and rw is not None and twin.line != which.line:
                     other = self._tensor_rewrite(twin, expected)
                     more = (other,) if other is not None else ()
-        elif d.code == "hidden-not-tuple" and len(node.args) > 1:
+        elif d.code == "hidden-not-tuple" and len(node.args) > 1 and h is not None and h.rank == len(xd):
+            # (h, zeros_like(h)) fits only a state of the input's rank, not a (2, layers, batch, hidden) stack
             arg = self.src(node.args[1])
             rw = self._rewrite_node(node.lineno, node.args[1], f"({arg}, torch.zeros_like({arg}))")
         raise Stop(Finding(self.line, d, rw, more=more))

@@ -628,7 +628,7 @@ def randint(f: Follower, args: list[Value], kwargs: dict[str, Value], node: ast.
 
 
 _LEGACY = {"LongTensor": "int64", "FloatTensor": "float32", "IntTensor": "int32", "BoolTensor": "bool",
-           "DoubleTensor": "float64", "ByteTensor": "uint8"}
+           "DoubleTensor": "float64", "ByteTensor": "uint8", "Tensor": "float32"}
 
 
 @register("torch.tensor", "torch.as_tensor", *(f"torch.{n}" for n in _LEGACY))
@@ -657,8 +657,9 @@ def literal_shape(f: Follower, v: Value) -> tuple[list[int] | None, str, int | N
     if isinstance(v, Int):
         s = f.sub(v.sym)
         return ([], "int64", s.value, None) if s.is_const else (None, "", None, None)
-    if isinstance(v, Const) and isinstance(v.value, (bool, float)):
-        return [], "bool" if isinstance(v.value, bool) else "float32", None, None
+    if isinstance(v, Const) and isinstance(v.value, (bool, float, complex)):
+        kind = "bool" if isinstance(v.value, bool) else "complex64" if isinstance(v.value, complex) else "float32"
+        return [], kind, None, None
     if isinstance(v, Tup) and v.kind in ("list", "tuple") and v.count is None:
         if not v.items:
             return [0], "float32", None, []
@@ -666,7 +667,7 @@ def literal_shape(f: Follower, v: Value) -> tuple[list[int] | None, str, int | N
         if any(s[0] is None for s in subs) or len({tuple(s[0] or ()) for s in subs}) != 1:
             return None, "", None, None
         kinds = {s[1] for s in subs}
-        kind = "float32" if "float32" in kinds else "int64" if "int64" in kinds else "bool"
+        kind = next((k for k in ("complex64", "float32", "int64") if k in kinds), "bool")
         largest = max((s[2] for s in subs if s[2] is not None), default=None)
         flat = [s[2] for s in subs] if all(s[0] == [] and s[1] == "int64" for s in subs) else None
         return [len(v.items), *(subs[0][0] or [])], kind, largest, flat  # type: ignore[list-item]
