@@ -16,16 +16,25 @@ from typing import Any
 
 from rnnshape import diagnoses as dx
 from rnnshape.model.symbolic import ONE, Sym
+from rnnshape.model.vocab import (
+    ELEMENTWISE_KINDS,
+    LOSS_KINDS,
+    FindingSource,
+    LayerKind,
+    RecurrentKind,
+    TensorRole,
+    TupKind,
+    TupRole,
+)
 
-RECURRENT = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru", "RNNCell": "rnn-cell",
-             "LSTMCell": "lstm-cell", "GRUCell": "gru-cell"}
-ELEMENTWISE = {"ReLU", "Tanh", "Sigmoid", "GELU", "LeakyReLU", "ELU", "SELU", "Softmax", "LogSoftmax",
-               "Identity", "Dropout", "Dropout1d", "AlphaDropout", "LayerNorm", "Softplus", "Mish",
-               "SiLU", "Hardtanh", "PReLU"}
+#: The recurrent layers and cells, to their mode in the shape model.
+RECURRENT: dict[RecurrentKind, str] = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru", "RNNCell": "rnn-cell",
+                                       "LSTMCell": "lstm-cell", "GRUCell": "gru-cell"}
+#: Modules whose output has their input's shape (the vocabulary lives in rnnshape.model.vocab).
+ELEMENTWISE = ELEMENTWISE_KINDS
 #: A recurrent layer's on/off arguments.
 FLAGS = frozenset({"bias", "batch_first", "bidirectional"})
-LOSSES = {"CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
-          "SmoothL1Loss", "HuberLoss"}
+LOSSES = LOSS_KINDS
 DTYPES = {"float32": "float32", "float": "float32", "float64": "float64", "double": "float64",
           "float16": "float16", "half": "float16", "bfloat16": "bfloat16", "int64": "int64",
           "long": "int64", "int32": "int32", "int": "int32", "int16": "int16", "short": "int16",
@@ -129,7 +138,7 @@ class Tensor(Value):
     origin: str | None = None          # the expression that made it, for messages
     line: int | None = None            # where it was made
     node: ast.AST | None = None        # the creation call, to rewrite it
-    role: str | None = None            # "output", "h_n", "c_n", "logits-per-step"
+    role: TensorRole | None = None     # "output", "h_n", "c_n", "logits-per-step"
     layer: RecurrentLayer | None = None
     largest: Sym | None = None         # integer data: the largest value, when known
     values: tuple[int, ...] | None = None  # a small 1-D literal's values (lengths for packing)
@@ -146,8 +155,8 @@ class Tensor(Value):
 @dataclass(eq=False)
 class Tup(Value):
     items: tuple[Value, ...]
-    kind: str = "tuple"               # tuple, list, size
-    role: str | None = None           # "outputs" (a layer's (out, state)), "state" (LSTM (h, c))
+    kind: TupKind = "tuple"           # tuple, list, size, unknown-list
+    role: TupRole | None = None       # "outputs" (a layer's (out, state)), "state" (LSTM (h, c))
     layer: RecurrentLayer | None = None
     line: int | None = None
     node: ast.AST | None = None
@@ -162,7 +171,7 @@ class ModRef(Value):
 
 @dataclass(eq=False)
 class Layer(Value):
-    kind: str
+    kind: LayerKind
     line: int | None = None
     node: ast.Call | None = None
     name: str | None = None           # the variable or attribute it is stored in
@@ -294,7 +303,7 @@ class Finding:
     line: int | None
     diagnosis: dx.Diagnosis
     rewrite: Rewrite | None = None
-    source: str = "static"           # static, traceback, run
+    source: FindingSource = "static"   # static, traceback, run
     more: tuple[Rewrite, ...] = ()   # other lines the same fix changes (c_0 built like h_0)
 
     @property
@@ -376,7 +385,7 @@ class NotFollowed(Exception):
     """A rule cannot read its arguments; the call becomes Unknown with this reason."""
 
 
-def keep_role(t: Tensor) -> str | None:
+def keep_role(t: Tensor) -> TensorRole | None:
     return t.role if t.role in ("h_n-slice",) else None
 
 
