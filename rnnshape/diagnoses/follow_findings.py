@@ -33,6 +33,15 @@ def with_sizes(d: Diagnosis, rewrite: Callable[[Any], Any]) -> Diagnosis:
                    evidence=rewrite(dict(d.evidence)))
 
 
+def only_when(d: Diagnosis, condition: str) -> Diagnosis:
+    """``d`` found only when the model is built with a flag its constructor defaults otherwise (the deciding
+    value named in the title, the explanation and the evidence)."""
+    return replace(d, title=f"{d.title} (with {condition})",
+                   explanation=(f"With {condition} (the constructor takes the flag; its default does not show "
+                                f"this): {d.explanation}"),
+                   evidence={**d.evidence, "only_when": condition})
+
+
 def as_error(d: Diagnosis, torch_message: str | None = None) -> Diagnosis:
     """A warning that the code reaches a failing line with (the classifier's loss): an error."""
     return replace(d, severity="error", evidence={**d.evidence, "torch_message": torch_message})
@@ -131,15 +140,24 @@ def state_read_batch_first(*, expr: str, base: str, layer: str) -> Diagnosis:
         evidence={"expr": expr, "torch_message": None})
 
 
-def output_feature_index(*, expr: str, base: str, batch_first: bool) -> Diagnosis:
-    last = f"{base}[:, -1]" if batch_first else f"{base}[-1]"
+def output_feature_index(*, expr: str, base: str, batch_first: bool | None, inferred: str | None = None) -> Diagnosis:
+    """``output[:, :, -1]``: the feature axis is last whatever the layout (``batch_first=None``: not known)."""
+    if batch_first is None:
+        layout = "(batch, seq_len, features) with batch_first=True, (seq_len, batch, features) otherwise"
+        last = f"{base}[:, -1] (batch_first=True) or {base}[-1]"
+        fix = f"last = {base}[:, -1]      # batch_first=True: (batch, features)\n# or: last = {base}[-1]"
+    else:
+        layout = f"({'batch, seq_len' if batch_first else 'seq_len, batch'}, features)"
+        last = f"{base}[:, -1]" if batch_first else f"{base}[-1]"
+        fix = f"last = {last}      # (batch, features)"
+    because = f" ({inferred}.)" if inferred else ""
     return Diagnosis(
         code="output-feature-index", severity="warning",
         title=f"{expr} picks one feature of every step, not the last time step",
-        explanation=(f"The output is ({'batch, seq_len' if batch_first else 'seq_len, batch'}, features), so "
-                     f"{expr} indexes the feature axis: one number per step. The last time step is {last}."),
-        fix=f"last = {last}      # (batch, features)",
-        evidence={"expr": expr, "batch_first": batch_first, "torch_message": None})
+        explanation=(f"The output is {layout}, so {expr} indexes the feature axis: one number per step. The last "
+                     f"time step is {last}.{because}"),
+        fix=fix,
+        evidence={"expr": expr, "batch_first": batch_first, "inferred": inferred, "torch_message": None})
 
 
 def last_batch_smaller(*, rows: int, batch_size: int, last: int, torch_message: str | None,

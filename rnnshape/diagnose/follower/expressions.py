@@ -501,6 +501,10 @@ class ExpressionsMixin:
                 layer.args.get("bidirectional") is True:
             self.warn(ff.last_step_bidirectional(expr=self.src(node), base=base, layer=f"nn.{layer.kind}",
                                                  batch_first=bf, picture=layer_picture(layer)))
+        elif len(parts) == 3 and picks[2] and full[0] and full[1] and layer.inferred:
+            # a layer the paste does not build: its layout is not known, so no line is rewritten
+            self.warn(ff.output_feature_index(expr=self.src(node), base=base, batch_first=None,
+                                              inferred=layer.inferred))
         elif len(parts) == 3 and picks[2] and full[0] and full[1]:
             self.warn(ff.output_feature_index(expr=self.src(node), base=base, batch_first=bf),
                       self._rewrite_node(self.line, node, f"{base}[:, -1, :]" if bf else f"{base}[-1]"))

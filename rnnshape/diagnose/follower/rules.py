@@ -602,7 +602,7 @@ def randint(f: Follower, args: list[Value], kwargs: dict[str, Value], node: ast.
 
 
 _LEGACY = {"LongTensor": "int64", "FloatTensor": "float32", "IntTensor": "int32", "BoolTensor": "bool",
-           "DoubleTensor": "float64", "ByteTensor": "uint8"}
+           "DoubleTensor": "float64", "ByteTensor": "uint8", "Tensor": "float32"}
 
 
 @register("torch.tensor", "torch.as_tensor", *(f"torch.{n}" for n in _LEGACY))

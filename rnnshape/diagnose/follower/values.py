@@ -43,6 +43,8 @@ DTYPES = {"float32": "float32", "float": "float32", "float64": "float64", "doubl
 BATCH_NAME = re.compile(r"^(b|bs|n|batch|batch_?size|n_?batch|num_?batch|bsz|mini_?batch)$|batch", re.IGNORECASE)
 TIME_NAME = re.compile(r"^(t|seq|seq_?len(gth)?|max_?len(gth)?|time_?steps?|n_?steps|num_?steps|window|"
                        r"sequence_?length|max_?seq_?len(gth)?|timesteps|steps)$", re.IGNORECASE)
+#: An attribute named like a recurrent layer (``self.rnn``, ``self.encoder_lstm``, ``self.gru2``), not a cell.
+RECURRENT_ATTR = re.compile(r"(?:\w*_)?(?:bi_?)?(?:rnn|lstm|gru)\d*(?:_(?!cell)\w*)?", re.IGNORECASE)
 CLASS_NAME = re.compile(r"class|label|categor|sentiment|n_out\b|num_out", re.IGNORECASE)
 
 
@@ -56,6 +58,9 @@ UNIMPORTED = {**{n: "torch.nn.utils.rnn." + n for n in ("pack_padded_sequence", 
               **{n: "torch.utils.data." + n for n in ("DataLoader", "TensorDataset")}}
 #: Old autograd wrappers that return the tensor they wrap (``Variable(x, volatile=True)``).
 IDENTITIES = frozenset({"Variable"})
+#: Helpers of old code that wrap a tensor in a Variable or move it (``utils.to_var``): when the paste does not
+#: define them, followed as the tensor they are given (with a note).
+WRAPPER_HELPERS = frozenset({"to_var", "to_variable", "to_cuda", "to_device", "var"})
 #: A model's methods that change no shape we follow (``model.eval()``, ``model.zero_grad()``).
 MODEL_METHODS = frozenset({"eval", "train", "double", "float", "half", "zero_grad", "parameters",
                            "named_parameters", "state_dict", "load_state_dict", "apply", "__init__",
@@ -182,6 +187,16 @@ class Layer(Value):
 class RecurrentLayer(Layer):
     args: dict[str, Any] = field(default_factory=dict)  # sizes as Sym, flags as Python values
     mode: str = "lstm"
+    inferred: str | None = None        # not built in the snippet: why it is taken to be a recurrent layer
+    choice: tuple[RecurrentKind, ...] = ()  # nn.RNN or nn.GRU, chosen by a condition the snippet leaves open
+
+
+@dataclass(eq=False)
+class LayerChoice(Value):
+    """``rnn = nn.RNN`` in one branch, ``rnn = nn.GRU`` in the other: calling it builds a layer whose common
+    facts (sizes, layers, directions, a one-tensor state) are known; the kinds stay listed."""
+
+    kinds: tuple[RecurrentKind, ...]
 
 
 @dataclass(eq=False)
