@@ -213,15 +213,28 @@ def state_view_mixes_batch(*, expr: str, base: str, layer: str) -> Diagnosis:
         evidence={"expr": expr, "torch_message": None})
 
 
-def last_batch_may_be_smaller(*, name: str, batch_size: str, layer: str, made_at: int | None = None) -> Diagnosis:
-    """A state made once with the DataLoader's batch size, fed to a layer batch after batch (reported where the
-    layer would raise)."""
-    where = f" (line {made_at})" if made_at is not None else ""
+def last_batch_reaches_layer(*, name: str, batch_size: str, layer: str, made_at: int) -> Diagnosis:
+    """The call a state made once for full batches reaches: where torch raises on a smaller last batch."""
+    return Diagnosis(
+        code="last-batch-smaller", severity="warning",
+        title=f"{layer} raises here if the DataLoader's last batch is smaller than {batch_size}: {name} (line "
+              f"{made_at}) is made once for {batch_size} rows",
+        explanation=(f"Every batch reaches {layer} with the state {name}, built at line {made_at} for {batch_size} "
+                     "rows. The DataLoader does not drop its last batch, which holds len(dataset) % batch_size rows: "
+                     f"unless the data size is a multiple of {batch_size}, this call raises on it (Expected "
+                     "hidden size ...). Build the state from each batch, or pass drop_last=True to the DataLoader."),
+        fix=("for inputs, labels in loader:\n"
+             "    h = net.init_hidden(inputs.size(0))   # the batch this step really has\n"
+             "# or: DataLoader(..., drop_last=True)"),
+        evidence={"name": name, "batch_size": batch_size, "made_at": made_at, "torch_message": None})
+
+
+def last_batch_may_be_smaller(*, name: str, batch_size: str, layer: str) -> Diagnosis:
+    """A state made once with the DataLoader's batch size, fed to a layer batch after batch."""
     return Diagnosis(
         code="last-batch-smaller", severity="warning",
         title=f"{name} is made once for batches of {batch_size}, but the DataLoader's last batch may be smaller",
-        explanation=(f"{name} is built before the loop{where} with {batch_size} rows and given to {layer} on every "
-                     "batch. "
+        explanation=(f"{name} is built before the loop with {batch_size} rows and given to {layer} on every batch. "
                      "The DataLoader does not drop its last batch, which holds len(dataset) % batch_size rows "
                      f"when the data size is not a multiple of {batch_size}: there {layer} raises (Expected hidden "
                      "size ...). Build the state from each batch (x.size(0) batch-first, x.size(1) otherwise), or "
@@ -229,4 +242,4 @@ def last_batch_may_be_smaller(*, name: str, batch_size: str, layer: str, made_at
         fix=("for inputs, labels in loader:\n"
              "    h = net.init_hidden(inputs.size(0))   # the batch this step really has\n"
              "# or: DataLoader(..., drop_last=True)"),
-        evidence={"name": name, "batch_size": batch_size, "made_at": made_at, "torch_message": None})
+        evidence={"name": name, "batch_size": batch_size, "torch_message": None})

@@ -480,9 +480,12 @@ class LayersMixin:
         batch, made = self.full_batch_states[-1]
         for value, line, name in made:
             if isinstance(value, Tensor) and self.tensor_dims(value) == self.tensor_dims(state):
-                # at the call, where torch raises on the last batch; the explanation says where the state is made
-                self.warn(ff.last_batch_may_be_smaller(name=name, batch_size=str(batch),
-                                                       layer=layer.name or layer.kind, made_at=line))
+                d = ff.last_batch_may_be_smaller(name=name, batch_size=str(batch), layer=layer.name or layer.kind)
+                if not any(f.diagnosis.code == d.code and f.line == line for f in self.result.warnings):
+                    self.result.warnings.append(Finding(line, d))   # where the state is made (the fix goes there)
+                # and at the call, where torch raises on that last batch
+                self.warn(ff.last_batch_reaches_layer(name=name, batch_size=str(batch),
+                                                      layer=layer.name or layer.kind, made_at=line))
                 return
 
     def state_from_builder(self: Follower, layer: RecurrentLayer, free: Free) -> Value | None:
