@@ -145,16 +145,21 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Rewri
 
     def _follow_variant(self, cls: UserClass, inst: Instance, helpers: list[ast.FunctionDef],
                         follow_forward: bool, when: str) -> None:
-        """One more pass over the class built with ``when``'s flags: its findings say so."""
-        before = len(self.result.warnings)
+        """One more pass over the class built with ``when``'s flags: its warnings and error say so; the rest of
+        what it records (notes, assumptions, unknowns, the calls it checks) repeats the first pass and is dropped."""
+        r = self.result
+        kept = (len(r.warnings), len(r.notes), len(r.assumptions), len(r.unknowns), dict(r.not_followed),
+                set(r.checked), dict(self.bindings))
         try:
             self._follow_class(cls, inst, helpers, follow_forward, quiet=True)
         except Stop as stop:
             f = stop.finding
             raise Stop(Finding(f.line, ff.only_when(f.diagnosis, when), f.rewrite, f.source, f.more)) from None
         finally:
-            for f in self.result.warnings[before:]:
+            for f in r.warnings[kept[0]:]:
                 f.diagnosis = ff.only_when(f.diagnosis, when)
+            del r.notes[kept[1]:], r.assumptions[kept[2]:], r.unknowns[kept[3]:]
+            r.not_followed, r.checked, self.bindings = kept[4], kept[5], kept[6]
 
     def _follow_class(self, cls: UserClass, inst: Instance, helpers: list[ast.FunctionDef], follow_forward: bool,
                       *, quiet: bool) -> None:
