@@ -192,7 +192,8 @@ def test_state_builder_is_said_and_the_state_read() -> None:
     r = _d(CASES["state_builder_sized_by_sequence_length"][0])
     w = next(f for f in r.findings if f.diagnosis.code == "batch-first-suspect")
     assert "sequence_length in its batch slot" in w.diagnosis.explanation
-    assert any("prev_state is what init_state() returns (line 11)" in a for _, a in r.followed.assumptions), r.followed.assumptions
+    said = [a for _, a in r.followed.assumptions]
+    assert any("prev_state is what init_state() returns (line 11)" in a for a in said), said
 
 
 def test_uncalled_methods_are_said() -> None:
@@ -258,3 +259,30 @@ def test_layer_kinds_are_one_vocabulary() -> None:
     kinds = set(get_args(vocab.LayerKind))
     assert vocab.RECURRENT_KINDS | vocab.ELEMENTWISE_KINDS | vocab.LOSS_KINDS | {"Linear", "Embedding",
                                                                                   "Sequential"} == kinds
+
+
+def test_size_parameters_are_those_passed_as_sizes() -> None:
+    import ast
+
+    from rnnshape.diagnose.follower.core import size_parameters
+    fn = ast.parse("def f(self, x, n, h, k):\n    a = torch.zeros(x.size(0), 2 * n, [h])\n    return x.view(k, -1)\n")
+    assert size_parameters(fn.body[0]) == {"n", "h", "k"}   # x is read for its size, not passed as one
+
+
+def test_an_if_whose_branches_both_raise_reaches_nothing_after() -> None:
+    r = _d("""
+        import torch
+        import torch.nn as nn
+        rnn = nn.GRU(4, 8)
+        if mode == 'a':
+            raise ValueError(mode)
+        elif mode == 'b':
+            if strict:
+                raise KeyError(mode)
+            else:
+                raise ValueError(mode)
+        else:
+            rnn = nn.GRU(6, 8)
+        out, h = rnn(torch.randn(5, 3, 6))
+        """)
+    assert r.error is None and r.checked == 1

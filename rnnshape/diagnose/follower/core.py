@@ -123,8 +123,8 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Rewri
                 if not kwargs:
                     self._follow_class(cls, inst, helpers, follow_forward, quiet=False)
                     continue
-                when = f"{cls.node.name}(..., {', '.join(f'{k}={v.value}' for k, v in kwargs.items())})"  # type: ignore[attr-defined]
-                self._follow_variant(cls, inst, helpers, follow_forward, when)
+                flags = ", ".join(f"{k}={v.value}" for k, v in kwargs.items() if isinstance(v, Const))
+                self._follow_variant(cls, inst, helpers, follow_forward, f"{cls.node.name}(..., {flags})")
 
     def _flag_variants(self, cls: UserClass) -> list[dict[str, Value]]:
         """The constructor's on/off arguments (a True/False default; the first MAX_FLAGS), each other
@@ -148,18 +148,18 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Rewri
         """One more pass over the class built with ``when``'s flags: its warnings and error say so; the rest of
         what it records (notes, assumptions, unknowns, the calls it checks) repeats the first pass and is dropped."""
         r = self.result
-        kept = (len(r.warnings), len(r.notes), len(r.assumptions), len(r.unknowns), dict(r.not_followed),
-                set(r.checked), dict(self.bindings))
+        warnings, notes, assumptions, unknowns = len(r.warnings), len(r.notes), len(r.assumptions), len(r.unknowns)
+        not_followed, checked, bindings = dict(r.not_followed), set(r.checked), dict(self.bindings)
         try:
             self._follow_class(cls, inst, helpers, follow_forward, quiet=True)
         except Stop as stop:
             f = stop.finding
             raise Stop(Finding(f.line, ff.only_when(f.diagnosis, when), f.rewrite, f.source, f.more)) from None
         finally:
-            for f in r.warnings[kept[0]:]:
+            for f in r.warnings[warnings:]:
                 f.diagnosis = ff.only_when(f.diagnosis, when)
-            del r.notes[kept[1]:], r.assumptions[kept[2]:], r.unknowns[kept[3]:]
-            r.not_followed, r.checked, self.bindings = kept[4], kept[5], kept[6]
+            del r.notes[notes:], r.assumptions[assumptions:], r.unknowns[unknowns:]
+            r.not_followed, r.checked, self.bindings = not_followed, checked, bindings
 
     def _follow_class(self, cls: UserClass, inst: Instance, helpers: list[ast.FunctionDef], follow_forward: bool,
                       *, quiet: bool) -> None:
@@ -351,11 +351,19 @@ def size_parameters(fn: ast.FunctionDef) -> frozenset[str]:
             node.func.id if isinstance(node.func, ast.Name) else None
         if name not in SIZE_TAKERS:
             continue
-        for arg in node.args:
-            for sub in ast.walk(arg):
-                if isinstance(sub, ast.Name) and sub.id in params:
-                    found.add(sub.id)
+        found.update(n for arg in node.args for n in _size_names(arg) if n in params)
     return frozenset(found)
+
+
+def _size_names(node: ast.expr) -> list[str]:
+    """The names an argument is made of as a size: ``n``, ``2 * n``, ``[n, h]``; not ``x`` of ``x.size(0)``."""
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.BinOp):
+        return _size_names(node.left) + _size_names(node.right)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [n for e in node.elts for n in _size_names(e)]
+    return []
 
 
 def _uses_self(tree: ast.Module) -> bool:
