@@ -286,3 +286,32 @@ def test_an_if_whose_branches_both_raise_reaches_nothing_after() -> None:
         out, h = rnn(torch.randn(5, 3, 6))
         """)
     assert r.error is None and r.checked == 1
+
+
+def test_a_warning_only_the_flag_shows_names_it() -> None:
+    r = _d("""
+        import torch
+        import torch.nn as nn
+        class Encoder(nn.Module):
+            def __init__(self, hidden, bidirectional=False):
+                super().__init__()
+                self.gru = nn.GRU(4, hidden, bidirectional=bidirectional)
+            def forward(self, x):
+                _, h = self.gru(x)
+                return h.view(x.size(1), -1)
+        """)
+    assert _codes(r, "warning") == ["state-read-batch-first@9"]
+    w = next(f.diagnosis for f in r.findings if f.diagnosis.code == "state-read-batch-first")
+    assert w.evidence["only_when"] == "Encoder(..., bidirectional=True)" and "(with Encoder(" in w.title
+    # the second pass adds no note, assumption or checked call of its own
+    assert sum("Encoder is never called" in n for n in r.notes) == 1 and r.checked == 1
+
+
+def test_a_function_pasted_alone_without_self_is_not_a_method() -> None:
+    r = _d("""
+        def step(inputs):
+            output, hidden = self.rnn(inputs)
+            return output[:, :, -1]
+        """)
+    assert not r.findings or not _codes(r, "warning")
+    assert not any("pasted without its class" in n for n in r.notes)
