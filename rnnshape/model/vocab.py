@@ -32,7 +32,8 @@ DTYPE_METHODS: dict[str, str] = {"float": "float32", "double": "float64", "half"
 GATES: dict[str, int] = {"rnn": 1, "lstm": 4, "gru": 3, "rnn-cell": 1, "lstm-cell": 4, "gru-cell": 3}
 
 #: What a followed tensor is to ``diagnose`` (a layer's output or state, a slice of h_n, logits per step).
-TensorRole = Literal["output", "h_n", "c_n", "h_n-slice", "h_n-backward", "logits-per-step"]
+TensorRole = Literal["output", "h_n", "c_n", "h_n-slice", "h_n-backward", "logits-per-step",
+                     "output-directions"]
 #: The nn modules ``diagnose`` follows, by class name: recurrent layers and cells, activations and dropouts
 #: (elementwise: the shape passes through), losses, and the three that change shapes.
 RecurrentKind = Literal["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]

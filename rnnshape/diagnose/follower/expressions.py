@@ -485,6 +485,8 @@ class ExpressionsMixin:
         role = None
         if t.role in ("output", "logits-per-step") and not silent:
             self._last_step_warnings(t, parts, node)
+        if t.role == "output-directions" and not silent:
+            self._backward_last_step(t, parts, node)
         if t.role in ("h_n", "c_n"):
             role = "h_n-slice"
             if not silent:
@@ -516,6 +518,19 @@ class ExpressionsMixin:
         elif len(parts) == 3 and picks[2] and full[0] and full[1]:
             self.warn(ff.output_feature_index(expr=self.src(node), base=base, batch_first=bf),
                       self._rewrite_node(self.line, node, f"{base}[:, -1, :]" if bf else f"{base}[-1]"))
+
+    def _backward_last_step(self: Follower, t: Tensor, parts: list[ast.expr], node: ast.AST) -> None:
+        """``out.view(T, B, 2, H)[-1, :, 1]``: the backward direction at the last step has read one input only."""
+        layer = t.layer
+        if layer is None or t.rank != 4 or len(parts) < 3 or not isinstance(node, ast.Subscript):
+            return
+        bf = layer.args.get("batch_first") is True
+        direction = parts[2]
+        backward = _is_last(direction) or (isinstance(direction, ast.Constant) and direction.value == 1)
+        if _is_last(parts[1 if bf else 0]) and backward:
+            self.warn(ff.last_step_bidirectional(expr=self.src(node), base=self.src(node.value),
+                                                 layer=f"nn.{layer.kind}", batch_first=bf,
+                                                 picture=layer_picture(layer)))
 
     def _state_index(self: Follower, t: Tensor, parts: list[ast.expr], node: ast.AST) -> str | None:
         """h_n[:, -1] of a batch-first layer (read as if batch-first); h_n[-1] of a bidirectional one."""

@@ -671,9 +671,7 @@ class LayersMixin:
         ev = self._batch_evidence(layer, labels)
         if ev is None and h is not None:
             ev = self._state_batch_evidence(layer, h)
-        elif h is not None:
-            ev = None   # the input's labels say one thing; a state that fits says the layer reads it so
-        if ev is not None and ev[0] == "suspect":
+        if ev is not None and ev[0] == "suspect" and not _state_names_the_batch(h):
             xd = self.tensor_dims(x)
             if packed is not None and bf:
                 xd = (xd[1], xd[0], *xd[2:])
@@ -828,6 +826,13 @@ def _is_batch(label: str | None) -> bool:
 
 def _is_time(label: str | None) -> bool:
     return bool(label) and bool(TIME_NAME.match(label or ""))
+
+
+def _state_names_the_batch(h: Tensor | None) -> bool:
+    """Whether a state passed with the input says, by its provenance, that the axis the layer reads as the batch
+    is the batch. A state built for the misread axis (``torch.zeros(layers, seq_len, hidden)``, or sizes with no
+    name) agrees with the layer, which is why torch runs: it is no evidence against the input's own names."""
+    return h is not None and h.rank == 3 and _is_batch(h.labels[1])
 
 
 def _what(err: dx.Diagnosis) -> str:

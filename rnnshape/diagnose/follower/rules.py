@@ -318,10 +318,36 @@ def _state_view(f: Follower, t: Tensor, dims: tuple[Sym, ...], new: list[Sym], n
     rest = ONE
     for s in new[1:]:
         rest = rest * s
-    if new[0] == first or (new[0] == Sym.const(-1) and rest == dims[1] * dims[2]):
+    if new[0] == first or (new[0] == Sym.const(-1) and rest == dims[1] * dims[2]) or _splits_first(first, dims, new):
         return
     base = f.src(node.func.value) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) else "h_n"
     f.warn(ff.state_view_mixes_batch(expr=f.src(node), base=base, layer=f"nn.{layer.kind}"))
+
+
+def _splits_first(first: Sym, dims: tuple[Sym, ...], new: list[Sym]) -> bool:
+    """``h_n.view(num_layers, num_directions, batch, hidden)``: the leading sizes multiply to (layers * directions)
+    and the others to (batch * hidden), so the view keeps the two apart (the layout torch's docs give)."""
+    lead = ONE
+    for k in range(1, len(new)):
+        lead = lead * new[k - 1]
+        if lead == first:
+            rest = ONE
+            for s in new[k:]:
+                rest = rest * s
+            return rest == dims[1] * dims[2]
+    return False
+
+
+def _direction_role(t: Tensor, dims: tuple[Sym, ...], new: list[Sym]) -> str | None:
+    """``output.view(seq_len, batch, 2, hidden)`` of a bidirectional layer: the features split into
+    (directions, hidden), as torch's docs show; indexing it can then pick one direction's step."""
+    layer = t.layer
+    if t.role != "output" or layer is None or layer.args.get("bidirectional") is not True or len(dims) != 3 \
+            or len(new) != 4:
+        return None
+    if new[0] == dims[0] and new[1] == dims[1] and new[2] == Sym.const(2) and new[3] * Sym.const(2) == dims[2]:
+        return "output-directions"
+    return None
 
 
 @register("view", "reshape")
@@ -367,7 +393,7 @@ def view(f: Follower, args: list[Value], kwargs: dict[str, Value], node: ast.AST
             return Unknown(f"whether {fmt_dims(dims)} fits {shape_txt}")
     # a size kept in place keeps its label
     labels = [s.label or (t.labels[i] if i < len(dims) and dims[i] == new[i] else None) for i, s in enumerate(sizes)]
-    role = "logits-per-step" if t.role == "logits-per-step" else None
+    role = "logits-per-step" if t.role == "logits-per-step" else _direction_role(t, dims, new)
     return replace(t, dims=tuple(new), labels=tuple(labels), origin=f.src(node), line=f.line, node=None, role=role)
 
 

@@ -143,7 +143,7 @@ class Tensor(Value):
     origin: str | None = None          # the expression that made it, for messages
     line: int | None = None            # where it was made
     node: ast.AST | None = None        # the creation call, to rewrite it
-    role: TensorRole | None = None     # "output", "h_n", "c_n", "logits-per-step"
+    role: TensorRole | None = None     # "output", "h_n", "c_n", "logits-per-step", "output-directions"
     layer: RecurrentLayer | None = None
     largest: Sym | None = None         # integer data: the largest value, when known
     values: tuple[int, ...] | None = None  # a small 1-D literal's values (lengths for packing)
