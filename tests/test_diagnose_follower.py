@@ -615,7 +615,7 @@ STATIC_CASES: dict[str, tuple[str, str | None, list[str]]] = {
         h = (torch.zeros(1, 32, 8), torch.zeros(1, 32, 8))
         for (x,) in loader:
             out, _ = lstm(x.transpose(0, 1), h)
-        """, None, ["last-batch-smaller@6"]),
+        """, None, ["last-batch-smaller@6", "last-batch-smaller@8"]),
     "state_made_per_batch_for_a_loader_of_unknown_size": ("""
         import torch
         import torch.nn as nn

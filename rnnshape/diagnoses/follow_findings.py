@@ -33,6 +33,15 @@ def with_sizes(d: Diagnosis, rewrite: Callable[[Any], Any]) -> Diagnosis:
                    evidence=rewrite(dict(d.evidence)))
 
 
+def only_when(d: Diagnosis, condition: str) -> Diagnosis:
+    """``d`` found only when the model is built with a flag its constructor defaults otherwise (the deciding
+    value named in the title, the explanation and the evidence)."""
+    return replace(d, title=f"{d.title} (with {condition})",
+                   explanation=(f"With {condition} (the constructor takes the flag; its default does not show "
+                                f"this): {d.explanation}"),
+                   evidence={**d.evidence, "only_when": condition})
+
+
 def as_error(d: Diagnosis, torch_message: str | None = None) -> Diagnosis:
     """A warning that the code reaches a failing line with (the classifier's loss): an error."""
     return replace(d, severity="error", evidence={**d.evidence, "torch_message": torch_message})
@@ -131,15 +140,24 @@ def state_read_batch_first(*, expr: str, base: str, layer: str) -> Diagnosis:
         evidence={"expr": expr, "torch_message": None})
 
 
-def output_feature_index(*, expr: str, base: str, batch_first: bool) -> Diagnosis:
-    last = f"{base}[:, -1]" if batch_first else f"{base}[-1]"
+def output_feature_index(*, expr: str, base: str, batch_first: bool | None, inferred: str | None = None) -> Diagnosis:
+    """``output[:, :, -1]``: the feature axis is last whatever the layout (``batch_first=None``: not known)."""
+    if batch_first is None:
+        layout = "(batch, seq_len, features) with batch_first=True, (seq_len, batch, features) otherwise"
+        last = f"{base}[:, -1] (batch_first=True) or {base}[-1]"
+        fix = f"last = {base}[:, -1]      # batch_first=True: (batch, features)\n# or: last = {base}[-1]"
+    else:
+        layout = f"({'batch, seq_len' if batch_first else 'seq_len, batch'}, features)"
+        last = f"{base}[:, -1]" if batch_first else f"{base}[-1]"
+        fix = f"last = {last}      # (batch, features)"
+    because = f" ({inferred}.)" if inferred else ""
     return Diagnosis(
         code="output-feature-index", severity="warning",
         title=f"{expr} picks one feature of every step, not the last time step",
-        explanation=(f"The output is ({'batch, seq_len' if batch_first else 'seq_len, batch'}, features), so "
-                     f"{expr} indexes the feature axis: one number per step. The last time step is {last}."),
-        fix=f"last = {last}      # (batch, features)",
-        evidence={"expr": expr, "batch_first": batch_first, "torch_message": None})
+        explanation=(f"The output is {layout}, so {expr} indexes the feature axis: one number per step. The last "
+                     f"time step is {last}.{because}"),
+        fix=fix,
+        evidence={"expr": expr, "batch_first": batch_first, "inferred": inferred, "torch_message": None})
 
 
 def last_batch_smaller(*, rows: int, batch_size: int, last: int, torch_message: str | None,
@@ -193,6 +211,22 @@ def state_view_mixes_batch(*, expr: str, base: str, layer: str) -> Diagnosis:
                      "layer (torch.cat([h_n[-2], h_n[-1]], dim=1) for both directions)."),
         fix=f"state = {base}.permute(1, 0, 2).reshape({base}.size(1), -1)   # (batch, layers * dirs * hidden)",
         evidence={"expr": expr, "torch_message": None})
+
+
+def last_batch_reaches_layer(*, name: str, batch_size: str, layer: str, made_at: int) -> Diagnosis:
+    """The call a state made once for full batches reaches: where torch raises on a smaller last batch."""
+    return Diagnosis(
+        code="last-batch-smaller", severity="warning",
+        title=f"{layer} raises here if the DataLoader's last batch is smaller than {batch_size}: {name} (line "
+              f"{made_at}) is made once for {batch_size} rows",
+        explanation=(f"Every batch reaches {layer} with the state {name}, built at line {made_at} for {batch_size} "
+                     "rows. The DataLoader does not drop its last batch, which holds len(dataset) % batch_size rows: "
+                     f"unless the data size is a multiple of {batch_size}, this call raises on it (Expected "
+                     "hidden size ...). Build the state from each batch, or pass drop_last=True to the DataLoader."),
+        fix=("for inputs, labels in loader:\n"
+             "    h = net.init_hidden(inputs.size(0))   # the batch this step really has\n"
+             "# or: DataLoader(..., drop_last=True)"),
+        evidence={"name": name, "batch_size": batch_size, "made_at": made_at, "torch_message": None})
 
 
 def last_batch_may_be_smaller(*, name: str, batch_size: str, layer: str) -> Diagnosis:

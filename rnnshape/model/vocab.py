@@ -7,7 +7,7 @@ follower cannot drift apart. Pure Python, no torch.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 #: The dtypes a recurrent layer can be built with (``--dtype``, a case's ``dtype``).
 FLOAT_DTYPES: tuple[str, ...] = ("float32", "float64", "float16", "bfloat16")
@@ -32,17 +32,34 @@ DTYPE_METHODS: dict[str, str] = {"float": "float32", "double": "float64", "half"
 GATES: dict[str, int] = {"rnn": 1, "lstm": 4, "gru": 3, "rnn-cell": 1, "lstm-cell": 4, "gru-cell": 3}
 
 #: What a followed tensor is to ``diagnose`` (a layer's output or state, a slice of h_n, logits per step).
-TensorRole = Literal["output", "h_n", "c_n", "h_n-slice", "logits-per-step", "output-directions"]
+TensorRole = Literal["output", "h_n", "c_n", "h_n-slice", "h_n-backward", "logits-per-step",
+                     "output-directions"]
+#: The nn modules ``diagnose`` follows, by class name: recurrent layers and cells, activations and dropouts
+#: (elementwise: the shape passes through), losses, and the three that change shapes.
+RecurrentKind = Literal["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
+ElementwiseKind = Literal["ReLU", "Tanh", "Sigmoid", "GELU", "LeakyReLU", "ELU", "SELU", "Softmax", "LogSoftmax",
+                          "Identity", "Dropout", "Dropout1d", "AlphaDropout", "LayerNorm", "Softplus", "Mish",
+                          "SiLU", "Hardtanh", "PReLU"]
+LossKind = Literal["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
+                   "SmoothL1Loss", "HuberLoss"]
+LayerKind = Literal[RecurrentKind, ElementwiseKind, LossKind, "Linear", "Embedding", "Sequential"]
 #: A followed sequence: a tuple, a list, a ``.shape``/``.size()`` (size), a list of unknown length.
 TupKind = Literal["tuple", "list", "size", "unknown-list"]
 #: What a followed tuple is: a recurrent layer's ``(output, state)`` or an LSTM's ``(h, c)``.
 TupRole = Literal["outputs", "state"]
 #: Is a == b? for every size (``equal``/``differ``), by binding an unknown (``bind``), or ``unknown``.
 VerdictKind = Literal["equal", "differ", "bind", "unknown"]
+#: Where a ``diagnose`` finding comes from: the static follower, a pasted traceback, or ``--run``.
+FindingSource = Literal["static", "traceback", "run"]
 #: A traced call's input or output: a tensor, a PackedSequence, None, or anything else.
 ValueKind = Literal["tensor", "packed", "none", "other"]
 #: A traced call: still running, finished, raised here, or a sub-call raised inside it.
 CallStatus = Literal["running", "ok", "failed", "inside"]
+
+#: The names of each layer vocabulary, as sets (``name in ELEMENTWISE_KINDS``).
+RECURRENT_KINDS: frozenset[str] = frozenset(get_args(RecurrentKind))
+ELEMENTWISE_KINDS: frozenset[str] = frozenset(get_args(ElementwiseKind))
+LOSS_KINDS: frozenset[str] = frozenset(get_args(LossKind))
 
 #: A ``check`` case's outcome.
 CaseStatus = Literal["passed", "failed", "error", "skipped"]

@@ -14,8 +14,10 @@ from rnnshape.diagnose.follower.values import (
     MAX_RANGE,
     MODEL_NO_SHAPE,
     RECURRENT,
+    RECURRENT_ATTR,
     TENSOR_ATTRS,
     TOO_DEEP,
+    WRAPPER_HELPERS,
     BoundMethod,
     Const,
     DType,
@@ -27,6 +29,7 @@ from rnnshape.diagnose.follower.values import (
     Int,
     Iter,
     Layer,
+    LayerChoice,
     Linear,
     Loss,
     ModRef,
@@ -77,6 +80,8 @@ class CallsMixin:
             return self.call_layer(func, args, kwargs, node)
         if isinstance(func, UserClass):
             return self.instantiate(func, args, kwargs, node)
+        if isinstance(func, LayerChoice):
+            return self.construct_choice(func, args, kwargs, node)
         if isinstance(func, Instance):
             owner = self.owner_of(func.cls, "forward")
             if owner is None:
@@ -86,6 +91,15 @@ class CallsMixin:
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs)
         if isinstance(func, Unknown):
+            inferred = self.inferred_recurrent(node, env)
+            if inferred is not None:
+                return inferred
+            if isinstance(node.func, ast.Name) and node.func.id in WRAPPER_HELPERS and node.func.id not in env and \
+                    len(args) == 1 and isinstance(args[0], Tensor):
+                self.result.notes.append(f"line {self.line}: {node.func.id}(...) is not defined in the snippet; "
+                                         "followed as the tensor it is given (the Variable/device helper its name "
+                                         "says)")
+                return args[0]
             if args and isinstance(args[0], RecurrentLayer) and isinstance(node.func, ast.Name) and \
                     node.func.id not in env:
                 # WeightDrop(lstm, ...), a wrapper the paste does not define: it runs the layer it wraps
@@ -94,6 +108,30 @@ class CallsMixin:
                 return args[0]
             return Unknown(func.reason, func.hint)
         return Unknown(f"a call to {self.src(node.func)[:40]}")
+
+    def inferred_recurrent(self: Follower, node: ast.Call, env: Env) -> Value | None:
+        """``output, hidden = self.rnn(...)`` where the paste never sets ``self.rnn`` (a method pasted without
+        its ``__init__``): the attribute's name and the two-way unpacking say it is a recurrent layer, of a
+        configuration the paste does not give. Its output is 3-D with sizes of its own (what indexing it means
+        holds for any configuration); the call is not checked."""
+        func, stmt = node.func, self.stmt
+        if not (isinstance(func, ast.Attribute) and RECURRENT_ATTR.fullmatch(func.attr) and isinstance(stmt, ast.Assign)
+                and stmt.value is node and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Tuple)
+                and len(stmt.targets[0].elts) == 2):
+            return None
+        owner = self.expr(func.value, env)
+        if not isinstance(owner, Instance) or func.attr in owner.attrs or self.owner_of(owner.cls, func.attr):
+            return None
+        name = self.src(func)
+        kind = "LSTM" if "lstm" in func.attr.lower() else "GRU" if "gru" in func.attr.lower() else "RNN"
+        why = (f"{name} is a recurrent layer of unknown configuration (the snippet does not set it; inferred from "
+               f"its name and from `{self.src(stmt.targets[0])} = {name}(...)`)")
+        layer = RecurrentLayer(kind, self.line, None, name=name, mode=RECURRENT[kind], inferred=why)
+        self.result.assumptions.append((self.line, why))
+        out = Tensor((Sym.var("d0"), Sym.var("d1"), Sym.var("H")),
+                     origin=f"{name}(...)", line=self.line, role="output", layer=layer)
+        return Tup((out, Unknown(f"the state {name} returns: its configuration is not in the snippet")),
+                   role="outputs", layer=layer, line=self.line, node=node)
 
     def instantiate(self: Follower, cls: UserClass, args: list[Value], kwargs: dict[str, Value],
                     node: ast.Call | None, *, symbolic: bool = False) -> Value:
@@ -131,7 +169,7 @@ class CallsMixin:
 
     def _bind_params(self: Follower, fn: ast.FunctionDef, scope: dict[str, Value], args: list[Value],
                      kwargs: dict[str, Value], *, skip_self: bool, symbolic: bool = False,
-                     from_hints: bool = False) -> None:
+                     from_hints: bool = False, sizes: frozenset[str] = frozenset()) -> None:
         params = fn.args.args[1:] if skip_self else fn.args.args
         defaults = fn.args.defaults
         first_default = len(fn.args.args) - len(defaults)
@@ -148,7 +186,7 @@ class CallsMixin:
                 scope[name] = self.hints[name]
             elif i + offset >= first_default:
                 scope[name] = self.expr(defaults[i + offset - first_default], scope)
-            elif symbolic:
+            elif symbolic or name in sizes:
                 scope[name] = Int(Sym.var(name), name)
             elif from_hints:
                 scope[name] = Free(name)    # symbolic by default: the first layer that reads it decides
@@ -168,19 +206,20 @@ class CallsMixin:
             scope[fn.args.kwarg.arg] = Unknown("**kwargs")
 
     def call_function(self: Follower, fn: Function, args: list[Value], kwargs: dict[str, Value], *,
-                      from_hints: bool = False, symbolic: bool = False) -> Value:
+                      from_hints: bool = False, symbolic: bool = False, sizes: frozenset[str] = frozenset()) -> Value:
         node = fn.node
+        self.called_defs.add(id(node))
         scope = Env({}, self.module_env)
         if fn.owner is not None:
             scope[node.args.args[0].arg if node.args.args else "self"] = fn.owner
             scope["__self__"], scope["__class__"] = fn.owner, fn.cls or fn.owner.cls
         self._bind_params(node, scope, args, kwargs, skip_self=fn.owner is not None, from_hints=from_hints,
-                          symbolic=symbolic)
+                          symbolic=symbolic, sizes=sizes)
         for p in node.args.args[1 if fn.owner is not None else 0:]:
             v = scope.get(p.arg)
             if isinstance(v, Tensor):
                 self.show(node.lineno, p.arg, v)
-        saved = self.line
+        saved, saved_stmt = self.line, self.stmt
         self.depth += 1
         try:
             if self.depth > self.MAX_DEPTH:
@@ -190,7 +229,7 @@ class CallsMixin:
             return ret.value
         finally:
             self.depth -= 1
-            self.line = saved
+            self.line, self.stmt = saved, saved_stmt
         return Const(None)
 
 

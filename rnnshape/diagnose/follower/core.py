@@ -13,6 +13,7 @@ names, never a copy of them, so following stays linear in the length of the code
 from __future__ import annotations
 
 import ast
+import itertools
 from typing import Any
 
 from rnnshape import diagnoses as dx
@@ -44,12 +45,14 @@ from rnnshape.diagnose.follower.values import (
     UserClass,
     Value,
 )
+from rnnshape.diagnoses import follow_findings as ff
 from rnnshape.model.symbolic import Sym, Verdict, compare, fmt_dims
 
 
 class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, RewriteMixin):
     MAX_DEPTH = 24
     MAX_STEPS = 200_000
+    MAX_FLAGS = 2     # on/off constructor arguments whose other values a never-built class is followed with
 
     def __init__(self, lines: list[str], hints: dict[str, Value] | None = None) -> None:
         self.lines = lines
@@ -71,6 +74,10 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Rewri
         #: in a loop over a DataLoader of unknown size: states made before it with its batch size, and where
         self.full_batch_states: list[tuple[Sym, list[tuple[Value, int, str]]]] = []
         self.second_pass = False              # following a loop's body a second time (see for_)
+        self.called_defs: set[int] = set()    # ids of the FunctionDefs the snippet's code called
+        #: what the class's methods nobody calls return, when it is a state (init_state): (method, line, value)
+        self.state_builders: list[tuple[str, int, Value]] = []
+        self.stmt: ast.stmt | None = None     # the statement being followed (its targets tell a call's use)
 
     def run(self, tree: ast.Module) -> FollowResult:
         self.module_env = env = Env({"__name__": Const("__main__")})
@@ -86,6 +93,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Rewri
             except (Returned, Halt):
                 pass
             self._uncalled_models()
+            self._uncalled_methods_alone(env)
         except Stop as stop:
             self.result.error = stop.finding
         except RecursionError:
@@ -94,22 +102,118 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Rewri
         return self.result
 
     def _uncalled_models(self) -> None:
-        """A model class the snippet never calls: its forward followed with symbolic sizes (or the hints)."""
+        """A model class the snippet never calls: its forward followed with symbolic sizes (or the hints);
+        its other methods nobody calls (``init_state(seq_len)``, ``inference(n)``) too, first, with symbolic
+        arguments, so that what they do with the sizes the code fixes is checked. A class the snippet never
+        builds is followed once more for each other value of its on/off arguments (``bidirectional=False``):
+        what fails only then is reported with that value."""
         for cls in self.classes:
             fwd = self.method_of(cls, "forward")
-            if cls.called or fwd is None:
+            helpers = [m for name, m in cls.methods.items() if not name.startswith("__") and name != "forward"
+                       and id(m) not in self.called_defs]
+            follow_forward = not cls.called and fwd is not None
+            if not follow_forward and not helpers:
                 continue
             # an instance the snippet made keeps the sizes it was built with; else the class alone
-            inst = cls.last or self.instantiate(cls, [], {}, None, symbolic=True)
-            if not isinstance(inst, Instance):
-                continue
+            variants: list[dict[str, Value]] = [{}] if cls.last else [{}, *self._flag_variants(cls)]
+            for kwargs in variants:
+                inst = cls.last or self.instantiate(cls, [], kwargs, None, symbolic=True)
+                if not isinstance(inst, Instance):
+                    break
+                if not kwargs:
+                    self._follow_class(cls, inst, helpers, follow_forward, quiet=False)
+                    continue
+                flags = ", ".join(f"{k}={v.value}" for k, v in kwargs.items() if isinstance(v, Const))
+                self._follow_variant(cls, inst, helpers, follow_forward, f"{cls.node.name}(..., {flags})")
+
+    def _flag_variants(self, cls: UserClass) -> list[dict[str, Value]]:
+        """The constructor's on/off arguments (a True/False default; the first MAX_FLAGS), each other
+        combination of them as keyword arguments."""
+        init = self.method_of(cls, "__init__")
+        if init is None:
+            return []
+        params = init.args.args[len(init.args.args) - len(init.args.defaults):]
+        flags = [(p.arg, d.value) for p, d in zip(params, init.args.defaults, strict=True)
+                 if isinstance(d, ast.Constant) and isinstance(d.value, bool)][:self.MAX_FLAGS]
+        out = []
+        for bits in itertools.product((False, True), repeat=len(flags)):
+            kwargs: dict[str, Value] = {name: Const(b) for (name, default), b in zip(flags, bits, strict=True)
+                                        if b != default}
+            if kwargs:
+                out.append(kwargs)
+        return out
+
+    def _follow_variant(self, cls: UserClass, inst: Instance, helpers: list[ast.FunctionDef],
+                        follow_forward: bool, when: str) -> None:
+        """One more pass over the class built with ``when``'s flags: its warnings and error say so; the rest of
+        what it records (notes, assumptions, unknowns, the calls it checks) repeats the first pass and is dropped."""
+        r = self.result
+        warnings, notes, assumptions, unknowns = len(r.warnings), len(r.notes), len(r.assumptions), len(r.unknowns)
+        not_followed, checked, bindings = dict(r.not_followed), set(r.checked), dict(self.bindings)
+        try:
+            self._follow_class(cls, inst, helpers, follow_forward, quiet=True)
+        except Stop as stop:
+            f = stop.finding
+            raise Stop(Finding(f.line, ff.only_when(f.diagnosis, when), f.rewrite, f.source, f.more)) from None
+        finally:
+            for f in r.warnings[warnings:]:
+                f.diagnosis = ff.only_when(f.diagnosis, when)
+            del r.notes[notes:], r.assumptions[assumptions:], r.unknowns[unknowns:]
+            r.not_followed, r.checked, self.bindings = not_followed, checked, bindings
+
+    def _follow_class(self, cls: UserClass, inst: Instance, helpers: list[ast.FunctionDef], follow_forward: bool,
+                      *, quiet: bool) -> None:
+        self.state_builders = []
+        self._follow_helpers(cls, inst, helpers, quiet=quiet)
+        fwd = self.method_of(cls, "forward")
+        if not follow_forward or fwd is None:
+            return
+        if not quiet:
             hinted = any(a.arg in self.hints for a in fwd.args.args)
             self.result.notes.append(
                 f"{cls.node.name} is never called in the snippet: its forward was followed with "
                 + ("the --shape hints" if hinted else "symbolic sizes for its arguments (pin them with "
                    "--shape NAME=SHAPE)"))
+        try:
+            self.call_function(Function(fwd, inst), [], {}, from_hints=True)
+        except Halt:
+            pass
+
+    def _follow_helpers(self, cls: UserClass, inst: Instance, helpers: list[ast.FunctionDef], *,
+                        quiet: bool) -> None:
+        """Each method nobody calls, with symbolic arguments; a state it returns is kept as the class's way of
+        building one (see LayersMixin.state_from_builder)."""
+        for fn in helpers:
+            if not quiet:
+                self.result.notes.append(f"{cls.node.name}.{fn.name}() is never called in the snippet: it was "
+                                         "followed with symbolic arguments")
             try:
-                self.call_function(Function(fwd, inst), [], {}, from_hints=True)
+                value = self.call_function(Function(fn, inst, cls), [], {}, from_hints=True,
+                                           sizes=size_parameters(fn))
+            except Halt:
+                continue
+            if isinstance(value, (Tensor, Tup)) and not any(name == fn.name for name, _, _ in self.state_builders):
+                self.state_builders.append((fn.name, fn.lineno, value))
+
+    def _uncalled_methods_alone(self, env: Env) -> None:
+        """A method pasted without its class (``def forward(self, x):`` at the top level) that nothing calls:
+        followed with ``self`` an instance of a class the paste does not show, its arguments symbolic."""
+        for value in list(env.maps[0].values()):
+            if not isinstance(value, Function) or value.owner is not None or id(value.node) in self.called_defs:
+                continue
+            params = value.node.args.args
+            if not params or params[0].arg != "self":
+                continue
+            inst = env.get("self")
+            if not isinstance(inst, Instance):
+                inst = Instance(UserClass(ast.ClassDef(name="the pasted method's class", bases=[], keywords=[],
+                                                       body=[], decorator_list=[]), {}))
+            self.result.notes.append(f"{value.node.name}(self, ...) is a method pasted without its class: followed "
+                                     "with self an instance whose attributes are those the snippet sets, its "
+                                     "arguments symbolic")
+            try:
+                self.call_function(Function(value.node, inst), [], {}, from_hints=True,
+                                   sizes=size_parameters(value.node))
             except Halt:
                 continue
 
@@ -163,7 +267,8 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Rewri
             return str(s) if s.is_const or value.label else f"= {s}"
         if isinstance(value, RecurrentLayer):
             a = value.args
-            return f"{value.kind}({self._fmt_arg(a.get('input_size'))} → {self._fmt_arg(a.get('hidden_size'))})"
+            kind = "|".join(value.choice) or value.kind
+            return f"{kind}({self._fmt_arg(a.get('input_size'))} → {self._fmt_arg(a.get('hidden_size'))})"
         if isinstance(value, Linear):
             return f"Linear({self.sub(value.in_features)} → {self.sub(value.out_features)})"
         if isinstance(value, Embedding):
@@ -227,6 +332,38 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Rewri
         if v.kind == "bind":
             self.assume(v, why)
         return v
+
+
+#: Calls whose arguments are sizes: an argument of a method nobody calls that reaches one is a size, not a tensor.
+SIZE_TAKERS = frozenset({"zeros", "ones", "randn", "rand", "empty", "full", "randint", "arange", "Tensor",
+                         "FloatTensor", "LongTensor", "new_zeros", "new_ones", "new_empty", "new", "view", "reshape",
+                         "expand", "repeat", "range"})
+
+
+def size_parameters(fn: ast.FunctionDef) -> frozenset[str]:
+    """The parameters of ``fn`` the code passes as sizes (``torch.zeros(n_layers, batch_size, h)``)."""
+    params = {a.arg for a in fn.args.args}
+    found: set[str] = set()
+    for node in ast.walk(fn):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else \
+            node.func.id if isinstance(node.func, ast.Name) else None
+        if name not in SIZE_TAKERS:
+            continue
+        found.update(n for arg in node.args for n in _size_names(arg) if n in params)
+    return frozenset(found)
+
+
+def _size_names(node: ast.expr) -> list[str]:
+    """The names an argument is made of as a size: ``n``, ``2 * n``, ``[n, h]``; not ``x`` of ``x.size(0)``."""
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.BinOp):
+        return _size_names(node.left) + _size_names(node.right)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [n for e in node.elts for n in _size_names(e)]
+    return []
 
 
 def _uses_self(tree: ast.Module) -> bool:

@@ -270,6 +270,10 @@ class ExpressionsMixin:
 
     def e_Attribute(self: Follower, node: ast.Attribute, env: dict[str, Value]) -> Value:
         obj = self.expr(node.value, env)
+        if isinstance(obj, Unknown) and node.attr in UNIMPORTED and isinstance(node.value, ast.Name) and \
+                node.value.id not in env:
+            # rnn_utils.pack_padded_sequence with the import cut off: the name is torch's alone
+            return ModRef(UNIMPORTED[node.attr])
         return self.attribute(obj, node.attr, node)
 
     def attribute(self: Follower, obj: Value, attr: str, node: ast.AST) -> Value:
@@ -343,6 +347,10 @@ class ExpressionsMixin:
                 id(obj.obj) not in self.freed and len(parts) == 1:
             index = self.expr(parts[0], env)
             return self.free_size(obj.obj, index) if isinstance(index, Int) else self.unfree(obj.obj)
+        if isinstance(obj, Free) and id(obj) not in self.freed and len(parts) == 1 and \
+                not isinstance(parts[0], ast.Slice) and not isinstance(self.expr(parts[0], env), (Int, Const)):
+            # x[sorted_idx], an index tensor: still a tensor no layer has read (the reading layer pins its rank)
+            return Free(obj.name)
         if isinstance(obj, Free):
             obj = self.unfree(obj)
         if isinstance(obj, Tensor):
@@ -503,6 +511,10 @@ class ExpressionsMixin:
                 layer.args.get("bidirectional") is True:
             self.warn(ff.last_step_bidirectional(expr=self.src(node), base=base, layer=f"nn.{layer.kind}",
                                                  batch_first=bf, picture=layer_picture(layer)))
+        elif len(parts) == 3 and picks[2] and full[0] and full[1] and layer.inferred:
+            # a layer the paste does not build: its layout is not known, so no line is rewritten
+            self.warn(ff.output_feature_index(expr=self.src(node), base=base, batch_first=None,
+                                              inferred=layer.inferred))
         elif len(parts) == 3 and picks[2] and full[0] and full[1]:
             self.warn(ff.output_feature_index(expr=self.src(node), base=base, batch_first=bf),
                       self._rewrite_node(self.line, node, f"{base}[:, -1, :]" if bf else f"{base}[-1]"))

@@ -22,6 +22,7 @@ from rnnshape.diagnose.follower.values import (
     Free,
     Int,
     Layer,
+    LayerChoice,
     Linear,
     Loader,
     Loss,
@@ -98,6 +99,17 @@ class LayersMixin:
         if name in LOSSES:
             return Loss(name, self.line, node)
         return Unknown(f"nn.{name} is not followed")
+
+    def construct_choice(self: Follower, choice: LayerChoice, args: list[Value], kwargs: dict[str, Value],
+                         node: ast.Call) -> Value:
+        """One of several recurrent classes, built with the same arguments: each must accept them; the layer
+        kept is the first, with the others listed (calls follow it only where they all agree, see _predict)."""
+        built = [self.construct_recurrent(kind, args, kwargs, node) for kind in choice.kinds]
+        first = built[0]
+        if not all(isinstance(b, RecurrentLayer) for b in built) or not isinstance(first, RecurrentLayer):
+            return next((b for b in built if isinstance(b, Unknown)), Unknown("a layer chosen by a condition"))
+        first.choice = choice.kinds
+        return first
 
     def _sizes(self: Follower, args: list[Value], kwargs: dict[str, Value], names: tuple[str, ...],
                node: ast.Call) -> list[Sym] | None:
@@ -397,9 +409,17 @@ class LayersMixin:
 
     def call_recurrent(self: Follower, layer: RecurrentLayer, x: Value, hx: Value, node: ast.Call) -> Value:
         name = layer.name or f"nn.{layer.kind}"
+        if len({RECURRENT[k] == "lstm" for k in layer.choice}) > 1:
+            # nn.LSTM or nn.GRU: their states differ (a tuple or a tensor), so no call of it is one shape
+            self.result.not_followed[self.line] = None
+            self.unknown(f"the call of {name}", Unknown(f"{name} is nn.{' or nn.'.join(layer.choice)}, chosen by a "
+                                                        "condition the snippet does not decide"))
+            return Unknown(f"the outputs of {name}, a choice of layers whose states differ")
         if isinstance(x, Tup) and x.role:
             self._tuple_as_tensor_call(x, layer, node)
         self._state_of_a_full_batch(layer, hx)
+        if isinstance(hx, Free) and id(hx) not in self.freed:
+            hx = self.state_from_builder(layer, hx) or hx
         packed: Packed | None = x if isinstance(x, Packed) else None
         xt = packed.padded if packed else x
         if not isinstance(xt, Tensor):
@@ -462,8 +482,38 @@ class LayersMixin:
             if isinstance(value, Tensor) and self.tensor_dims(value) == self.tensor_dims(state):
                 d = ff.last_batch_may_be_smaller(name=name, batch_size=str(batch), layer=layer.name or layer.kind)
                 if not any(f.diagnosis.code == d.code and f.line == line for f in self.result.warnings):
-                    self.result.warnings.append(Finding(line, d))
+                    self.result.warnings.append(Finding(line, d))   # where the state is made (the fix goes there)
+                # and at the call, where torch raises on that last batch
+                self.warn(ff.last_batch_reaches_layer(name=name, batch_size=str(batch),
+                                                      layer=layer.name or layer.kind, made_at=line))
                 return
+
+    def state_from_builder(self: Follower, layer: RecurrentLayer, free: Free) -> Value | None:
+        """An unpinned state argument, where exactly one method of the class nobody calls (``init_state``)
+        returns a state of this layer's shape (num_layers * directions, ?, hidden_size): that state, said."""
+        fits = [(name, line, v) for name, line, v in self.state_builders if self._is_state_of(layer, v)]
+        if len(fits) != 1:
+            return None
+        name, line, value = fits[0]
+        self.result.assumptions.append((self.line, f"{free.name} is what {name}() returns (line {line}), the one "
+                                        f"method of the class that builds {layer.name or layer.kind}'s state "
+                                        f"(pin it with --shape {free.name}=...)"))
+        self.freed[id(free)] = value   # type: ignore[assignment]
+        return value
+
+    def _is_state_of(self: Follower, layer: RecurrentLayer, value: Value) -> bool:
+        if layer.mode.endswith("cell") or layer.args.get("proj_size"):
+            return False
+        items = value.items if isinstance(value, Tup) and not value.role else (value,)
+        if len(items) != (2 if layer.mode == "lstm" else 1):
+            return False
+        layers, hidden = layer.args.get("num_layers", 1), layer.args.get("hidden_size")
+        want = [Sym.const(v) if isinstance(v, int) else v for v in (layers, hidden)]
+        if not all(isinstance(w, Sym) for w in want):
+            return False
+        first = self.sub(want[0] * (2 if layer.args.get("bidirectional") else 1))
+        return all(isinstance(t, Tensor) and t.rank == 3 and self.sub(t.dims[0]) == first
+                   and self.sub(t.dims[2]) == self.sub(want[1]) for t in items)
 
     def _outputs_unchecked(self: Follower, layer: RecurrentLayer, x: Tensor, packed: Packed | None,
                            node: ast.Call) -> Value:
@@ -621,6 +671,8 @@ class LayersMixin:
         if packed is not None and bf and len(labels) >= 2:
             labels = (labels[1], labels[0], *labels[2:])   # Packed.padded is sequence-first
         ev = self._batch_evidence(layer, labels)
+        if ev is None and h is not None:
+            ev = self._state_batch_evidence(layer, h)
         if ev is not None and ev[0] == "suspect" and not _state_names_the_batch(h):
             xd = self.tensor_dims(x)
             if packed is not None and bf:
@@ -682,6 +734,14 @@ class LayersMixin:
         if _is_time(labels[read]):
             return ("suspect", other, f"dimension {read} is {labels[read]}, the time steps")
         return None
+
+    def _state_batch_evidence(self: Follower, layer: RecurrentLayer, h: Tensor) -> tuple[str, int, str] | None:
+        """A state whose batch slot the code sizes with a sequence length (``torch.zeros(num_layers, seq_len,
+        hidden)``) fits the call only because the layer reads the time axis as the batch."""
+        if layer.mode.endswith("cell") or h.rank != 3 or not _is_time(h.labels[1]) or _is_batch(h.labels[1]):
+            return None
+        read = 0 if layer.args.get("batch_first") else 1
+        return ("suspect", 1 - read, f"the state {h.origin or 'h_0'} has {h.labels[1]} in its batch slot")
 
     def packing(self: Follower, name: str, args: list[Value], kwargs: dict[str, Value], node: ast.Call) -> Value:
         def arg(i: int, key: str, default: Value) -> Value:

@@ -22,6 +22,7 @@ from rnnshape.diagnose.follower.values import (
     Int,
     Iter,
     Layer,
+    LayerChoice,
     Loader,
     ModRef,
     Returned,
@@ -50,6 +51,7 @@ class StatementsMixin:
             self.result.notes.append("the snippet is too long to follow to the end")
             raise Halt()
         self.line = stmt.lineno
+        self.stmt = stmt
         self.result.followed.add(stmt.lineno)
         try:
             self._statement(stmt, env)
@@ -129,6 +131,12 @@ class StatementsMixin:
         if cond is False:
             self.block(stmt.orelse, env)
             return
+        if _raises(stmt.body) != _raises(stmt.orelse):
+            # one branch ends in raise: the lines after the if run only after the other one (both are followed)
+            dead, live = (stmt.body, stmt.orelse) if _raises(stmt.body) else (stmt.orelse, stmt.body)
+            self.block(dead, env.new_child())
+            self.block(live, env)
+            return
         # undecidable: follow both in child scopes and keep only what they agree on
         left, right = env.new_child(), env.new_child()
         try:
@@ -152,7 +160,10 @@ class StatementsMixin:
 
     def join(self: Follower, a: Value, b: Value) -> Value | None:
         """What two branches' values agree on: the value itself, a tensor whose device they do not agree on
-        (left open), a tuple joined item by item; None when they differ."""
+        (left open), a tuple joined item by item, nn.RNN or nn.GRU as a choice of both; None when they differ."""
+        kinds = _recurrent_kinds(a) + _recurrent_kinds(b)
+        if kinds and None not in kinds and len(set(kinds)) > 1:
+            return LayerChoice(tuple(dict.fromkeys(kinds)))  # type: ignore[arg-type]
         if isinstance(a, Tensor) and isinstance(b, Tensor):
             if self.tensor_dims(a) != self.tensor_dims(b) or a.dtype != b.dtype:
                 return None
@@ -449,3 +460,21 @@ class StatementsMixin:
         if isinstance(value, (Tensor, Layer, Instance, Tup)):
             return None if isinstance(value, (Tensor, Tup)) else True
         return None
+
+
+def _raises(body: list[ast.stmt]) -> bool:
+    """Whether a block surely ends in ``raise`` (an if whose branches both do, too)."""
+    if not body:
+        return False
+    last = body[-1]
+    if isinstance(last, ast.If):
+        return _raises(last.body) and _raises(last.orelse)
+    return isinstance(last, ast.Raise)
+
+
+def _recurrent_kinds(v: Value) -> tuple[str | None, ...]:
+    """The full recurrent layers (not cells) a class reference names: ``nn.GRU`` -> ("GRU",); else (None,)."""
+    if isinstance(v, LayerChoice):
+        return v.kinds
+    name = v.path.rsplit(".", 1)[-1] if isinstance(v, ModRef) else None
+    return (name,) if name in ("RNN", "GRU", "LSTM") else (None,)

@@ -16,16 +16,25 @@ from typing import Any
 
 from rnnshape import diagnoses as dx
 from rnnshape.model.symbolic import ONE, Sym
+from rnnshape.model.vocab import (
+    ELEMENTWISE_KINDS,
+    LOSS_KINDS,
+    FindingSource,
+    LayerKind,
+    RecurrentKind,
+    TensorRole,
+    TupKind,
+    TupRole,
+)
 
-RECURRENT = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru", "RNNCell": "rnn-cell",
-             "LSTMCell": "lstm-cell", "GRUCell": "gru-cell"}
-ELEMENTWISE = {"ReLU", "Tanh", "Sigmoid", "GELU", "LeakyReLU", "ELU", "SELU", "Softmax", "LogSoftmax",
-               "Identity", "Dropout", "Dropout1d", "AlphaDropout", "LayerNorm", "Softplus", "Mish",
-               "SiLU", "Hardtanh", "PReLU"}
+#: The recurrent layers and cells, to their mode in the shape model.
+RECURRENT: dict[RecurrentKind, str] = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru", "RNNCell": "rnn-cell",
+                                       "LSTMCell": "lstm-cell", "GRUCell": "gru-cell"}
+#: Modules whose output has their input's shape (the vocabulary lives in rnnshape.model.vocab).
+ELEMENTWISE = ELEMENTWISE_KINDS
 #: A recurrent layer's on/off arguments.
 FLAGS = frozenset({"bias", "batch_first", "bidirectional"})
-LOSSES = {"CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
-          "SmoothL1Loss", "HuberLoss"}
+LOSSES = LOSS_KINDS
 DTYPES = {"float32": "float32", "float": "float32", "float64": "float64", "double": "float64",
           "float16": "float16", "half": "float16", "bfloat16": "bfloat16", "int64": "int64",
           "long": "int64", "int32": "int32", "int": "int32", "int16": "int16", "short": "int16",
@@ -35,6 +44,8 @@ DTYPES = {"float32": "float32", "float": "float32", "float64": "float64", "doubl
 BATCH_NAME = re.compile(r"^(b|bs|n|batch|batch_?size|n_?batch|num_?batch|bsz|mini_?batch)$|batch", re.IGNORECASE)
 TIME_NAME = re.compile(r"^(t|seq|seq_?len(gth)?|max_?len(gth)?|time_?steps?|n_?steps|num_?steps|window|"
                        r"sequence_?length|max_?seq_?len(gth)?|timesteps|steps)$", re.IGNORECASE)
+#: An attribute named like a recurrent layer (``self.rnn``, ``self.encoder_lstm``, ``self.gru2``), not a cell.
+RECURRENT_ATTR = re.compile(r"(?:\w*_)?(?:bi_?)?(?:rnn|lstm|gru)\d*(?:_(?!cell)\w*)?", re.IGNORECASE)
 CLASS_NAME = re.compile(r"class|label|categor|sentiment|n_out\b|num_out", re.IGNORECASE)
 
 
@@ -48,6 +59,9 @@ UNIMPORTED = {**{n: "torch.nn.utils.rnn." + n for n in ("pack_padded_sequence", 
               **{n: "torch.utils.data." + n for n in ("DataLoader", "TensorDataset")}}
 #: Old autograd wrappers that return the tensor they wrap (``Variable(x, volatile=True)``).
 IDENTITIES = frozenset({"Variable"})
+#: Helpers of old code that wrap a tensor in a Variable or move it (``utils.to_var``): when the paste does not
+#: define them, followed as the tensor they are given (with a note).
+WRAPPER_HELPERS = frozenset({"to_var", "to_variable", "to_cuda", "to_device", "var"})
 #: A model's methods that change no shape we follow (``model.eval()``, ``model.zero_grad()``).
 MODEL_METHODS = frozenset({"eval", "train", "double", "float", "half", "zero_grad", "parameters",
                            "named_parameters", "state_dict", "load_state_dict", "apply", "__init__",
@@ -130,7 +144,7 @@ class Tensor(Value):
     origin: str | None = None          # the expression that made it, for messages
     line: int | None = None            # where it was made
     node: ast.AST | None = None        # the creation call, to rewrite it
-    role: str | None = None            # "output", "h_n", "c_n", "logits-per-step", "output-directions"
+    role: TensorRole | None = None     # "output", "h_n", "c_n", "logits-per-step", "output-directions"
     layer: RecurrentLayer | None = None
     largest: Sym | None = None         # integer data: the largest value, when known
     values: tuple[int, ...] | None = None  # a small 1-D literal's values (lengths for packing)
@@ -147,8 +161,8 @@ class Tensor(Value):
 @dataclass(eq=False)
 class Tup(Value):
     items: tuple[Value, ...]
-    kind: str = "tuple"               # tuple, list, size
-    role: str | None = None           # "outputs" (a layer's (out, state)), "state" (LSTM (h, c))
+    kind: TupKind = "tuple"           # tuple, list, size, unknown-list
+    role: TupRole | None = None       # "outputs" (a layer's (out, state)), "state" (LSTM (h, c))
     layer: RecurrentLayer | None = None
     line: int | None = None
     node: ast.AST | None = None
@@ -163,7 +177,7 @@ class ModRef(Value):
 
 @dataclass(eq=False)
 class Layer(Value):
-    kind: str
+    kind: LayerKind
     line: int | None = None
     node: ast.Call | None = None
     name: str | None = None           # the variable or attribute it is stored in
@@ -174,6 +188,16 @@ class Layer(Value):
 class RecurrentLayer(Layer):
     args: dict[str, Any] = field(default_factory=dict)  # sizes as Sym, flags as Python values
     mode: str = "lstm"
+    inferred: str | None = None        # not built in the snippet: why it is taken to be a recurrent layer
+    choice: tuple[RecurrentKind, ...] = ()  # nn.RNN or nn.GRU, chosen by a condition the snippet leaves open
+
+
+@dataclass(eq=False)
+class LayerChoice(Value):
+    """``rnn = nn.RNN`` in one branch, ``rnn = nn.GRU`` in the other: calling it builds a layer whose common
+    facts (sizes, layers, directions, a one-tensor state) are known; the kinds stay listed."""
+
+    kinds: tuple[RecurrentKind, ...]
 
 
 @dataclass(eq=False)
@@ -295,7 +319,7 @@ class Finding:
     line: int | None
     diagnosis: dx.Diagnosis
     rewrite: Rewrite | None = None
-    source: str = "static"           # static, traceback, run
+    source: FindingSource = "static"   # static, traceback, run
     more: tuple[Rewrite, ...] = ()   # other lines the same fix changes (c_0 built like h_0)
 
     @property
@@ -377,7 +401,7 @@ class NotFollowed(Exception):
     """A rule cannot read its arguments; the call becomes Unknown with this reason."""
 
 
-def keep_role(t: Tensor) -> str | None:
+def keep_role(t: Tensor) -> TensorRole | None:
     return t.role if t.role in ("h_n-slice",) else None
 
 
