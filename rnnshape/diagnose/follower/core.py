@@ -20,6 +20,7 @@ from rnnshape import diagnoses as dx
 from rnnshape.diagnose.follower.calls import CallsMixin
 from rnnshape.diagnose.follower.expressions import ExpressionsMixin
 from rnnshape.diagnose.follower.layers import LayersMixin
+from rnnshape.diagnose.follower.packing import PackingMixin
 from rnnshape.diagnose.follower.rewrite import RewriteMixin
 from rnnshape.diagnose.follower.statements import StatementsMixin
 from rnnshape.diagnose.follower.values import (
@@ -49,7 +50,7 @@ from rnnshape.diagnoses import follow_findings as ff
 from rnnshape.model.symbolic import Sym, Verdict, compare, fmt_dims
 
 
-class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, RewriteMixin):
+class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, PackingMixin, RewriteMixin):
     MAX_DEPTH = 24
     MAX_STEPS = 200_000
     MAX_FLAGS = 2     # on/off constructor arguments whose other values a never-built class is followed with
