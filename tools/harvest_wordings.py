@@ -41,7 +41,7 @@ LIBRARIES = re.compile(r"^(?:torch|caffe2)/.*(?:libtorch[\w-]*|libcaffe2[\w-]*|l
                        r"\.so(?:\.\d+)*$")
 #: A wheel that carries CUDA kernels (cuDNN's RNN, the fused CUDA cells): its strings date the
 #: CUDA-only wordings, which the CPU wheels cannot show.
-CUDA_LIBRARIES = re.compile(r"(?:^|/)lib(?:torch_cuda\w*|caffe2_gpu|c10_cuda)\.so")
+CUDA_LIBRARIES = re.compile(r"(?:^|/)lib(?:torch_cuda\w*|caffe2_gpu|c10_cuda|cudart[\w-]*)\.so")
 RNN_MODULES = ("torch/nn/modules/rnn.py", "torch/nn/utils/rnn.py", "torch/nn/_functions/rnn.py",
                "torch/backends/cudnn/rnn.py")
 
@@ -89,6 +89,7 @@ def probes_in_wheel(wheel: Path, probes: set[str]) -> tuple[set[str], dict[str, 
     encoded = {p: p.encode() for p in probes}
     overlap = max(len(b) for b in encoded.values())
     with zipfile.ZipFile(wheel) as z:
+        cuda = any(CUDA_LIBRARIES.search(info.filename) for info in z.infolist())
         for info in z.infolist():
             if PY_SOURCES.match(info.filename):
                 text = z.read(info).decode("utf-8", errors="replace")
@@ -96,7 +97,6 @@ def probes_in_wheel(wheel: Path, probes: set[str]) -> tuple[set[str], dict[str, 
                     sources[info.filename] = text
                 found.update(p for p in probes - found if p in text)
             elif LIBRARIES.match(info.filename):
-                cuda = cuda or bool(CUDA_LIBRARIES.search(info.filename))
                 for block in _library_blocks(z, info.filename, overlap):
                     found.update(p for p, b in encoded.items() if p not in found and b in block)
     return found, sources, cuda
@@ -116,13 +116,13 @@ def probes_installed(probes: set[str]) -> tuple[str, set[str], dict[str, str], b
     cuda = False
     for path in (base / "torch").rglob("*"):
         rel = path.relative_to(base).as_posix()
+        cuda = cuda or bool(CUDA_LIBRARIES.search(rel))
         if PY_SOURCES.match(rel):
             text = path.read_text(errors="replace")
             if rel in RNN_MODULES:
                 sources[rel] = text
             found.update(p for p in probes - found if p in text)
         elif LIBRARIES.match(rel) and path.is_file():
-            cuda = cuda or bool(CUDA_LIBRARIES.search(rel))
             data = path.read_bytes()
             found.update(p for p in probes - found if p.encode() in data)
     return version, found, sources, cuda
@@ -204,7 +204,8 @@ def _chunks(versions: list[str], indent: str) -> list[str]:
     return [indent + " ".join(f"{v!r}," for v in versions[i:i + 8]) for i in range(0, len(versions), 8)]
 
 
-def render(releases: dict[str, list[str]], harvested: list[str], cuda: list[str] | None = None) -> str:
+def render(releases: dict[str, list[str]], harvested: list[str], cuda: list[str] | None = None,
+           report_only: dict[str, str] | None = None) -> str:
     lines = [
         '"""Which torch releases print each wording (rnnshape/explain/wordings.py).',
         "",
@@ -230,7 +231,26 @@ def render(releases: dict[str, list[str]], harvested: list[str], cuda: list[str]
         lines.extend(_chunks(releases[wid], "        "))
         lines.append("    ),")
     lines.append("}")
+    lines += ["", "#: Wordings no release read prints, known from the user reports they cite: why.",
+              "REPORT_ONLY: dict[str, str] = {"]
+    for wid, why in sorted((report_only or {}).items()):
+        lines.append(f"    {wid!r}: (")
+        lines += [f"        {chunk!r}" for chunk in _wrap(why, 90)]
+        lines.append("    ),")
+    lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in pieces of at most ``width`` characters, cut after spaces (they join back whole)."""
+    pieces, current = [], ""
+    for word in text.split(" "):
+        if current and len(current) + len(word) + 1 > width:
+            pieces.append(current + " ")
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    return [*pieces, current]
 
 
 def main() -> int:
@@ -264,9 +284,10 @@ def main() -> int:
     harvested = sorted(per_release, key=_version_key)
     releases = {w.id: [v for v in harvested if all(p in per_release[v] for p in w.probes)]
                 for w in WORDINGS}
-    text = render(releases, harvested, sorted(cuda_read, key=_version_key))
+    report_only = {w.id: w.unread or "known from user reports only" for w in WORDINGS if not releases[w.id]}
+    text = render(releases, harvested, sorted(cuda_read, key=_version_key), report_only)
     for wid, versions in sorted(releases.items()):
-        print(f"{wid:28} {', '.join(versions) or '(in none of the harvested releases)'}")
+        print(f"{wid:28} {', '.join(versions) or '(in none of the harvested releases: ' + report_only[wid] + ')'}")
     if ignored:
         print("\nmessages in torch's rnn modules deliberately left without a wording:")
         for message, versions in sorted(ignored.items()):

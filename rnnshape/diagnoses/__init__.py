@@ -56,10 +56,10 @@ from rnnshape.diagnoses.packing import (  # builders by topic, re-exported
     packing_bad_length,
     packing_batch_sizes,
     packing_empty,
-    packing_not_a_list,
     packing_lengths_batch,
     packing_lengths_device,
     packing_lengths_too_long,
+    packing_not_a_list,
     packing_total_length,
     packing_unsorted,
 )

@@ -11,6 +11,11 @@ HARVESTED: tuple[str, ...] = (
     '2.8.0', '2.13.0',
 )
 
+#: The releases read from a CUDA build too: only these date the CUDA-only wordings.
+CUDA_HARVESTED: tuple[str, ...] = (
+    '1.0.1', '1.4.0', '1.13.1', '2.3.1',
+)
+
 RELEASES: dict[str, tuple[str, ...]] = {
     'backward-twice': (
         '1.0.1', '1.4.0', '1.8.1', '1.11.0', '1.13.1', '2.0.1', '2.3.1', '2.5.1',
@@ -128,6 +133,14 @@ RELEASES: dict[str, tuple[str, ...]] = {
         '1.0.1', '1.4.0', '1.8.1', '1.11.0', '1.13.1', '2.0.1', '2.3.1', '2.5.1',
         '2.8.0', '2.13.0',
     ),
+    'inplace-modified': (
+        '1.0.1', '1.4.0', '1.8.1', '1.11.0', '1.13.1', '2.0.1', '2.3.1', '2.5.1',
+        '2.8.0', '2.13.0',
+    ),
+    'inplace-modified-versioned': (
+        '1.4.0', '1.8.1', '1.11.0', '1.13.1', '2.0.1', '2.3.1', '2.5.1', '2.8.0',
+        '2.13.0',
+    ),
     'input-rank-2d-3d': (
         '2.3.1', '2.5.1', '2.8.0', '2.13.0',
     ),
@@ -194,6 +207,9 @@ RELEASES: dict[str, tuple[str, ...]] = {
         '1.0.1', '1.4.0', '1.8.1', '1.11.0', '1.13.1', '2.0.1', '2.3.1', '2.5.1',
         '2.8.0', '2.13.0',
     ),
+    'pad-sequence-not-iterable': (
+        '1.11.0', '1.13.1', '2.0.1', '2.3.1', '2.5.1', '2.8.0', '2.13.0',
+    ),
     'pad-sequence-unsorted': (
     ),
     'rnn-dtype': (
@@ -202,7 +218,12 @@ RELEASES: dict[str, tuple[str, ...]] = {
     'rnn-dtype-old': (
         '2.3.1', '2.5.1', '2.8.0',
     ),
+    'rnn-tensors-device': (
+        '1.0.1', '1.4.0', '1.8.1', '1.11.0', '1.13.1', '2.0.1', '2.3.1', '2.5.1',
+        '2.8.0', '2.13.0',
+    ),
     'rnn-tensors-dtype': (
+        '1.8.1', '1.11.0', '1.13.1', '2.0.1', '2.3.1', '2.5.1', '2.8.0', '2.13.0',
     ),
     'state-dict-size': (
         '1.0.1', '1.4.0', '1.8.1', '1.11.0', '1.13.1', '2.0.1', '2.3.1', '2.5.1',
@@ -211,5 +232,17 @@ RELEASES: dict[str, tuple[str, ...]] = {
     'state-dict-size-old': (
         '1.0.1', '1.4.0', '1.8.1', '1.11.0', '1.13.1', '2.0.1', '2.3.1', '2.5.1',
         '2.8.0', '2.13.0',
+    ),
+}
+
+#: Wordings no release read prints, known from the user reports they cite: why.
+REPORT_ONLY: dict[str, str] = {
+    'packing-unsorted-python': (
+        "torch 0.2-0.4's Python packing code (torch/nn/utils/rnn.py) raised it; 1.0 moved the check "
+        "to ATen ('lengths' array ...); no wheel before 1.0 was read"
+    ),
+    'pad-sequence-unsorted': (
+        "torch 0.4's pack_sequence/pad_sequence required sorted sequences; no wheel before 1.0 was "
+        'read'
     ),
 }

@@ -24,6 +24,7 @@ class Wording:
     probes: tuple[str, ...]    # literal fragments of torch's code that print it (all must appear)
     source: str = ""           # where the example comes from (a report's URL), if not torch's code
     note: str = ""
+    unread: str = ""           # why no release read prints it (the table then says so)
 
 
 W = Wording
@@ -111,8 +112,14 @@ WORDINGS: tuple[Wording, ...] = (
     W("rnn-tensors-dtype", "rnn-tensors-dtype",
       "RuntimeError: Input and parameter tensors are not the same dtype, found input tensor with "
       "Double and parameter tensor with Float",
-      ("Input and parameter tensors are not the same dtype, found input tensor with ",),
-      source="https://github.com/Rhuax/text-summarization/issues/1"),
+      ("Input and ", " tensors are not the same dtype, found input tensor with "),
+      source="https://github.com/Rhuax/text-summarization/issues/1",
+      note="ATen's RNN.h check_attributes, reached through the cuDNN and MIOpen kernels"),
+    W("rnn-tensors-device", "device",
+      "RuntimeError: Input and hidden tensors are not at the same device, found input tensor at cuda:0 and "
+      "hidden tensor at cpu",
+      ("Input and ", " tensors are not at the same device, found input tensor at "),
+      source="https://github.com/taishan1994/pytorch_triple_extraction/issues/8"),
     W("fused-cell-bf16", "fused-cell-dtype",
       "RuntimeError: \"_thnn_fused_lstm_cell_cuda\" not implemented for 'BFloat16'",
       ("_thnn_fused_lstm_cell_cuda",),
@@ -129,7 +136,9 @@ WORDINGS: tuple[Wording, ...] = (
     W("packing-unsorted-python", "packing-unsorted",
       "ValueError: lengths array has to be sorted in decreasing order",
       ("lengths array has to be sorted in decreasing order",),
-      source="https://github.com/OpenNMT/OpenNMT-py/issues/412"),
+      source="https://github.com/OpenNMT/OpenNMT-py/issues/412",
+      unread="torch 0.2-0.4's Python packing code (torch/nn/utils/rnn.py) raised it; 1.0 moved the check "
+             "to ATen ('lengths' array ...); no wheel before 1.0 was read"),
     W("packing-unsorted-aten-old", "packing-unsorted",
       "RuntimeError: 'lengths' array has to be sorted in decreasing order",
       ("'lengths' array has to be sorted in decreasing order",),
@@ -143,7 +152,9 @@ WORDINGS: tuple[Wording, ...] = (
     W("pad-sequence-unsorted", "packing-unsorted",
       "ValueError: sequences must be sorted in the order of decreasing length",
       ("sequences must be sorted in the order of decreasing length",),
-      source="https://github.com/pytorch/pytorch/pull/7283"),
+      source="https://github.com/pytorch/pytorch/pull/7283",
+      unread="torch 0.4's pack_sequence/pad_sequence required sorted sequences; no wheel before 1.0 "
+             "was read"),
     W("packing-zero-length", "packing-bad-length",
       "RuntimeError: Length of all samples has to be greater than 0, but found an element in "
       "'lengths' that is <= 0", ("Length of all samples has to be greater than 0",)),
@@ -293,7 +304,7 @@ def releases_text(found: tuple[str, ...], harvested: tuple[str, ...], cuda: tupl
 
 def listing() -> tuple[list[dict[str, object]], tuple[str, ...]]:
     """Every wording with its releases (from the generated table), and the releases read."""
-    from rnnshape.explain.releases import CUDA_HARVESTED, HARVESTED, RELEASES
+    from rnnshape.explain.releases import CUDA_HARVESTED, HARVESTED, RELEASES, REPORT_ONLY
 
     rows = []
     for w in WORDINGS:
@@ -301,6 +312,6 @@ def listing() -> tuple[list[dict[str, object]], tuple[str, ...]]:
         rows.append({"id": w.id, "entry": w.entry, "example": w.example, "releases": list(found),
                      "cuda_only": cuda_only(found, HARVESTED, CUDA_HARVESTED),
                      "releases_text": releases_text(found, HARVESTED, CUDA_HARVESTED) if found or not w.source
-                     else f"reported at {w.source}", "source": w.source or None,
+                     else f"{REPORT_ONLY.get(w.id, 'reported')}: {w.source}", "source": w.source or None,
                      "note": w.note or None})
     return rows, HARVESTED
