@@ -530,6 +530,7 @@ LIVE_WORDINGS: dict[str, Callable[[], object]] = {
     "ctor-mode": lambda: nn.RNNBase("BiLSTM", 8, 16),
     "rnn-tensors-device": lambda: nn.GRU(8, 16)(_x(5, 3, 8), _x(1, 3, 16, device="meta")),
     "pad-sequence-not-iterable": lambda: pad_sequence(5),
+    "inplace-modified": _state_kept_with_retain_graph,   # 2.13 prints the versioned form after it
     "inplace-modified-versioned": _state_kept_with_retain_graph,
 }
 

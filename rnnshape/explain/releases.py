@@ -238,11 +238,11 @@ RELEASES: dict[str, tuple[str, ...]] = {
 #: Wordings no release read prints, known from the user reports they cite: why.
 REPORT_ONLY: dict[str, str] = {
     'packing-unsorted-python': (
-        "torch 0.2-0.4's Python packing code (torch/nn/utils/rnn.py) raised it; 1.0 moved the check "
-        "to ATen ('lengths' array ...); no wheel before 1.0 was read"
+        "0.2-0.4 (torch/nn/utils/rnn.py's Python packing raised it; 1.0 moved the check to ATen: "
+        'packing-unsorted-aten-old; no wheel before 1.0 was read)'
     ),
     'pad-sequence-unsorted': (
-        "torch 0.4's pack_sequence/pad_sequence required sorted sequences; no wheel before 1.0 was "
-        'read'
+        '0.4 (pack_sequence and pad_sequence required sorted sequences; no wheel before 1.0 was '
+        'read)'
     ),
 }

@@ -137,8 +137,8 @@ WORDINGS: tuple[Wording, ...] = (
       "ValueError: lengths array has to be sorted in decreasing order",
       ("lengths array has to be sorted in decreasing order",),
       source="https://github.com/OpenNMT/OpenNMT-py/issues/412",
-      unread="torch 0.2-0.4's Python packing code (torch/nn/utils/rnn.py) raised it; 1.0 moved the check "
-             "to ATen ('lengths' array ...); no wheel before 1.0 was read"),
+      unread="0.2-0.4 (torch/nn/utils/rnn.py's Python packing raised it; 1.0 moved the check to ATen: "
+             "packing-unsorted-aten-old; no wheel before 1.0 was read)"),
     W("packing-unsorted-aten-old", "packing-unsorted",
       "RuntimeError: 'lengths' array has to be sorted in decreasing order",
       ("'lengths' array has to be sorted in decreasing order",),
@@ -153,8 +153,8 @@ WORDINGS: tuple[Wording, ...] = (
       "ValueError: sequences must be sorted in the order of decreasing length",
       ("sequences must be sorted in the order of decreasing length",),
       source="https://github.com/pytorch/pytorch/pull/7283",
-      unread="torch 0.4's pack_sequence/pad_sequence required sorted sequences; no wheel before 1.0 "
-             "was read"),
+      unread="0.4 (pack_sequence and pad_sequence required sorted sequences; no wheel before 1.0 was "
+             "read)"),
     W("packing-zero-length", "packing-bad-length",
       "RuntimeError: Length of all samples has to be greater than 0, but found an element in "
       "'lengths' that is <= 0", ("Length of all samples has to be greater than 0",)),
