@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn as nn
-from torch.nn.utils.rnn import pack_padded_sequence, pack_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pack_sequence, pad_packed_sequence, pad_sequence
 
 from rnnshape.diagnoses import CODES
 from rnnshape.explain import catalog
 from rnnshape.explain.explainer import explain_text
-from rnnshape.explain.releases import HARVESTED, RELEASES
+from rnnshape.explain.releases import CUDA_HARVESTED, HARVESTED, RELEASES, REPORT_ONLY
 from rnnshape.explain.wordings import WORDINGS
 
 CORPUS = Path(__file__).parent / "data" / "explain_corpus"
@@ -78,12 +78,29 @@ class _Net(nn.Module):
         return out
 
 
+def _packed_by_hand(data: torch.Tensor, batch_sizes: torch.Tensor | None = None) -> object:
+    from torch.nn.utils.rnn import PackedSequence
+
+    return PackedSequence(data, batch_sizes)
+
+
 def _backward_twice() -> None:
     rnn = nn.GRU(4, 6)
     h = torch.zeros(1, 2, 6)
     for _ in range(2):
         out, h = rnn(torch.randn(3, 2, 4), h)   # h not detached between batches
         out.sum().backward()
+
+
+def _state_kept_with_retain_graph() -> None:
+    rnn = nn.GRU(4, 6)
+    optimizer = torch.optim.SGD(rnn.parameters(), lr=0.1)
+    h = torch.zeros(1, 2, 6)
+    for _ in range(2):
+        out, h = rnn(torch.randn(3, 2, 4), h)   # h not detached, the graph retained
+        optimizer.zero_grad()
+        out.sum().backward(retain_graph=True)
+        optimizer.step()
 
 
 def _lstm_then_linear() -> None:
@@ -284,6 +301,14 @@ CASES = [
          (".size",)),
     Case("packed-into-cell", "packed-as-tensor", lambda: nn.GRUCell(8, 4)(_packed),
          "packed-as-tensor", (".dim",)),
+    Case("packed-by-hand", "packed-by-hand", lambda: _packed_by_hand(_x(6, 8)), "packing-batch-sizes",
+         ("by hand",)),
+    # meta stands in for the GPU: the check only asks whether batch_sizes is on the CPU
+    Case("packed-batch-sizes-off-cpu", "packing-batch-sizes-cuda",
+         lambda: _packed_by_hand(_x(6, 8), torch.tensor([3, 2, 1], device="meta")), "packing-batch-sizes",
+         ("GPU",)),
+    Case("pad-sequence-int", "pad-sequence-not-iterable", lambda: pad_sequence(5), "packing-not-a-list",
+         ("int",)),
     Case("pad-packed-of-tensor", "pad-packed-tensor",
          lambda: pad_packed_sequence(nn.GRU(8, 4)(_x(5, 3, 8))[0]), "packing-batch-sizes"),
     Case("packed-input-size", "matmul-shapes", lambda: nn.LSTM(10, 4)(_packed),
@@ -329,13 +354,15 @@ CASES = [
     # ---- autograd
     Case("backward-twice", "backward-twice", _backward_twice, "backward-twice", ("detach",),
          pasted_code=MODEL_CODE),
+    Case("state-kept-retain-graph", "state-modified-inplace", _state_kept_with_retain_graph,
+         "state-modified-inplace", ("18 = 3 gates x hidden_size 6", "hidden.detach()"), pasted_code=MODEL_CODE),
 ]
 
 #: Entries only a GPU backend or an older torch release prints: proven from user reports, or
 #: (old-scalar-type, old-object-type) from a wording found in a release's own code.
 REPORTED_ONLY = {
     "input-rank-old", "old-scalar-type", "non-contiguous-weights",
-    "packing-batch-sizes-cuda", "cudnn-eval-backward",
+    "cudnn-eval-backward",
     "cudnn-double-backward", "cudnn-state-contiguous", "cudnn-status", "mps-lstm",
     "rnn-dtype-old", "rnn-tensors-dtype", "fused-cell-dtype", "old-object-type",
     "old-inconsistent-size",
@@ -483,6 +510,28 @@ LIVE_WORDINGS: dict[str, Callable[[], object]] = {
     "rnn-dtype": lambda: nn.GRU(8, 16)(_x(5, 3, 8, dtype=torch.float64)),
     "state-dict-size": lambda: nn.LSTM(8, 16).load_state_dict(nn.LSTM(8, 32).state_dict()),
     "packed-four-fields-typed": _packed_unpacked_in_two,
+    "cell-hidden-rank": lambda: nn.GRUCell(8, 16)(_x(3, 8), _x(1, 3, 16)),
+    "cell-hx-rank": lambda: nn.LSTMCell(8, 16)(_x(3, 8), (_x(1, 3, 16), _x(3, 16))),
+    "packed-batch-sizes-cuda": lambda: _packed_by_hand(_x(6, 8), torch.tensor([3, 2, 1], device="meta")),
+    "packed-data-pair": lambda: _packed_by_hand(_x(6, 8)),
+    "ctor-dropout-range": lambda: nn.LSTM(8, 16, dropout=20),
+    "ctor-bias-type": lambda: nn.LSTM(8, 16, bias=1),
+    "ctor-batch-first-type": lambda: nn.GRU(8, 16, batch_first=1),
+    "ctor-input-size-type": lambda: nn.GRU(8.0, 16),
+    "ctor-hidden-size-type": lambda: nn.LSTM(8, 32 / 2),
+    "ctor-input-size-positive": lambda: nn.RNN(0, 16),
+    "ctor-hidden-size-positive": lambda: nn.LSTM(8, 0),
+    "ctor-num-layers-positive": lambda: nn.GRU(8, 16, num_layers=0),
+    "ctor-proj-size-negative": lambda: nn.LSTM(8, 16, proj_size=-4),
+    "ctor-proj-size-too-big": lambda: nn.LSTM(8, 16, proj_size=32),
+    "ctor-proj-size-gru": lambda: nn.GRU(8, 16, proj_size=4),
+    "ctor-nonlinearity-select": lambda: nn.RNN(8, 16, nonlinearity="sigmoid"),
+    "cell-nonlinearity": lambda: nn.RNNCell(8, 16, nonlinearity="sigmoid")(_x(3, 8)),
+    "ctor-mode": lambda: nn.RNNBase("BiLSTM", 8, 16),
+    "rnn-tensors-device": lambda: nn.GRU(8, 16)(_x(5, 3, 8), _x(1, 3, 16, device="meta")),
+    "pad-sequence-not-iterable": lambda: pad_sequence(5),
+    "inplace-modified": _state_kept_with_retain_graph,   # 2.13 prints the versioned form after it
+    "inplace-modified-versioned": _state_kept_with_retain_graph,
 }
 
 #: Wordings whose text is still in the installed torch's code but that the recurrent layers no
@@ -491,6 +540,8 @@ NOT_REACHED = {
     "old-inconsistent-size": "TH's legacy message, no longer raised by recurrent layers",
     "old-scalar-type": "kept for a few legacy operators; recurrent layers check dtypes first",
     "state-dict-size-old": "now only prefixes a copy that raised ('an exception occurred')",
+    "rnn-tensors-dtype": "ATen's check_attributes behind the cuDNN/MIOpen kernels; on the CPU the Python "
+                         "dtype check (rnn-dtype) or oneDNN (onednn-dtype) answers first",
 }
 
 
@@ -576,6 +627,6 @@ def test_releases_table_is_the_tools_output() -> None:
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     table = {wid: list(versions) for wid, versions in RELEASES.items()}
-    assert tool.render(table, list(HARVESTED)) == tool.OUTPUT.read_text()
+    assert tool.render(table, list(HARVESTED), list(CUDA_HARVESTED), REPORT_ONLY) == tool.OUTPUT.read_text()
     source = "def f(x):\n    if x:\n        raise ValueError(f'input must have {x} dimensions, got {x}')\n"
-    assert tool.messages_of(source) == ["input must have ", " dimensions, got "]
+    assert tool.messages_of(source) == ["input must have {} dimensions, got {}"]

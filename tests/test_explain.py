@@ -605,6 +605,9 @@ def test_batch_first_gru_last_batch_fix_keeps_batch(shown: bool) -> None:
      "a param with shape torch.Size([{a4}, {a}]) from checkpoint, the shape in current model is "
      "torch.Size([{b4}, {b}]).", "ab"),
     ("RuntimeError: Input batch size {a} doesn't match hidden[0] batch size {b}", "ab"),
+    ("lstm = nn.LSTM(4, 6)\nRuntimeError: one of the variables needed for gradient computation has been "
+     "modified by an inplace operation: [torch.FloatTensor [{a}, {b}]] is at version {c}; expected version {d} "
+     "instead.", "abcd"),
 ])
 def test_explanations_carry_the_pasted_numbers(template: str, numbers: str) -> None:
     from hypothesis import given, settings

@@ -11,12 +11,14 @@ Codes are stable identifiers: scripts and CI match on them. Never rename one.
 from __future__ import annotations
 
 from rnnshape.diagnoses.backends import (  # builders by topic, re-exported
+    InplaceCause,
     backend_error,
     backward_twice,
     cudnn_double_backward,
     cudnn_error,
     cudnn_eval_backward,
     non_contiguous_weights,
+    state_modified_inplace,
     state_not_contiguous,
 )
 from rnnshape.diagnoses.downstream import (  # builders by topic, re-exported
@@ -57,6 +59,7 @@ from rnnshape.diagnoses.packing import (  # builders by topic, re-exported
     packing_lengths_batch,
     packing_lengths_device,
     packing_lengths_too_long,
+    packing_not_a_list,
     packing_total_length,
     packing_unsorted,
 )
@@ -74,6 +77,7 @@ from rnnshape.diagnoses.record import (
 
 #: Every public name; ``from rnnshape.diagnoses import X`` works for all of them.
 __all__ = [
+    "InplaceCause", "state_modified_inplace",
     "CODES", "RECURRENT_ARGS", "backend_error", "backward_twice", "batch_first_evidence", "batch_first_suspect",
     "cell_state_mismatch", "checked_only", "classifier_whole_sequence", "classify_state_mismatch", "code_fix",
     "cudnn_double_backward", "cudnn_error", "cudnn_eval_backward", "device_mismatch", "Diagnosis",
@@ -83,7 +87,7 @@ __all__ = [
     "input_rank", "input_size_in_message", "input_size_mismatch", "integer_input", "invalid_config",
     "linear_mismatch", "lone_state_fix", "model_disagrees", "non_contiguous_weights",
     "output_last_step_batch_first", "output_tuple", "packed_as_tensor", "packing_axis_fix", "packing_bad_length",
-    "packing_batch_sizes", "packing_empty", "packing_lengths_batch", "packing_lengths_device",
+    "packing_batch_sizes", "packing_empty", "packing_not_a_list", "packing_lengths_batch", "packing_lengths_device",
     "packing_lengths_too_long", "packing_total_length", "packing_unsorted", "renamed_in_fixes", "Severity",
     "shape_op", "state_batch_reused", "state_not_contiguous", "state_tuple_as_tensor", "state_tuple_method",
     "torch_error", "unexpected_argument", "unknown_shape", "unpack_outputs", "Verified", "with_traceback_context",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 from rnnshape.diagnoses.fixes import code_fix
 from rnnshape.diagnoses.record import Diagnosis, _d, _reworded
 
@@ -20,6 +22,78 @@ def backward_twice(*, torch_message: str | None = None) -> Diagnosis:
         "hidden = hidden.detach()                          # GRU / RNN\n"
         "# LSTM: hidden = tuple(h.detach() for h in hidden)",
         {"torch_message": torch_message})
+
+
+class InplaceCause(str, Enum):
+    """What changed a tensor that a recurrent layer's backward saved (``state-modified-inplace``)."""
+
+    KEPT_STATE = "kept-state"          # a state carried across batches, retain_graph=True, optimizer.step()
+    STATE_WRITTEN = "state-written"    # the state given to the layer written into afterwards (h[...] = ...)
+    OUTPUT_WRITTEN = "output-written"  # the layer's output written into afterwards (out += ..., out[...] = ...)
+
+
+def _saved_tensor(shape: tuple[int, ...] | None, version: int | None, expected: int | None,
+                  gates: int | None, hidden: int | None) -> str:
+    """"The tensor [24, 4] (now at version 2, saved at version 1)", and a layer's weight when one
+    of its dimensions is ``gates`` x ``hidden_size`` (weights stack their gates' rows)."""
+    if shape is None:
+        return "A tensor that backward needs"
+    dims = ", ".join(str(n) for n in shape)
+    said = f"The tensor [{dims}]"
+    if version is not None and expected is not None:
+        said += f" (now at version {version}, saved at version {expected})"
+    if gates and hidden and len(shape) == 2 and gates * hidden in shape:
+        said += (f", a weight of the layer ({gates * hidden} = {gates} gates x hidden_size "
+                 f"{hidden}),")
+    return said
+
+
+def state_modified_inplace(*, cause: InplaceCause, shape: tuple[int, ...] | None = None,
+                           version: int | None = None, expected: int | None = None,
+                           gates: int | None = None, hidden: int | None = None,
+                           layer_kind: str | None = None, torch_message: str | None = None) -> Diagnosis:
+    """``one of the variables needed for gradient computation has been modified by an inplace
+    operation`` around a recurrent layer; ``gates``: 4 for an LSTM, 3 for a GRU, and ``hidden``
+    its hidden_size, when the paste says;
+    ``layer_kind``: "LSTM" or "GRU"/"RNN" when the paste says, for the fix's detach line."""
+    saved = _saved_tensor(shape, version, expected, gates, hidden)
+    evidence = {"cause": cause.value, "shape": list(shape) if shape else None, "version": version,
+                "expected_version": expected, "torch_message": torch_message}
+    if cause is InplaceCause.OUTPUT_WRITTEN:
+        return _d(
+            "state-modified-inplace", "the recurrent layer's output was changed in place before backward",
+            f"{saved} was changed in place after the graph saved it. The recurrent kernel (cuDNN, "
+            "oneDNN) keeps its own output for its backward, so writing into that output afterwards "
+            "(out += ..., out[...] = ..., an activation or dropout with inplace=True) changes what "
+            "backward needs. Work on a copy or use the out-of-place form.",
+            "out, hidden = rnn(x)\nout = out.clone()   # write into the copy; backward keeps the original",
+            evidence)
+    if cause is InplaceCause.STATE_WRITTEN:
+        return _d(
+            "state-modified-inplace", "the state given to the recurrent layer was changed in place",
+            f"{saved} was changed in place after the graph saved it. A GRU or LSTM keeps the state "
+            "it was given (h_0 enters its backward), so writing into that tensor afterwards "
+            "(h[...] = 0 to reset finished sequences, .zero_(), +=) changes what backward needs. "
+            "Build a new state instead of writing into the old one.",
+            "out, hidden = rnn(x, hidden)\nhidden = hidden.clone()   # write into the copy, e.g. "
+            "hidden[:, done] = 0", evidence)
+    if layer_kind == "LSTM":
+        detach = "hidden = tuple(h.detach() for h in hidden)   # (h, c) of an LSTM"
+    elif layer_kind in ("GRU", "RNN"):
+        detach = "hidden = hidden.detach()"
+    else:
+        detach = ("if isinstance(hidden, tuple):   # an LSTM's (h, c)\n"
+                  "    hidden = tuple(h.detach() for h in hidden)\nelse:\n    hidden = hidden.detach()")
+    return _d(
+        "state-modified-inplace", "backward through a previous batch whose weights have changed",
+        f"{saved} was changed in place after the graph saved it. The hidden state is carried from "
+        "batch to batch without .detach(), so each loss still reaches back into the previous "
+        "batches' graphs; retain_graph=True keeps those graphs alive, and optimizer.step() has "
+        "since updated the layer's weights in place, so a graph saved before the step can no "
+        "longer be walked. Detach the state after each forward (truncated backpropagation "
+        "through time) and drop retain_graph=True.",
+        f"out, hidden = model(x, hidden)\n{detach}\nloss = criterion(out, y)\n"
+        "loss.backward()   # without retain_graph=True", evidence)
 
 
 def cudnn_eval_backward(*, torch_message: str | None = None) -> Diagnosis:

@@ -93,6 +93,19 @@ def packing_empty(*, torch_message: str | None = None) -> Diagnosis:
         {"torch_message": torch_message})
 
 
+def packing_not_a_list(*, got: str | None = None, torch_message: str | None = None) -> Diagnosis:
+    """pad_sequence given something that is not a list of tensors (``got``: the type torch named)."""
+    given = f"a {got}" if got else "something that is not a list"
+    return _d(
+        "packing-not-a-list", f"pad_sequence takes a list of tensors, not {given}",
+        f"pad_sequence pads a list (or tuple) of tensors shaped (length_i, *features) into one "
+        f"tensor (longest, batch, *features); it was given {given}. Usually the list of "
+        "sequences was never built (a length or None passed instead), or a batch that is "
+        "already one padded tensor needs no pad_sequence at all.",
+        "padded = pad_sequence([torch.as_tensor(s) for s in sequences], batch_first=True)",
+        {"got": got, "torch_message": torch_message})
+
+
 def packed_as_tensor(*, where: str = "", torch_message: str | None = None) -> Diagnosis:
     at = f" ({where})" if where else ""
     return _d(

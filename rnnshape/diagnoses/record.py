@@ -47,6 +47,7 @@ CODES: dict[str, str] = {
     "packing-lengths-device": "the lengths tensor is not a 1-D int64 tensor on the CPU",
     "packing-total-length": "pad_packed_sequence's total_length is shorter than the longest sequence",
     "packing-empty": "pack_sequence or pad_sequence got an empty list",
+    "packing-not-a-list": "pad_sequence got something other than a list of tensors",
     "packed-as-tensor": "a PackedSequence was used where a tensor is needed",
     "packing-batch-sizes": "a PackedSequence's batch_sizes is invalid (built by hand, or moved to the GPU)",
     "output-tuple": "a recurrent layer's output tuple was passed on as if it were a tensor",
@@ -54,6 +55,8 @@ CODES: dict[str, str] = {
     "gru-given-tuple": "a GRU or RNN was given an LSTM-style (h, c) tuple as its state",
     "linear-mismatch": "the Linear layer after the recurrent layer has the wrong in_features",
     "backward-twice": "backward through a graph already freed: the hidden state was not detached",
+    "state-modified-inplace": "backward needs a tensor that was changed in place: a hidden state kept "
+                              "across batches, or a recurrent layer's state or output written into",
     "cudnn-eval-backward": "backward through a cuDNN RNN run in eval mode",
     "cudnn-double-backward": "double backward (gradient of a gradient) through a cuDNN RNN",
     "cudnn-error": "cuDNN rejected the recurrent call (CUDNN_STATUS_...)",

@@ -69,7 +69,9 @@ _HINTS: dict[str, tuple[str, ...]] = {
     "pad-packed-tensor": ("batch_sizes",), "tuple-attribute": ("'tuple' object",),
     "tuple-argument": ("got tuple", "not tuple"), "unpack": ("values to unpack",),
     "matmul-shapes": ("mat1 and mat2", "reduction dim", "size mismatch"),
-    "backward-twice": ("second time",), "cudnn-eval-backward": ("training mode",),
+    "backward-twice": ("second time",), "state-modified-inplace": ("inplace operation", "in-place operation"),
+    "packed-by-hand": ("length 2",), "pad-sequence-not-iterable": ("expected iterable",),
+    "cudnn-eval-backward": ("training mode",),
     "cudnn-double-backward": ("double backward", "_cudnn_rnn_backward"),
     "cudnn-state-contiguous": ("not contiguous",), "cudnn-status": ("cudnn_status",),
     "mps-lstm": ("broadcast compatible",),
@@ -121,7 +123,8 @@ def applies(entry: Entry, context: Context, message: str = "", *, trusted: bool 
     if entry.needs is None or trusted or context.built:
         return True
     text = "\n".join(t for t in (message, context.frames_text, context.user_line or "",
-                                 context.failing_line or "") if t)
+                                 context.failing_line or "", context.code_text if entry.code_ties else "")
+                     if t)
     return bool(entry.needs.search(text))
 
 

@@ -27,6 +27,7 @@ class Context:
     ctor_text: str = ""               # the paste's constructor lines, e.g. "nn.GRU(8, 16, num_layers=2)"
     batch_first: bool | None = None   # batch_first=... as the paste's constructors say (None: unknown)
     shapes: tuple[tuple[int, ...], ...] = ()   # tensor shapes printed in the paste (torch.Size([...]))
+    code_text: str = ""               # the paste's own code lines about a state or a layer (a training loop)
 
 
 NO_CONTEXT = Context()
@@ -49,6 +50,10 @@ class Entry:
     needs: LazyPattern | None = None
     #: Other codes the builder may return, depending on the numbers or the context.
     also: tuple[str, ...] = field(default=())
+    #: ``needs`` may also be met by the paste's own code (``Context.code_text``): an autograd
+    #: error raised at ``loss.backward()`` has no recurrent frame; the training loop pasted
+    #: with it shows the state that ties it to a layer.
+    code_ties: bool = False
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -66,9 +71,9 @@ def _with_causes(d: dx.Diagnosis, causes: list[str]) -> dx.Diagnosis:
 
 
 def _e(name: str, code: str, pattern: str, build: Builder, causes: tuple[str, ...] = (),
-       needs: str | None = None, also: tuple[str, ...] = ()) -> Entry:
+       needs: str | None = None, also: tuple[str, ...] = (), code_ties: bool = False) -> Entry:
     return Entry(name, code, lazy(pattern, re.IGNORECASE), build, causes,
-                 lazy(needs, re.IGNORECASE) if needs else None, also)
+                 lazy(needs, re.IGNORECASE) if needs else None, also, code_ties)
 
 
 #: Frames that show the error came from building or running a recurrent layer.

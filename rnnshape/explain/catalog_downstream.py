@@ -134,6 +134,50 @@ def _not_contiguous_state(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagno
          "a state sliced from a bigger tensor (e.g. every other layer)"])
 
 
+#: A recurrent kernel's own node in the message (``output 0 of CudnnRnnBackward0``,
+#: ``MkldnnRnnLayer``): the tensor changed is the layer's output.
+_RNN_NODE = lazy(r"rnn|lstm|gru", re.IGNORECASE)
+#: The state given to a layer written into: ``h[:, done] = 0``, ``hidden.zero_()``, ``h0 += ...``.
+_STATE_WRITE = lazy(r"\b(?:h_?[0n]?|c_?[0n]?|hx|cx|hidden|hiddens|state)(?:\[[^\]\n]{0,80}\]\s*=(?!=)"
+                    r"|\s*[-+*/]=|\.(?:zero_|copy_|fill_|add_|mul_|masked_fill_)\()")
+#: The sizes a pasted constructor gives: nn.LSTM(4, 6) or nn.GRU(input_size=4, hidden_size=6).
+_CTOR_SIZES = lazy(r"\bnn\.(?:LSTM|GRU)(?:Cell)?\(\s*(?:input_size\s*=\s*)?\d{1,9}\s*,\s*"
+                   r"(?:hidden_size\s*=\s*)?(?P<hidden>\d{1,9})\b")
+#: A state carried over with its graph kept alive.
+_RETAINED = lazy(r"retain_graph\s*=\s*True")
+
+
+def _inplace(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    shape = tuple(int(t) for t in m["shape"].split(", ")) if m["shape"] else None
+    version = int(m["version"]) if m["version"] else None
+    expected = int(m["expected"]) if m["expected"] else None
+    code = "\n".join(t for t in (ctx.user_line, ctx.code_text) if t)
+    write = _STATE_WRITE.search(code)
+    kept = ("the hidden state kept from the previous batch without .detach(), with "
+            "retain_graph=True: optimizer.step() then changed the weights that the previous "
+            "batch's graph saved")
+    output = ("the recurrent layer's output changed in place afterwards (out += ..., out[...] = ..., "
+              "an inplace activation or dropout)")
+    written = ("the state passed to the layer written into afterwards (h[...] = 0 to reset finished "
+               "sequences, .zero_(), +=)")
+    if m["op"] and _RNN_NODE.search(m["op"]):
+        cause, causes = dx.InplaceCause.OUTPUT_WRITTEN, [output, written, kept]
+    elif write and not _RETAINED.search(code):
+        line = code[code.rfind("\n", 0, write.start()) + 1:].split("\n", 1)[0].strip()
+        cause, causes = dx.InplaceCause.STATE_WRITTEN, [f"{written}: `{line}`", kept, output]
+    else:
+        cause, causes = dx.InplaceCause.KEPT_STATE, [kept, written, output]
+    layer = ctx.layer if ctx.layer in ("LSTM", "GRU", "RNN") else (
+        ctx.built[0].removesuffix("Cell") if len(ctx.built) == 1 else None)
+    # only a kept state's message names a weight: the other causes change a state or an output
+    gates = {"LSTM": 4, "GRU": 3}.get(layer or "") if cause is dx.InplaceCause.KEPT_STATE else None
+    sizes = _CTOR_SIZES.search(ctx.ctor_text) if gates else None
+    d = dx.state_modified_inplace(cause=cause, shape=shape, version=version, expected=expected,
+                                  gates=gates, hidden=int(sizes["hidden"]) if sizes else None,
+                                  layer_kind=layer, torch_message=msg)
+    return _with_causes(d, causes)
+
+
 #: This topic's entries, in the catalog's order (earlier entries win overlaps).
 ENTRIES: tuple[Entry, ...] = (
     # ---- downstream mistakes
@@ -157,6 +201,12 @@ ENTRIES: tuple[Entry, ...] = (
            "the hidden state carried from the previous batch without .detach()",
            "a state stored on the model (self.hidden) reused across batches",
            "backward called twice on the same loss")), needs=_RNN_EVIDENCE),
+    _e("state-modified-inplace", "state-modified-inplace",
+       r"one of the variables needed for gradient computation has been modified by an in-?place "
+       r"operation(?:: \[(?P<type>[\w.]{1,60}) \[(?P<shape>\d{1,9}(?:, \d{1,9}){0,7})?\]\]"
+       r"(?:, which is output (?P<index>\d+) of (?P<op>\w{1,80}),)? is at version (?P<version>\d+); "
+       r"expected version (?P<expected>\d+) instead)?",
+       _inplace, needs=_RNN_EVIDENCE, code_ties=True),
     _e("cudnn-eval-backward", "cudnn-eval-backward",
        r"cudnn RNN backward can only be called in training mode"
        r"|backward_input can only be called in training mode",

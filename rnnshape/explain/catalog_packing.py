@@ -80,6 +80,11 @@ ENTRIES: tuple[Entry, ...] = (
        r"total_length=(?P<total>\d+) and max sequence length being (?P<longest>\d+)", _total_length),
     _e("packing-empty", "packing-empty", r"received an empty list of sequences",
        _simple(dx.packing_empty, ("an empty batch after filtering",))),
+    _e("pad-sequence-not-iterable", "packing-not-a-list",
+       r"pad_sequence: Expected iterable for input sequences, but got arg of type: (?:<class ')?(?P<got>[\w.]{1,80})",
+       lambda m, msg, ctx: _with_causes(dx.packing_not_a_list(got=m["got"], torch_message=msg), [
+           "a single value (a length, None) passed where the list of sequences belongs",
+           "the sequences' list built by a helper that returned early (None)"])),
     _e("packed-as-tensor", "packed-as-tensor",
        r"'PackedSequence' object has no attribute '(?P<attr>\w+)'"
        r"|\b(?P<func>\w{1,60})\(\): argument '\w+' \(position \d+\) must be Tensor, not PackedSequence"
@@ -87,6 +92,9 @@ ENTRIES: tuple[Entry, ...] = (
     _e("packing-batch-sizes-cuda", "packing-batch-sizes", r"batch_sizes should always be on CPU",
        _batch_sizes("batch_sizes is on the GPU: the PackedSequence was built by hand or its "
                     "batch_sizes moved with .to(device)")),
+    _e("packed-by-hand", "packing-batch-sizes", r"Expected data to be a list or tuple of length 2",
+       _batch_sizes("PackedSequence(data) was built by hand without its batch_sizes"),
+       needs=r"PackedSequence|utils[/\\]rnn\.py"),
     _e("pad-packed-tensor", "packing-batch-sizes",
        r"'Tensor' object has no attribute 'batch_sizes'",
        _batch_sizes("pad_packed_sequence was given a plain tensor: the recurrent layer only "

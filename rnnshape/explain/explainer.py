@@ -84,6 +84,10 @@ _PRINTED_SIZE = lazy(r"torch\.Size\(\[(\d+(?:, \d+){0,5})\]\)")
 #: Bounds on what one paste contributes as code evidence (a log can repeat a line for ever).
 _MAX_CTOR_LINES = 50
 _MAX_SHAPES = 50
+_MAX_STATE_LINES = 50
+#: Cheap words that a line of a training loop carrying a recurrent state holds (lower case).
+_STATE_WORDS = ("hidden", "retain_graph", "detach", "lstm", "gru", "rnn", "h[", "c[", "h0", "c0", "h_0", "c_0",
+                "hx", "cx", "state")
 #: Entries whose consecutive lines are one error (load_state_dict lists every mismatched weight).
 _RUNS = frozenset({"state-dict-size"})
 
@@ -229,6 +233,7 @@ class _Parsed:
     errors: dict[int, tuple[str | None, str]]   # line index -> (kind, message), in line order
     built_layers: set[str]               # layer types the paste constructs: nn.LSTM(...)
     ctor_lines: list[str]                # the constructor lines themselves (bounded)
+    state_lines: list[str]               # lines about a kept state or a layer call (bounded)
     shapes: list[tuple[int, ...]]        # torch.Size([...]) printed outside error messages
 
     def __post_init__(self) -> None:
@@ -284,6 +289,7 @@ def _parse(text: str) -> _Parsed:
     errors: dict[int, tuple[str | None, str]] = {}
     built: set[str] = set()
     ctor_lines: list[str] = []
+    state_lines: list[str] = []
     shapes: list[tuple[int, ...]] = []
     current: dict[str, Any] | None = None
     cpython_pending = False
@@ -311,6 +317,10 @@ def _parse(text: str) -> _Parsed:
             current = {"at": i, "code": None, **header}
             code_lines.add(i)
             continue
+        if len(state_lines) < _MAX_STATE_LINES:   # not a frame's header: its folders say nothing
+            low = head.lower()
+            if any(w in low for w in _STATE_WORDS):
+                state_lines.append(head.strip()[:300])
         if current is not None:
             if cpython_pending:
                 if _is_caret(head):
@@ -340,7 +350,7 @@ def _parse(text: str) -> _Parsed:
             close()
             errors[i] = found
     close()
-    return _Parsed(lines, frames, code_lines, errors, built, ctor_lines, shapes[:_MAX_SHAPES])
+    return _Parsed(lines, frames, code_lines, errors, built, ctor_lines, state_lines, shapes[:_MAX_SHAPES])
 
 
 # --------------------------------------------------------------------------- context
@@ -385,6 +395,7 @@ def _add_code_evidence(p: _Parsed, code: str) -> None:
     extra = _parse(code)
     p.built_layers |= extra.built_layers
     p.ctor_lines.extend(extra.ctor_lines[:max(0, _MAX_CTOR_LINES - len(p.ctor_lines))])
+    p.state_lines.extend(extra.state_lines[:max(0, _MAX_STATE_LINES - len(p.state_lines))])
     p.shapes.extend(extra.shapes[:max(0, _MAX_SHAPES - len(p.shapes))])
 
 
@@ -418,6 +429,7 @@ def _context(frames: list[Frame], message: str, p: _Parsed) -> catalog.Context:
         ctor_text="\n".join(p.ctor_lines),
         batch_first=_batch_first(p.ctor_lines),
         shapes=tuple(p.shapes),
+        code_text="\n".join(p.state_lines),
     )
 
 

@@ -24,6 +24,7 @@ class Wording:
     probes: tuple[str, ...]    # literal fragments of torch's code that print it (all must appear)
     source: str = ""           # where the example comes from (a report's URL), if not torch's code
     note: str = ""
+    unread: str = ""           # why no release read prints it (the table then says so)
 
 
 W = Wording
@@ -86,6 +87,13 @@ WORDINGS: tuple[Wording, ...] = (
     W("cell-input-rank", "cell-input-rank",
       "ValueError: LSTMCell: Expected input to be 1D or 2D, got 3D instead",
       ("Expected input to be 1D or 2D, got ",)),
+    W("cell-hidden-rank", "cell-hidden-rank",
+      "ValueError: GRUCell: Expected hidden to be 1D or 2D, got 3D instead",
+      ("Expected hidden to be 1D or 2D, got ",),
+      note="GRUCell and RNNCell; cells did not check the state's rank before 2.1"),
+    W("cell-hx-rank", "cell-hidden-rank",
+      "ValueError: LSTMCell: Expected hx[0] to be 1D or 2D, got 3D instead",
+      ("LSTMCell: Expected hx[", "] to be 1D or 2D, got ")),
     W("cell-input-rank-assert", "cell-input-rank",
       "AssertionError: LSTMCell: Expected input to be 1-D or 2-D but received 3-D tensor",
       ("Expected input to be 1-D or 2-D but received ",)),
@@ -104,8 +112,14 @@ WORDINGS: tuple[Wording, ...] = (
     W("rnn-tensors-dtype", "rnn-tensors-dtype",
       "RuntimeError: Input and parameter tensors are not the same dtype, found input tensor with "
       "Double and parameter tensor with Float",
-      ("Input and parameter tensors are not the same dtype, found input tensor with ",),
-      source="https://github.com/Rhuax/text-summarization/issues/1"),
+      ("Input and ", " tensors are not the same dtype, found input tensor with "),
+      source="https://github.com/Rhuax/text-summarization/issues/1",
+      note="ATen's RNN.h check_attributes, reached through the cuDNN and MIOpen kernels"),
+    W("rnn-tensors-device", "device",
+      "RuntimeError: Input and hidden tensors are not at the same device, found input tensor at cuda:0 and "
+      "hidden tensor at cpu",
+      ("Input and ", " tensors are not at the same device, found input tensor at "),
+      source="https://github.com/taishan1994/pytorch_triple_extraction/issues/8"),
     W("fused-cell-bf16", "fused-cell-dtype",
       "RuntimeError: \"_thnn_fused_lstm_cell_cuda\" not implemented for 'BFloat16'",
       ("_thnn_fused_lstm_cell_cuda",),
@@ -122,7 +136,9 @@ WORDINGS: tuple[Wording, ...] = (
     W("packing-unsorted-python", "packing-unsorted",
       "ValueError: lengths array has to be sorted in decreasing order",
       ("lengths array has to be sorted in decreasing order",),
-      source="https://github.com/OpenNMT/OpenNMT-py/issues/412"),
+      source="https://github.com/OpenNMT/OpenNMT-py/issues/412",
+      unread="0.2-0.4 (torch/nn/utils/rnn.py's Python packing raised it; 1.0 moved the check to ATen: "
+             "packing-unsorted-aten-old; no wheel before 1.0 was read)"),
     W("packing-unsorted-aten-old", "packing-unsorted",
       "RuntimeError: 'lengths' array has to be sorted in decreasing order",
       ("'lengths' array has to be sorted in decreasing order",),
@@ -136,7 +152,9 @@ WORDINGS: tuple[Wording, ...] = (
     W("pad-sequence-unsorted", "packing-unsorted",
       "ValueError: sequences must be sorted in the order of decreasing length",
       ("sequences must be sorted in the order of decreasing length",),
-      source="https://github.com/pytorch/pytorch/pull/7283"),
+      source="https://github.com/pytorch/pytorch/pull/7283",
+      unread="0.4 (pack_sequence and pad_sequence required sorted sequences; no wheel before 1.0 was "
+             "read)"),
     W("packing-zero-length", "packing-bad-length",
       "RuntimeError: Length of all samples has to be greater than 0, but found an element in "
       "'lengths' that is <= 0", ("Length of all samples has to be greater than 0",)),
@@ -150,6 +168,19 @@ WORDINGS: tuple[Wording, ...] = (
       "ValueError: Expected total_length to be at least the length of the longest sequence in "
       "input, but got total_length=4 and max sequence length being 5",
       ("Expected total_length to be at least the length of the longest sequence in input",)),
+    W("packed-batch-sizes-cuda", "packing-batch-sizes-cuda",
+      "ValueError: batch_sizes should always be on CPU. Instances of PackedSequence should never be "
+      "created manually. They should be instantiated by functions like pack_sequence and "
+      "pack_padded_sequences in nn.utils.rnn. "
+      "https://pytorch.org/docs/stable/nn.html#torch.nn.utils.rnn.pack_sequence",
+      ("batch_sizes should always be on CPU",)),
+    W("packed-data-pair", "packed-by-hand",
+      "AssertionError: Expected data to be a list or tuple of length 2",
+      ("Expected data to be a list or tuple of length 2",),
+      note="PackedSequence(data) built by hand without batch_sizes"),
+    W("pad-sequence-not-iterable", "pad-sequence-not-iterable",
+      "RuntimeError: pad_sequence: Expected iterable for input sequences, but got arg of type: <class 'int'>",
+      ("pad_sequence: Expected iterable for input sequences, but got arg of type: ",)),
     W("packed-four-fields", "unpack",
       "ValueError: too many values to unpack (expected 2)",
       ("'sorted_indices', 'unsorted_indices'",),
@@ -168,6 +199,43 @@ WORDINGS: tuple[Wording, ...] = (
       "means they need to be compacted at every call, possibly greatly increasing memory usage. "
       "To compact weights again call flatten_parameters().",
       ("RNN module weights are not part of single contiguous chunk of memory",)),
+    # ---- the constructor
+    W("ctor-dropout-range", "ctor-dropout",
+      "ValueError: dropout should be a number in range [0, 1] representing the probability of an "
+      "element being zeroed",
+      ("dropout should be a number in range [0, 1]",)),
+    W("ctor-bias-type", "ctor-type", "TypeError: bias should be of type bool, got: int",
+      ("bias should be of type bool, got: ",)),
+    W("ctor-batch-first-type", "ctor-type", "TypeError: batch_first should be of type bool, got: int",
+      ("batch_first should be of type bool, got: ",)),
+    W("ctor-input-size-type", "ctor-type", "TypeError: input_size should be of type int, got: float",
+      ("input_size should be of type int, got: ",)),
+    W("ctor-hidden-size-type", "ctor-type", "TypeError: hidden_size should be of type int, got: float",
+      ("hidden_size should be of type int, got: ",)),
+    W("ctor-input-size-positive", "ctor-positive", "ValueError: input_size must be greater than zero",
+      ("input_size must be greater than zero",)),
+    W("ctor-hidden-size-positive", "ctor-positive", "ValueError: hidden_size must be greater than zero",
+      ("hidden_size must be greater than zero",)),
+    W("ctor-num-layers-positive", "ctor-positive", "ValueError: num_layers must be greater than zero",
+      ("num_layers must be greater than zero",)),
+    W("ctor-proj-size-negative", "ctor-proj-negative",
+      "ValueError: proj_size should be a positive integer or zero to disable projections",
+      ("proj_size should be a positive integer or zero to disable projections",)),
+    W("ctor-proj-size-too-big", "ctor-proj-size", "ValueError: proj_size has to be smaller than hidden_size",
+      ("proj_size has to be smaller than hidden_size",)),
+    W("ctor-proj-size-gru", "ctor-proj-gru",
+      "ValueError: proj_size argument is only supported for LSTM, not RNN or GRU",
+      ("proj_size argument is only supported for LSTM, not RNN or GRU",)),
+    W("ctor-nonlinearity-old", "ctor-nonlinearity", "ValueError: Unknown nonlinearity 'sigmoid'",
+      ("Unknown nonlinearity '{}'",)),
+    W("ctor-nonlinearity-select", "ctor-nonlinearity",
+      "ValueError: Unknown nonlinearity 'sigmoid'. Select from 'tanh' or 'relu'.",
+      ("'. Select from 'tanh' or 'relu'.",)),
+    W("cell-nonlinearity", "ctor-nonlinearity", "RuntimeError: Unknown nonlinearity: sigmoid",
+      ("Unknown nonlinearity: ",),
+      note="nn.RNNCell checks nonlinearity only in forward"),
+    W("ctor-mode", "ctor-mode", "ValueError: Unrecognized RNN mode: BiLSTM", ("Unrecognized RNN mode: ",)),
+    # ---- weights
     W("state-dict-size", "state-dict-size",
       "RuntimeError: Error(s) in loading state_dict for Net:\n\tsize mismatch for "
       "lstm.weight_hh_l0_reverse: copying a param with shape torch.Size([512, 128]) from "
@@ -183,6 +251,19 @@ WORDINGS: tuple[Wording, ...] = (
       ("cudnn RNN backward can only be called in training mode",)),
     W("cudnn-hx-contiguous", "cudnn-state-contiguous", "RuntimeError: rnn: hx is not contiguous",
       ("rnn: hx is not contiguous",)),
+    W("inplace-modified", "state-modified-inplace",
+      "RuntimeError: one of the variables needed for gradient computation has been modified by an "
+      "inplace operation", ("one of the variables needed for gradient computation has been modified by an "
+                            "inplace operation",),
+      source="https://github.com/vikrant7/mobile-vod-bottleneck-lstm/issues/25",
+      note="torch 0.x-1.x printed no tensor; the autograd message, claimed only with a recurrent layer or "
+           "a kept state in the paste"),
+    W("inplace-modified-versioned", "state-modified-inplace",
+      "RuntimeError: one of the variables needed for gradient computation has been modified by an "
+      "inplace operation: [torch.cuda.FloatTensor [10, 20, 64]], which is output 0 of CudnnRnnBackward, "
+      "is at version 1; expected version 0 instead.",
+      ("; expected version ", ", which is output "),
+      source="https://github.com/lucidrains/x-transformers/pull/55"),
     W("backward-twice", "backward-twice",
       "RuntimeError: Trying to backward through the graph a second time, but the buffers have "
       "already been freed. Specify retain_graph=True when calling backward the first time.",
@@ -206,15 +287,31 @@ def _runs(found: tuple[str, ...], harvested: tuple[str, ...]) -> str:
     return ", ".join(r[0] if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
 
 
+def cuda_only(found: tuple[str, ...], harvested: tuple[str, ...], cuda: tuple[str, ...]) -> bool:
+    """Found only in CUDA builds, and missing from a CPU-only build read between them: a wording
+    of a CUDA kernel (cuDNN, the fused CUDA cells), which CPU wheels cannot show."""
+    if not found or not set(found) <= set(cuda):
+        return False
+    first, last = harvested.index(found[0]), harvested.index(found[-1])
+    return any(v not in cuda and v not in found for v in harvested[first:last + 1])
+
+
+def releases_text(found: tuple[str, ...], harvested: tuple[str, ...], cuda: tuple[str, ...]) -> str:
+    if cuda_only(found, harvested, cuda):
+        return f"{_runs(found, cuda)} (CUDA builds; CUDA wheels read: {', '.join(cuda)})"
+    return _runs(found, harvested)
+
+
 def listing() -> tuple[list[dict[str, object]], tuple[str, ...]]:
     """Every wording with its releases (from the generated table), and the releases read."""
-    from rnnshape.explain.releases import HARVESTED, RELEASES
+    from rnnshape.explain.releases import CUDA_HARVESTED, HARVESTED, RELEASES, REPORT_ONLY
 
     rows = []
     for w in WORDINGS:
         found = RELEASES.get(w.id, ())
         rows.append({"id": w.id, "entry": w.entry, "example": w.example, "releases": list(found),
-                     "releases_text": _runs(found, HARVESTED) if found or not w.source
-                     else f"reported at {w.source}", "source": w.source or None,
+                     "cuda_only": cuda_only(found, HARVESTED, CUDA_HARVESTED),
+                     "releases_text": releases_text(found, HARVESTED, CUDA_HARVESTED) if found or not w.source
+                     else f"{REPORT_ONLY.get(w.id, 'reported')}: {w.source}", "source": w.source or None,
                      "note": w.note or None})
     return rows, HARVESTED

@@ -114,8 +114,9 @@ def print_wordings(rows: list[dict[str, Any]], harvested: tuple[str, ...],
     out = console or Console()
     out.print(Text(f"{len(rows)} wordings of torch's recurrent-layer messages that rnnshape "
                    f"explains, torch 0.4 to {harvested[-1] if harvested else '2.x'}. Dated from "
-                   f"torch's own code in {', '.join(harvested)}; older and GPU-only wordings "
-                   "from the users' reports they come from.", style="bold"))
+                   f"torch's own code in {', '.join(harvested)} (CUDA-only wordings from the CUDA "
+                   "builds read, marked); older wordings from the users' reports they come from.",
+                   style="bold"))
     for row in rows:
         out.print(Text.assemble((row["id"], "bold cyan"), ("  entry ", "dim"), (row["entry"], "cyan"),
                                 ("  torch ", "dim"), (row["releases_text"], "green")))
