@@ -13,13 +13,18 @@ from typing import Any
 
 import pytest
 
-# --------------------------------------------------------------------------- diagnose: the torch oracle for fixes
+# --------------------------------------------------------------------------- diagnose: the torch oracle for snippets
+# One script runs every snippet test's code for real (tests/test_diagnose*.py): the corpus, the real users' pastes
+# and the printed fixes.
 
 _RUN_ALL = r'''
 import contextlib, io, json, sys, warnings
 import torch
 import torch.nn as nn
-jobs = json.load(sys.stdin)
+options, jobs = json.load(sys.stdin)
+if options["no_gpu"]:
+    torch.Tensor.cuda = lambda self, *a, **k: self
+    torch.nn.Module.cuda = lambda self, *a, **k: self
 results = {}
 records = []
 def pre(mod, args):
@@ -31,18 +36,20 @@ def pre(mod, args):
                         "batch_first": bool(getattr(mod, "batch_first", False))})
 torch.nn.modules.module.register_module_forward_pre_hook(pre)
 for name, job in jobs.items():
+    if isinstance(job, str):
+        job = {"code": job}
     path = "<snippet " + name + ">"
     torch.manual_seed(0)
     g = {"__name__": "__main__"}
-    code = job if isinstance(job, str) else job["code"]
-    if not isinstance(job, str):
-        exec(job.get("globals", ""), g)
+    exec(job.get("globals", ""), g)
     records.clear()
     res = {"ok": True}
     try:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            exec(compile(code, path, "exec"), g)
+            exec(compile(job.get("before", ""), "<completion before>", "exec"), g)
+            exec(compile(job["code"], path, "exec"), g)
+            exec(compile(job.get("after", ""), "<completion after>", "exec"), g)
     except Exception as exc:
         line, tb = None, exc.__traceback__
         while tb is not None:
@@ -50,17 +57,31 @@ for name, job in jobs.items():
                 line = tb.tb_lineno
             tb = tb.tb_next
         res = {"ok": False, "kind": type(exc).__name__, "message": str(exc), "line": line}
+    else:
+        if "value" in job:
+            value = g.get(job["value"])
+            tensor = isinstance(value, torch.Tensor)
+            res.update(shape=list(value.shape) if tensor else None,
+                       dtype=str(value.dtype).replace("torch.", "") if tensor else None)
     res["records"] = list(records)
     results[name] = res
 json.dump(results, sys.stdout)
 '''
 
 
-def run_in_torch(jobs: dict[str, str | dict[str, str]]) -> dict[str, dict]:
-    """Run each snippet (code, or {"code", "globals"}) for real, all in one subprocess: ok / the exception and
-    its line, and every recurrent call's (line, input shape, batch_first)."""
-    out = subprocess.run([sys.executable, "-c", _RUN_ALL], input=json.dumps(jobs), capture_output=True,
-                         text=True, timeout=600)
+def run_in_torch(jobs: dict[str, str | dict[str, str]], *, no_gpu: bool = False) -> dict[str, dict]:
+    """Run each snippet for real, all in one subprocess (a crash cannot take pytest down).
+
+    A job is the code, or a dict: ``code``; ``globals`` (run first, outside the snippet's error handling);
+    ``before``/``after`` (a completion run around the code, in its error handling but outside its line
+    numbers); ``value`` (a name: the shape and dtype of its tensor, None for anything else).
+    ``no_gpu``: ``.cuda()`` is an identity (old pastes call it everywhere; this machine has no GPU).
+
+    Each result: ``ok``, or the exception's ``kind``, ``message`` and ``line`` in the code; ``shape`` and
+    ``dtype`` of the ``value``; every recurrent call's ``records`` (line, input shape, batch_first).
+    """
+    out = subprocess.run([sys.executable, "-c", _RUN_ALL], input=json.dumps([{"no_gpu": no_gpu}, jobs]),
+                         capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout)
 

@@ -14,7 +14,7 @@ import torch
 from conftest import EXAMPLES, cli, cli_json, imported_by, json_shapes, run_module, torch_shapes
 from torch import nn
 
-COMMANDS = ("inspect", "explain", "check", "trace", "diagnose")
+COMMANDS = ("inspect", "explain", "check", "trace", "diagnose", "run")
 
 
 def _torch_error(call) -> str:
@@ -113,6 +113,22 @@ def test_diagnose_stops_at_the_line_torch_refuses(tmp_path: Path) -> None:
     path.write_text(snippet)
     payload = cli_json(path, code=1, command="diagnose")
     assert payload["error"]["line"] == 5 and payload["error"]["code"] == "input-size-mismatch"
+
+
+def test_run_explains_the_error_torch_raises_and_its_fix_runs(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text("import torch\nfrom torch import nn\nlstm = nn.LSTM(10, 20)\n"
+                      "out, h = lstm(torch.zeros(5, 3, 12))\n")
+    message = _torch_error(lambda: nn.LSTM(10, 20)(torch.zeros(5, 3, 12)))  # the oracle: torch refuses line 4
+    proc = run_module("run", str(script))
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert f"RuntimeError: {message}" in proc.stderr  # the program's own traceback first, as Python prints it
+    assert "error input-size-mismatch" in proc.stderr and "train.py:4" in proc.stderr
+    fix = next(line for line in proc.stderr.splitlines() if line.startswith("rnn = nn.LSTM("))
+    scope: dict = {"nn": nn}
+    exec(fix, scope)  # the printed fix, run in torch on the program's input: batch and time stay
+    out, _ = scope["rnn"](torch.zeros(5, 3, 12))
+    assert tuple(out.shape[:2]) == (5, 3)
 
 
 # --------------------------------------------------------------------------- what each command imports

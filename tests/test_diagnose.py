@@ -49,33 +49,6 @@ EXCEPTIONS = {
     "packing-lengths-batch": ("RuntimeError", "ValueError"), "backward-twice": ("RuntimeError",),
 }
 
-_ORACLE = r'''
-import contextlib, io, json, sys, warnings
-import torch
-jobs = json.load(sys.stdin)
-results = {}
-for name, job in jobs.items():
-    path = "<snippet " + name + ">"
-    torch.manual_seed(0)
-    g = {"__name__": "__main__"}
-    exec(job.get("globals", ""), g)
-    res = {"ok": True}
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            exec(compile(job["code"], path, "exec"), g)
-    except Exception as exc:
-        line, tb = None, exc.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == path:
-                line = tb.tb_lineno
-            tb = tb.tb_next
-        res = {"ok": False, "kind": type(exc).__name__, "message": str(exc), "line": line}
-    results[name] = res
-json.dump(results, sys.stdout)
-'''
-
-
 def _diagnose(item: dict):
     return diagnose_paste((CORPUS / item["file"]).read_text(), parse_hints(item.get("hints", [])),
                           name=item["file"])
@@ -84,6 +57,8 @@ def _diagnose(item: dict):
 @pytest.fixture(scope="module")
 def oracle() -> dict:
     """Run every snippet for real, once, in one subprocess."""
+    from conftest import run_in_torch
+
     jobs = {}
     for item in MANIFEST:
         o = item["oracle"]
@@ -91,10 +66,7 @@ def oracle() -> dict:
             continue
         code = _diagnose(item).code + ("\n" + o["append"] if "append" in o else "")
         jobs[item["file"]] = {"code": code, "globals": o.get("globals", "")}
-    out = subprocess.run([sys.executable, "-c", _ORACLE], input=json.dumps(jobs), capture_output=True,
-                         text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout)
+    return run_in_torch(jobs)
 
 
 # --------------------------------------------------------------------------- the corpus

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -39,37 +37,6 @@ SILENT_CODES = {"bidirectional-one-direction", "bidirectional-last-step", "state
 #: A silent bug may also expect this existing code: a layer without batch_first fed batch-first data.
 SILENT_EXISTING = {"batch-first-suspect"}
 ERAS = {"0.3", "0.4", "1.x", "2.x"}
-
-# The oracle runs every snippet in one process. The machine has no GPU, so ``.cuda()`` is an identity
-# there (old pastes call it everywhere); nothing else of torch is touched.
-_ORACLE = r'''
-import contextlib, io, json, sys, warnings
-import torch
-torch.Tensor.cuda = lambda self, *a, **k: self
-torch.nn.Module.cuda = lambda self, *a, **k: self
-jobs = json.load(sys.stdin)
-results = {}
-for name, job in jobs.items():
-    path = "<snippet " + name + ">"
-    torch.manual_seed(0)
-    g = {"__name__": "__main__"}
-    res = {"ok": True}
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            exec(compile(job["before"], "<completion before>", "exec"), g)
-            exec(compile(job["code"], path, "exec"), g)
-            exec(compile(job["after"], "<completion after>", "exec"), g)
-    except Exception as exc:
-        line, tb = None, exc.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == path:
-                line = tb.tb_lineno
-            tb = tb.tb_next
-        res = {"ok": False, "kind": type(exc).__name__, "message": str(exc), "line": line}
-    results[name] = res
-json.dump(results, sys.stdout)
-'''
 
 _PROMPT = re.compile(r"^\s*(?:>>>|\.\.\.|In \[\d+\]:|\.\.\.:)(?: |$)")
 
@@ -97,15 +64,15 @@ def _ids(items: list[dict[str, Any]]) -> list[str]:
 @pytest.fixture(scope="module")
 def oracle() -> dict[str, Any]:
     """Run every snippet with its completion for real, once, in one subprocess."""
+    from conftest import run_in_torch
+
     jobs = {}
     for item in MANIFEST:
         completion = item.get("completion", {})
         jobs[item["file"]] = {"code": runnable((CORPUS / item["file"]).read_text()),
                               "before": completion.get("before", ""), "after": completion.get("after", "")}
-    out = subprocess.run([sys.executable, "-c", _ORACLE], input=json.dumps(jobs), capture_output=True,
-                         text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout)
+    # the machine has no GPU: old pastes call .cuda() everywhere, an identity here; nothing else of torch is touched
+    return run_in_torch(jobs, no_gpu=True)
 
 
 # --------------------------------------------------------------------------- 1. the corpus is real
@@ -209,9 +176,6 @@ def test_runnable_keeps_line_numbers_of_a_repl_paste() -> None:
 
 # --------------------------------------------------------------------------- 3. every fix diagnose prints holds
 
-_NO_GPU = ("import torch\ntorch.Tensor.cuda = lambda self, *a, **k: self\n"
-           "torch.nn.Module.cuda = lambda self, *a, **k: self\n")
-
 
 def _apply_printed(code: str, rewrites: list[dict[str, Any]]) -> str:
     """The paste with the lines ``diagnose`` printed as the fix put in place (indentation as the paste has it)."""
@@ -237,12 +201,12 @@ def test_every_fix_printed_for_a_real_snippet_runs_and_keeps_the_axes() -> None:
             continue
         completion = item.get("completion", {})
         code = runnable((CORPUS / item["file"]).read_text())
-        job = {"globals": _NO_GPU + completion.get("before", "")}
+        job = {"globals": completion.get("before", "")}
         jobs[item["file"]] = {**job, "code": code + "\n" + completion.get("after", "")}
         jobs[item["file"] + "#fixed"] = {**job, "code": _apply_printed(code, error["rewrites"]) + "\n"
                                          + completion.get("after", "")}
     assert jobs, "no real snippet gets a printed fix"
-    runs = run_in_torch(jobs)
+    runs = run_in_torch(jobs, no_gpu=True)
     for key in (k for k in runs if k.endswith("#fixed")):
         before, after = runs[key.removesuffix("#fixed")], runs[key]
         assert not before["ok"], key

@@ -7,10 +7,7 @@ torch's, an error torch's error at the same line.
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -371,40 +368,12 @@ def results() -> dict:
     return {k: diagnose_paste(HEAD + code) for k, (code, _, _) in CASES.items()}
 
 
-_ORACLE = r'''
-import contextlib, io, json, sys, warnings
-import torch
-jobs = json.load(sys.stdin)
-out = {}
-for key, (code, name) in jobs.items():
-    path = "<case " + key + ">"
-    g = {"__name__": "__main__"}
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            exec(compile(code, path, "exec"), g)
-        v = g.get(name)
-        out[key] = {"ok": True, "shape": list(v.shape) if isinstance(v, torch.Tensor) else None,
-                    "dtype": str(v.dtype).replace("torch.", "") if isinstance(v, torch.Tensor) else None}
-    except Exception as exc:
-        line, tb = None, exc.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == path:
-                line = tb.tb_lineno
-            tb = tb.tb_next
-        out[key] = {"ok": False, "line": line, "message": str(exc)}
-json.dump(out, sys.stdout)
-'''
-
-
 @pytest.fixture(scope="module")
 def torch_results() -> dict:
-    jobs = {k: (HEAD + code, name) for k, (code, name, expected) in CASES.items()
-            if expected != "?" and k not in STATIC_ONLY}
-    res = subprocess.run([sys.executable, "-c", _ORACLE], input=json.dumps(jobs), capture_output=True, text=True,
-                         timeout=300)
-    assert res.returncode == 0, res.stderr[-2000:]
-    return json.loads(res.stdout)
+    from conftest import run_in_torch
+
+    return run_in_torch({k: {"code": HEAD + code, "value": name} for k, (code, name, expected) in CASES.items()
+                         if expected != "?" and k not in STATIC_ONLY})
 
 
 @pytest.mark.parametrize("key", list(CASES))

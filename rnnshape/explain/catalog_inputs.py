@@ -7,14 +7,7 @@ import re
 
 from rnnshape import diagnoses as dx
 from rnnshape.diagnoses import states as sx
-from rnnshape.explain.catalog_core import (
-    Context,
-    Entry,
-    _e,
-    _ints,
-    _layer,
-    _with_causes,
-)
+from rnnshape.explain.catalog_core import Context, Entry, _e, _ints, _layer, _with_causes
 
 
 def _input_size(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:

@@ -6,15 +6,7 @@ from __future__ import annotations
 import re
 
 from rnnshape import diagnoses as dx
-from rnnshape.explain.catalog_core import (
-    _RNN_CONTEXT,
-    Builder,
-    Context,
-    Entry,
-    _e,
-    _simple,
-    _with_causes,
-)
+from rnnshape.explain.catalog_core import _RNN_CONTEXT, Builder, Context, Entry, _e, _simple, _with_causes
 
 
 def _lengths_batch(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:

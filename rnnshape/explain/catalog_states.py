@@ -10,15 +10,7 @@ from dataclasses import replace
 
 from rnnshape import diagnoses as dx
 from rnnshape.diagnoses import states as sx
-from rnnshape.explain.catalog_core import (
-    NO_CONTEXT,
-    Context,
-    Entry,
-    _e,
-    _ints,
-    _layer,
-    _with_causes,
-)
+from rnnshape.explain.catalog_core import NO_CONTEXT, Context, Entry, _e, _ints, _layer, _with_causes
 
 
 def _hidden_size(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:

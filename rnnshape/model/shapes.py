@@ -473,11 +473,8 @@ def _check_cell(req: Request) -> dx.Diagnosis | None:
     for idx, (label, state) in enumerate(states):
         if len(state.shape) not in (1, 2):
             which = f"hx[{idx}]" if spec.is_lstm else "hidden"
-            return dx.hidden_rank(
-                name=label, got_rank=len(state.shape), expected_rank=len(x), input_rank=len(x),
-                layer=name, origin=state.origin, got_shape=state.shape,
-                expected_shape=_state_shape(req, label == "c_0"),
-                torch_message=f"{name}: Expected {which} to be 1D or 2D, got {len(state.shape)}D instead")
+            return _cell_state_rank(
+                req, label, state, f"{name}: Expected {which} to be 1D or 2D, got {len(state.shape)}D instead")
     error = cell_nonlinearity_error(spec)
     if error is not None:
         return error
@@ -494,33 +491,21 @@ def _check_cell(req: Request) -> dx.Diagnosis | None:
         if s[0] != x2[0]:
             msg = f"Input batch size {x2[0]} doesn't match hidden{idx} batch size {s[0]}"
             if len(s) != 2:
-                return dx.hidden_rank(name=label, got_rank=len(state.shape), expected_rank=len(x),
-                                      input_rank=len(x), layer=name, origin=state.origin,
-                                      got_shape=state.shape, expected_shape=_state_shape(req, label == "c_0"),
-                                      torch_message=msg)
+                return _cell_state_rank(req, label, state, msg)
             return _cell_state_mismatch(label, expected, tuple(s), 1, state, msg, req)
         if len(s) < 2:
-            return dx.hidden_rank(
-                name=label, got_rank=len(state.shape), expected_rank=len(x), input_rank=len(x),
-                layer=name, origin=state.origin, got_shape=state.shape,
-                expected_shape=_state_shape(req, label == "c_0"),
-                torch_message="Dimension out of range (expected to be in range of [-1, 0], but got 1)")
+            return _cell_state_rank(
+                req, label, state, "Dimension out of range (expected to be in range of [-1, 0], but got 1)")
         if s[1] != spec.hidden_size:
             msg = f"hidden{idx} has inconsistent hidden_size: got {s[1]}, expected {spec.hidden_size}"
             if len(s) != 2:
-                return dx.hidden_rank(name=label, got_rank=len(state.shape), expected_rank=len(x),
-                                      input_rank=len(x), layer=name, origin=state.origin,
-                                      got_shape=state.shape, expected_shape=_state_shape(req, label == "c_0"),
-                                      torch_message=msg)
+                return _cell_state_rank(req, label, state, msg)
             return _cell_state_mismatch(label, expected, tuple(s), 2, state, msg, req)
         if len(s) != 2:
             # Past torch's checks with the wrong rank: torch then broadcasts into a wrong
             # result or, for LSTMCell, can crash the process (segmentation fault seen with
             # torch 2.13). rnnshape refuses it and never hands it to torch.
-            found = dx.hidden_rank(name=label, got_rank=len(state.shape), expected_rank=len(x),
-                                   input_rank=len(x), layer=name, origin=state.origin,
-                                      got_shape=state.shape, expected_shape=_state_shape(req, label == "c_0"),
-                                   torch_message=None)
+            found = _cell_state_rank(req, label, state, None)
             return replace(found, evidence={**found.evidence, UNSAFE: True})
     for label, state in [("input", req.input), *states]:
         if state.dtype not in (None, req.dtype):
@@ -528,6 +513,14 @@ def _check_cell(req: Request) -> dx.Diagnosis | None:
                 return dx.integer_input(dtype=state.dtype, input_size=spec.input_size, shape=x)
             return dx.dtype_mismatch(what=label, got=state.dtype, expected=req.dtype)
     return None
+
+
+def _cell_state_rank(req: Request, label: str, state: TensorArg, torch_message: str | None) -> dx.Diagnosis:
+    """A cell's state of the wrong rank; torch's message depends on which of its checks stops it."""
+    rank = len(req.input.shape)
+    return dx.hidden_rank(name=label, got_rank=len(state.shape), expected_rank=rank, input_rank=rank,
+                          layer=_layer_name(req.spec), origin=state.origin, got_shape=state.shape,
+                          expected_shape=_state_shape(req, label == "c_0"), torch_message=torch_message)
 
 
 def _cell_state_mismatch(label: str, expected: tuple[int, int], got: tuple[int, ...],
