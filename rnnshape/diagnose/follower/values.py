@@ -29,7 +29,9 @@ LOSSES = {"CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWit
 DTYPES = {"float32": "float32", "float": "float32", "float64": "float64", "double": "float64",
           "float16": "float16", "half": "float16", "bfloat16": "bfloat16", "int64": "int64",
           "long": "int64", "int32": "int32", "int": "int32", "int16": "int16", "short": "int16",
-          "int8": "int8", "uint8": "uint8", "bool": "bool"}
+          "int8": "int8", "uint8": "uint8", "bool": "bool",
+          # complex tensors exist; no recurrent layer takes them unless built with that dtype
+          "complex64": "complex64", "cfloat": "complex64", "complex128": "complex128", "cdouble": "complex128"}
 #: Names that say an axis is the batch, or time: provenance the code gives, never a guess from the numbers.
 BATCH_NAME = re.compile(r"^(b|bs|n|batch|batch_?size|n_?batch|num_?batch|bsz|mini_?batch)$|batch", re.IGNORECASE)
 TIME_NAME = re.compile(r"^(t|seq|seq_?len(gth)?|max_?len(gth)?|time_?steps?|n_?steps|num_?steps|window|"
