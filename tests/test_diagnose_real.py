@@ -39,6 +39,8 @@ SILENT_EXISTING = {"batch-first-suspect"}
 ERAS = {"0.3", "0.4", "1.x", "2.x"}
 
 _PROMPT = re.compile(r"^\s*(?:>>>|\.\.\.|In \[\d+\]:|\.\.\.:)(?: |$)")
+# a paste is a REPL session only when it has a primary prompt: a lone ``...`` line is also an Ellipsis body
+_PRIMARY = re.compile(r"^\s*(?:>>>|In \[\d+\]:)(?: |$)")
 
 
 def runnable(text: str) -> str:
@@ -46,7 +48,7 @@ def runnable(text: str) -> str:
     first line that lost its indentation in a code fence (the rest indented) realigned when that is the
     only way the paste parses."""
     lines = text.splitlines()
-    if any(_PROMPT.match(ln) for ln in lines):
+    if any(_PRIMARY.match(ln) for ln in lines):
         lines = [_PROMPT.sub("", ln, count=1) if _PROMPT.match(ln) else "" for ln in lines]
     code = textwrap.dedent("\n".join(lines)) + "\n"
     try:
@@ -172,6 +174,11 @@ def test_runnable_keeps_line_numbers_of_a_repl_paste() -> None:
     text = ">>> import torch\n>>> x = torch.zeros(2,\n...     3)\ntensor([[0.]])\nIn [2]: y = x\n   ...: z = y\n"
     code = runnable(text)
     assert code.splitlines() == ["import torch", "x = torch.zeros(2,", "    3)", "", "y = x", "z = y"]
+
+
+def test_runnable_keeps_an_ellipsis_body_of_a_file() -> None:
+    text = "class P(Protocol):\n    def f(self) -> None:\n        ...\n\nx = 1\n"
+    assert runnable(text) == text
 
 
 # --------------------------------------------------------------------------- 3. every fix diagnose prints holds

@@ -124,6 +124,8 @@ CASES: dict[str, tuple[str, str, str]] = {
     "type_as": ("a = torch.randn(2, 3)\nc = a.type_as(a)", "c", "(2, 3)"),
     "cpu_detach": ("a = torch.randn(2, 3)\nc = a.cpu().detach().clone().contiguous()", "c", "(2, 3)"),
     "data_attr": ("a = torch.randn(2, 3)\nc = a.data", "c", "(2, 3)"),
+    "complex_dtype": ("c = torch.zeros(2, 3, dtype=torch.complex64)", "c", "(2, 3) complex64"),
+    "gru_complex_input": ("g = nn.GRU(5, 1)\nc = g(torch.zeros(3, 4, 5, dtype=torch.cfloat))", "c", "!dtype-mismatch"),
     # ---- indexing
     "index_int": ("a = torch.randn(2, 3, 4)\nc = a[0]", "c", "(3, 4)"),
     "index_slices": ("a = torch.randn(2, 3, 4)\nc = a[:, 1:3]", "c", "(2, 2, 4)"),
