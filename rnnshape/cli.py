@@ -4,8 +4,6 @@ torch is never imported at module level: ``--dry-run`` and ``explain`` must not
 pay for it.
 """
 
-from __future__ import annotations
-
 import errno
 import os
 import sys

@@ -1,7 +1,5 @@
 """`rnnshape check`: every case of a TOML file, for CI."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`rnnshape explain`: a pasted error or traceback -> ranked causes and fixes."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 

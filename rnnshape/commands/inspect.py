@@ -1,7 +1,5 @@
 """`rnnshape inspect`: flags or a pasted constructor -> a Report, rendered."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 
@@ -145,11 +143,13 @@ def _parameter_view(params: bool | None):
 
 def _export_paths(svg: str | None, html: str | None, inputs: tuple[str | None, ...]) -> dict[str, str]:
     """``--svg``/``--html`` targets, refused before anything runs when they would clobber an input file."""
+    given = {k: v for k, v in (("svg", svg), ("html", html)) if v is not None}
+    if not given:  # the usual run: no need for the tensor loader's module
+        return given
     import os
 
     from rnnshape.engine.tensors import split_source
 
-    given = {k: v for k, v in (("svg", svg), ("html", html)) if v is not None}
     sources = {os.path.realpath(split_source(i)[0]): i for i in inputs if i is not None}
     for flag, path in given.items():
         real = os.path.realpath(path)
