@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-import typer
-
 EXIT_OK, EXIT_DIAGNOSED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 #: The one-line request every internal error ends with.
@@ -27,6 +25,8 @@ def failure_json(message: str, exit_code: int) -> str:
 
 
 def fail_usage(message: str, as_json: bool) -> NoReturn:
+    import typer  # here, not at the top: cli.py answers a cached --help without importing typer
+
     from rnnshape.render.safe import escape_control
 
     if as_json:
@@ -38,6 +38,8 @@ def fail_usage(message: str, as_json: bool) -> NoReturn:
 def finish(result: Any, as_json: bool, print_human: Callable[[], None],
            exit_code: int | None = None) -> NoReturn:
     """Every command ends here: the result as JSON or for people, then its exit code."""
+    import typer
+
     if as_json:
         import json
 

@@ -1,0 +1,104 @@
+"""Startup shortcuts stay exact: the kept root ``--help`` is typer's own output, and is never used stale.
+
+``rnnshape --help`` answers from ``rnnshape/_listing.py`` without importing typer (bench/bench_startup.py
+measures why); these tests prove the kept text is byte-identical to what typer prints now, that
+``cli.render_listing`` renders what a real ``rnnshape --help`` prints, and that any change to what the
+listing is drawn from (a command's docstring, cli.py, the width) falls back to typer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from rnnshape import _listing, cli
+
+
+def _help(columns: int | None, *, root: Path = ROOT, args: tuple[str, ...] = ("--help",)) -> tuple[str, set[str]]:
+    """``python -X importtime -m rnnshape ARGS`` (from ``root``): its stdout and the modules it imported."""
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env.update(PYTHONPATH=str(root), **({"COLUMNS": str(columns)} if columns is not None else {}))
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "rnnshape", *args], capture_output=True,
+                          cwd=root, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    modules = {line.rsplit(b"|", 1)[1].strip().decode() for line in proc.stderr.splitlines()
+               if line.startswith(b"import time:") and b"|" in line}
+    return proc.stdout.decode("ascii"), modules
+
+
+def test_the_kept_listing_is_current_and_is_what_typer_prints_now() -> None:
+    key = cli.listing_key(80)
+    assert key is not None, "cli.listing_key cannot read a command's docstring: see its pattern"
+    assert zlib.crc32(key.encode()) == _listing.KEY, "rnnshape/_listing.py is stale: run python tools/write_listing.py"
+    assert _listing.TEXT == cli.render_listing(80)
+    assert _listing.TEXT.isascii()
+
+
+@pytest.mark.parametrize("columns", [60, 79])
+def test_render_listing_is_byte_for_byte_a_real_help(columns: int) -> None:
+    # below 80 columns the kept text does not apply: typer itself renders it in the subprocess
+    out, modules = _help(columns)
+    assert "typer" in modules
+    assert out == cli.render_listing(columns) + "\n"
+
+
+@pytest.mark.parametrize("columns", [80, 200, None], ids=["80", "200", "unset"])
+def test_help_at_80_columns_or_more_prints_the_kept_listing_without_typer(columns: int | None) -> None:
+    out, modules = _help(columns)
+    assert out == _listing.TEXT + "\n"
+    assert not [m for m in modules if m == "typer" or m.startswith("typer.")]
+
+
+def test_other_help_and_listing_paths_still_go_through_typer() -> None:
+    out, modules = _help(80, args=("inspect", "--help"))
+    assert "typer" in modules and "--input-shape" in out
+    out, modules = _help(80, args=("--version",))
+    assert out.startswith("rnnshape ")
+
+
+def _copy_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "tree"
+    shutil.copytree(ROOT / "rnnshape", root / "rnnshape", ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def test_a_changed_docstring_is_printed_by_typer_never_the_stale_listing(tmp_path: Path) -> None:
+    root = _copy_tree(tmp_path)
+    check = root / "rnnshape" / "commands" / "check.py"
+    source = check.read_text()
+    first = '    """Check every case of a TOML file'
+    assert first in source
+    check.write_text(source.replace(first, '    """Verify each case of a TOML file', 1))
+    out, modules = _help(80, root=root)
+    assert "typer" in modules
+    assert "check     Verify each case of a TOML file" in out and out != _listing.TEXT + "\n"
+
+
+def test_a_new_command_or_setting_in_cli_py_is_printed_by_typer(tmp_path: Path) -> None:
+    root = _copy_tree(tmp_path)
+    path = root / "rnnshape" / "cli.py"
+    source = path.read_text()
+    marker = '"(nn.RNN, nn.LSTM, nn.GRU and their cells)."'
+    assert marker in source
+    path.write_text(source.replace(marker, '"(nn.RNN, nn.LSTM, nn.GRU and their cells), kept honest."', 1))
+    out, modules = _help(80, root=root)
+    assert "typer" in modules and "kept honest" in out
+
+
+def test_an_unreadable_docstring_makes_no_key() -> None:
+    # a command whose def the pattern cannot read is never answered from the kept text
+    assert cli.listing_key(80) is not None
+    saved = dict(cli.COMMANDS)
+    try:
+        cli.COMMANDS["nowhere"] = "rnnshape.commands.nowhere"
+        assert cli.listing_key(80) is None
+    finally:
+        cli.COMMANDS.clear()
+        cli.COMMANDS.update(saved)
