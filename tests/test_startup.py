@@ -8,6 +8,7 @@ listing is drawn from (a command's docstring, cli.py, the width) falls back to t
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,8 +18,13 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rnnshape import _listing, cli
+from rnnshape.diagnoses.fixes import FixKind, Verified
+from rnnshape.model.shapes import AxisRole
+from rnnshape.render import jsontext
 
 
 def _help(columns: int | None, *, root: Path = ROOT, args: tuple[str, ...] = ("--help",)) -> tuple[str, set[str]]:
@@ -102,3 +108,46 @@ def test_an_unreadable_docstring_makes_no_key() -> None:
     finally:
         cli.COMMANDS.clear()
         cli.COMMANDS.update(saved)
+
+
+# --------------------------------------------------------------------------- --json without the json module
+
+_SCALARS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True)
+            | st.text() | st.sampled_from([AxisRole.BATCH, FixKind.CODE, Verified.BY_MODEL]))
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    | st.builds(frozenset, st.lists(st.integers(), max_size=3)),
+    max_leaves=25)
+
+
+@given(_VALUES)
+@settings(max_examples=150, deadline=None)
+def test_jsontext_writes_what_json_dumps_writes(value: object) -> None:
+    assert jsontext.dumps(value) == json.dumps(value, indent=2, default=repr)
+
+
+def test_jsontext_leaves_what_it_cannot_write_exactly_to_json() -> None:
+    odd = {1: "int key", None: [], 2.5: {}, False: ()}
+    assert jsontext.dumps(odd) == json.dumps(odd, indent=2, default=repr)
+    loop: list = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="Circular"):
+        jsontext.dumps(loop)
+
+
+@pytest.mark.parametrize("args", [
+    ("explain", "-f", "{err}", "--json"),
+    ("inspect", "nn.LSTM(10, 20, bidirectional=True)", "--input-shape", "7,3,12", "--dry-run", "--json"),
+    ("check", "{cases}", "--dry-run", "--json"),
+], ids=lambda a: a[0])
+def test_every_json_output_is_json_dumps_text(tmp_path: Path, args: tuple[str, ...]) -> None:
+    err = tmp_path / "err.txt"
+    err.write_text("RuntimeError: input.size(-1) must be equal to input_size. Expected 10, got 12\n")
+    argv = [a.format(err=err, cases=ROOT / "examples" / "sentiment" / "check.toml") for a in args]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80"}
+    proc = subprocess.run([sys.executable, "-m", "rnnshape", *argv], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    assert proc.stdout == json.dumps(json.loads(proc.stdout), indent=2) + "\n"

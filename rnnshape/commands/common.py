@@ -41,9 +41,9 @@ def finish(result: Any, as_json: bool, print_human: Callable[[], None],
     import typer
 
     if as_json:
-        import json
+        from rnnshape.render.jsontext import dumps  # json.dumps(indent=2, default=repr)'s text, without json
 
-        typer.echo(json.dumps(result.to_dict(), indent=2, default=repr))
+        typer.echo(dumps(result.to_dict()))
     else:
         print_human()
     raise typer.Exit(exit_code if exit_code is not None else (EXIT_OK if result.ok else EXIT_DIAGNOSED))
