@@ -151,3 +151,38 @@ def test_every_json_output_is_json_dumps_text(tmp_path: Path, args: tuple[str, .
                           env=env, timeout=120)
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     assert proc.stdout == json.dumps(json.loads(proc.stdout), indent=2) + "\n"
+
+
+# --------------------------------------------------------------------------- the collector paused for startup only
+
+
+def test_a_program_run_by_rnnshape_finds_the_collector_as_python_leaves_it(tmp_path: Path) -> None:
+    script = tmp_path / "prog.py"
+    script.write_text("import gc\nprint(gc.isenabled(), gc.get_threshold())\n")
+    plain = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    ran = subprocess.run([sys.executable, "-m", "rnnshape", "run", str(script)], capture_output=True, text=True,
+                         cwd=ROOT, env=env, timeout=120)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert ran.stdout == plain.stdout == "True (700, 10, 10)\n"
+
+
+def test_main_resumes_the_collector_before_the_command_runs(tmp_path: Path) -> None:
+    # main() pauses the collector while typer and the command's parser are built; the command itself
+    # (which may read a huge paste) runs with it on, and startup's objects frozen out of its way
+    probe = (
+        "import gc, sys\n"
+        "from rnnshape import cli\n"
+        "import rnnshape.explain.explainer as ex\n"
+        "text = ex.explain_text\n"
+        "def spy(source):\n"
+        "    sys.stderr.write(f'collector {gc.isenabled()} frozen {gc.get_freeze_count() > 0}\\n')\n"
+        "    return text(source)\n"
+        "ex.explain_text = spy\n"
+        f"cli.main(['explain', '-f', {str(tmp_path / 'err.txt')!r}, '--json'])\n"
+    )
+    (tmp_path / "err.txt").write_text("RuntimeError: input.size(-1) must be equal to input_size. Expected 10, got 12\n")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "collector True frozen True" in proc.stderr
