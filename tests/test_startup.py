@@ -186,3 +186,24 @@ def test_main_resumes_the_collector_before_the_command_runs(tmp_path: Path) -> N
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "collector True frozen True" in proc.stderr
+
+
+def test_collector_paused_restores_the_collector_and_leaves_a_paused_one_paused() -> None:
+    import gc
+
+    from rnnshape.commands.common import collector_paused
+
+    assert gc.isenabled()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+            with collector_paused():  # nested: the outer one resumes
+                assert not gc.isenabled()
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        with pytest.raises(RuntimeError), collector_paused():
+            raise RuntimeError("a failing import")
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()

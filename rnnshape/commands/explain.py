@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from rnnshape.commands.common import fail_usage, finish
+from rnnshape.commands.common import collector_paused, fail_usage, finish
 
 
 def explain(
@@ -20,7 +20,8 @@ def explain(
                        "each wording, and exit.")] = False,
 ) -> None:
     """Explain a PyTorch recurrent-layer error or traceback: causes ranked, fix as code."""
-    from rnnshape.explain.explainer import InputError, decode, explain_text, read_file, read_stream
+    with collector_paused():
+        from rnnshape.explain.explainer import InputError, decode, explain_text, read_file, read_stream
 
     if list_wordings:
         _list(as_json)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from rnnshape.commands.common import fail_usage, finish
+from rnnshape.commands.common import collector_paused, fail_usage, finish
 from rnnshape.errors import UsageError
 
 
@@ -62,10 +62,11 @@ def inspect(
         show_default=False)] = None,
 ) -> None:
     """Build a recurrent layer, run tensors through it, and explain every shape."""
-    from rnnshape import validate
-    from rnnshape.engine.inputs import UserTensors, build_request, build_spec, load_user_tensors, looks_like_file
-    from rnnshape.engine.report import MemoryRefused, TooLarge, expected_names, inspect_layer
-    from rnnshape.parsing import parse_bytes, parse_expect, parse_shape
+    with collector_paused():
+        from rnnshape import validate
+        from rnnshape.engine.inputs import UserTensors, build_request, build_spec, load_user_tensors, looks_like_file
+        from rnnshape.engine.report import MemoryRefused, TooLarge, expected_names, inspect_layer
+        from rnnshape.parsing import parse_bytes, parse_expect, parse_shape
 
     flags = {
         "num_layers": num_layers, "bidirectional": True if bidirectional else None,
