@@ -157,8 +157,10 @@ def _kept_listing(args: list[str]) -> str | None:
         return None
     import shutil
 
-    from rnnshape import _listing
-
+    try:
+        from rnnshape import _listing
+    except ImportError:  # an install without it: typer renders the listing
+        return None
     if not _listing.TEXT.isascii():  # any stream writes ASCII as click's echo would
         return None
     columns = min(shutil.get_terminal_size().columns, _LISTING_COLUMNS)
