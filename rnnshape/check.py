@@ -547,14 +547,15 @@ def junit_xml(result: CheckResult) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-# Characters XML 1.0 cannot hold at all, escaped or not (ElementTree writes them raw).
-_NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Characters XML 1.0 cannot hold at all, escaped or not (ElementTree writes them raw). A source, compiled
+# (and cached by re) on first use: its ranges take milliseconds to compile, which only --junit-xml should pay.
+_NOT_XML = "[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 
 
 def _xml_safe(root: Any) -> None:  # an ElementTree Element (imported lazily)
     """Every text and attribute made representable: characters XML forbids become visible escapes."""
     def clean(text: str) -> str:
-        return _NOT_XML.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+        return re.sub(_NOT_XML, lambda m: f"\\x{ord(m.group(0)):02x}", text)
 
     for el in root.iter():
         if el.text:

@@ -6,6 +6,7 @@ each command in a fresh ``python -X importtime`` process and reads the modules i
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -175,11 +176,18 @@ def test_torch_free_commands_import_only_what_they_use(tmp_path: Path, args: tup
     assert not others, f"{command} imported other commands' code: {sorted(others)}"
     if command == "explain":  # panels only: neither the inspect report code nor Rich's tables
         assert not {"rnnshape.engine.report", "rnnshape.model.shapes", "rich.table"} & modules
+    if command != "diagnose":  # --json is written by render.jsontext; the layer picture and tensor files only on demand
+        unused = {"json", "rnnshape.model.layout", "rnnshape.engine.tensors"} & modules
+        assert not unused, f"{' '.join(argv)} imported {sorted(unused)}"
+    if command == "check":  # a passing case draws no diagnosis panel
+        assert "rnnshape.render.report" not in modules
 
 
 def test_help_imports_no_command_code_beyond_the_listing() -> None:
     proc, modules = imported_by("--help")
     assert proc.returncode == 0
+    if int(os.environ.get("COLUMNS") or 80) >= 80:  # the kept listing (rnnshape/_listing.py, tests/test_startup.py)
+        assert "typer" not in modules
     assert not [m for m in (*HEAVY, "rich") if m in modules]
     assert not [m for m in modules if m.startswith(("rnnshape.engine", "rnnshape.explain", "rnnshape.diagnose.",
                                                    "rnnshape.check", "rnnshape.model", "rnnshape.render"))]

@@ -1,12 +1,10 @@
 """`rnnshape check`: every case of a TOML file, for CI."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
 
-from rnnshape.commands.common import fail_usage, finish
+from rnnshape.commands.common import collector_paused, fail_usage, finish
 from rnnshape.errors import UsageError
 
 
@@ -31,7 +29,8 @@ def check(
     hidden, cell, lengths, enforce_sorted, dtype, device, and expect = { output = [...],
     h_n = [...] } or expect_error = "input-size-mismatch".
     """
-    from rnnshape.check import default_file, refuse_overwriting_inputs, run_check, write_junit
+    with collector_paused():
+        from rnnshape.check import default_file, refuse_overwriting_inputs, run_check, write_junit
 
     try:
         path = file if file is not None else default_file()

@@ -8,10 +8,9 @@ internal error (a bug in rnnshape). Under ``--json`` every path prints one JSON 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
-
-import typer
 
 EXIT_OK, EXIT_DIAGNOSED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -26,7 +25,31 @@ def failure_json(message: str, exit_code: int) -> str:
     return json.dumps({"ok": False, "error": message, "exit_code": exit_code}, indent=2)
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a command imports its modules (or Rich, to draw).
+
+    Imports create thousands of objects that live as long as the process; the collector would
+    walk them again and again and free nothing (bench/bench_startup.py: a tenth of a run). They
+    are frozen (never walked again) and it is back on for the command's own work, whose
+    collections stay proportional to the work. ``cli.main`` does the same around typer.
+    """
+    import gc
+
+    if not gc.isenabled():  # already paused by a caller: it resumes it
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 def fail_usage(message: str, as_json: bool) -> NoReturn:
+    import typer  # here, not at the top: cli.py answers a cached --help without importing typer
+
     from rnnshape.render.safe import escape_control
 
     if as_json:
@@ -38,10 +61,13 @@ def fail_usage(message: str, as_json: bool) -> NoReturn:
 def finish(result: Any, as_json: bool, print_human: Callable[[], None],
            exit_code: int | None = None) -> NoReturn:
     """Every command ends here: the result as JSON or for people, then its exit code."""
-    if as_json:
-        import json
+    import typer
 
-        typer.echo(json.dumps(result.to_dict(), indent=2, default=repr))
+    if as_json:
+        from rnnshape.render.jsontext import dumps  # json.dumps(indent=2, default=repr)'s text, without json
+
+        typer.echo(dumps(result.to_dict()))
     else:
-        print_human()
+        with collector_paused():  # Rich's modules, then output bounded by what is shown
+            print_human()
     raise typer.Exit(exit_code if exit_code is not None else (EXIT_OK if result.ok else EXIT_DIAGNOSED))

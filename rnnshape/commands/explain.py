@@ -1,13 +1,11 @@
 """`rnnshape explain`: a pasted error or traceback -> ranked causes and fixes."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 
 import typer
 
-from rnnshape.commands.common import fail_usage, finish
+from rnnshape.commands.common import collector_paused, fail_usage, finish
 
 
 def explain(
@@ -22,7 +20,8 @@ def explain(
                        "each wording, and exit.")] = False,
 ) -> None:
     """Explain a PyTorch recurrent-layer error or traceback: causes ranked, fix as code."""
-    from rnnshape.explain.explainer import InputError, decode, explain_text, read_file, read_stream
+    with collector_paused():
+        from rnnshape.explain.explainer import InputError, decode, explain_text, read_file, read_stream
 
     if list_wordings:
         _list(as_json)

@@ -1,13 +1,11 @@
 """`rnnshape inspect`: flags or a pasted constructor -> a Report, rendered."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 
 import typer
 
-from rnnshape.commands.common import fail_usage, finish
+from rnnshape.commands.common import collector_paused, fail_usage, finish
 from rnnshape.errors import UsageError
 
 
@@ -64,10 +62,11 @@ def inspect(
         show_default=False)] = None,
 ) -> None:
     """Build a recurrent layer, run tensors through it, and explain every shape."""
-    from rnnshape import validate
-    from rnnshape.engine.inputs import UserTensors, build_request, build_spec, load_user_tensors, looks_like_file
-    from rnnshape.engine.report import MemoryRefused, TooLarge, expected_names, inspect_layer
-    from rnnshape.parsing import parse_bytes, parse_expect, parse_shape
+    with collector_paused():
+        from rnnshape import validate
+        from rnnshape.engine.inputs import UserTensors, build_request, build_spec, load_user_tensors, looks_like_file
+        from rnnshape.engine.report import MemoryRefused, TooLarge, expected_names, inspect_layer
+        from rnnshape.parsing import parse_bytes, parse_expect, parse_shape
 
     flags = {
         "num_layers": num_layers, "bidirectional": True if bidirectional else None,
@@ -145,11 +144,13 @@ def _parameter_view(params: bool | None):
 
 def _export_paths(svg: str | None, html: str | None, inputs: tuple[str | None, ...]) -> dict[str, str]:
     """``--svg``/``--html`` targets, refused before anything runs when they would clobber an input file."""
+    given = {k: v for k, v in (("svg", svg), ("html", html)) if v is not None}
+    if not given:  # the usual run: no need for the tensor loader's module
+        return given
     import os
 
     from rnnshape.engine.tensors import split_source
 
-    given = {k: v for k, v in (("svg", svg), ("html", html)) if v is not None}
     sources = {os.path.realpath(split_source(i)[0]): i for i in inputs if i is not None}
     for flag, path in given.items():
         real = os.path.realpath(path)

@@ -1,7 +1,5 @@
 """`rnnshape run`: run a program as python would, and explain recurrent-layer errors live."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -1,7 +1,5 @@
 """`rnnshape trace`: one hooked forward of a real model (imports and runs its code)."""
 
-from __future__ import annotations
-
 import contextlib
 import sys
 from typing import Annotated

@@ -11,12 +11,11 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rnnshape import diagnoses as dx
 from rnnshape.diagnoses.fixes import Fix, Verified
 from rnnshape.model.fixing import apply_fix, verify_all
-from rnnshape.model.layout import Layout
 from rnnshape.model.memory import (
     MAX_TENSOR_BYTES,
     estimate_bytes,
@@ -36,6 +35,9 @@ from rnnshape.model.shapes import (
     predict,
 )
 from rnnshape.model.spec import LayerSpec
+
+if TYPE_CHECKING:  # the picture's data: only --diagram builds one (and imports it)
+    from rnnshape.model.layout import Layout
 
 SEQUENCE_TENSORS = ("input", "h_0", "c_0", "output", "h_n", "c_n")
 #: With --lengths: the PackedSequence's data going in and coming out.

@@ -17,7 +17,6 @@ This path never imports torch, numpy or Rich, and compiles its patterns on first
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any
@@ -193,6 +192,8 @@ class Explanation:
         }
 
     def to_json(self) -> str:
+        import json  # only --json prints it: the human form never loads json
+
         return json.dumps(self.to_dict(), indent=2, default=repr)
 
 

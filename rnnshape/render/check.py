@@ -9,7 +9,6 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.check import CaseResult, CheckResult
-from rnnshape.render.report import diagnosis_panel
 from rnnshape.render.safe import SafeConsole
 
 _STATUS = {"passed": ("✓ passed", "green"), "failed": ("✗ failed", "red"),
@@ -133,8 +132,10 @@ def check_renderable(result: CheckResult) -> Group:
             parts.append(Text(r.message, style="red"))
         if r.status in ("error", "skipped"):
             parts.append(Text(r.message, style="red" if r.status == "error" else "yellow"))
-        for d in r.failures:
-            parts.append(diagnosis_panel(d))
+        if r.failures:
+            from rnnshape.render.report import diagnosis_panel  # panels: only a failing case draws one
+
+            parts.extend(diagnosis_panel(d) for d in r.failures)
     parts.append(Text(""))
     parts.append(summary_line(result))
     return Group(*parts)

@@ -6,7 +6,6 @@ renderables; nothing decides anything.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -303,4 +302,6 @@ def print_diagnoses(diagnoses: Iterable[Diagnosis], console: Console | None = No
 
 
 def dump_json(payload: dict[str, Any]) -> str:
+    import json  # the human output never needs it
+
     return json.dumps(payload, indent=2, default=repr)
