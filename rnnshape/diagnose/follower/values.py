@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnshape import diagnoses as dx
+from rnnshape.diagnose.lazyre import LazyPattern
 from rnnshape.model.symbolic import ONE, Sym
 
 RECURRENT = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru", "RNNCell": "rnn-cell",
@@ -30,11 +31,12 @@ DTYPES = {"float32": "float32", "float": "float32", "float64": "float64", "doubl
           "float16": "float16", "half": "float16", "bfloat16": "bfloat16", "int64": "int64",
           "long": "int64", "int32": "int32", "int": "int32", "int16": "int16", "short": "int16",
           "int8": "int8", "uint8": "uint8", "bool": "bool"}
-#: Names that say an axis is the batch, or time: provenance the code gives, never a guess from the numbers.
-BATCH_NAME = re.compile(r"^(b|bs|n|batch|batch_?size|n_?batch|num_?batch|bsz|mini_?batch)$|batch", re.IGNORECASE)
-TIME_NAME = re.compile(r"^(t|seq|seq_?len(gth)?|max_?len(gth)?|time_?steps?|n_?steps|num_?steps|window|"
+#: Names that say an axis is the batch, or time: provenance the code gives, never a guess from the numbers
+#: (compiled on first use: importing the follower compiles no pattern).
+BATCH_NAME = LazyPattern(r"^(b|bs|n|batch|batch_?size|n_?batch|num_?batch|bsz|mini_?batch)$|batch", re.IGNORECASE)
+TIME_NAME = LazyPattern(r"^(t|seq|seq_?len(gth)?|max_?len(gth)?|time_?steps?|n_?steps|num_?steps|window|"
                        r"sequence_?length|max_?seq_?len(gth)?|timesteps|steps)$", re.IGNORECASE)
-CLASS_NAME = re.compile(r"class|label|categor|sentiment|n_out\b|num_out", re.IGNORECASE)
+CLASS_NAME = LazyPattern(r"class|label|categor|sentiment|n_out\b|num_out", re.IGNORECASE)
 
 
 #: Python builtins the follower knows.
