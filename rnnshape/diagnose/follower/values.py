@@ -10,8 +10,9 @@ from __future__ import annotations
 import ast
 import operator
 import re
+from _thread import get_ident
 from collections import ChainMap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from rnnshape import diagnoses as dx
@@ -94,36 +95,72 @@ def capped(s: Sym) -> bool:
 class Value:
     """Base of the abstract values."""
 
+    def __repr__(self) -> str:
+        return _dataclass_repr(self)
 
-@dataclass(eq=False)
+
+#: The abstract values' classes: identity equality, and :class:`Value`'s ``__repr__`` (the one ``@dataclass``
+#: writes, written once here: generating and compiling it for every class cost ~10% of diagnose's startup).
+value_class = dataclass(eq=False, repr=False)
+_REPRS_RUNNING: set[tuple[int, int]] = set()
+
+
+def _dataclass_repr(obj: object) -> str:
+    """What ``@dataclass``'s own ``__repr__`` returns: ``Name(field=value!r, ...)``; ``...`` inside itself."""
+    if not is_dataclass(obj):
+        return object.__repr__(obj)
+    key = id(obj), get_ident()
+    if key in _REPRS_RUNNING:
+        return "..."
+    _REPRS_RUNNING.add(key)
+    try:
+        inner = ", ".join(f"{f.name}={getattr(obj, f.name)!r}" for f in fields(obj) if f.repr)
+        return f"{type(obj).__qualname__}({inner})"
+    finally:
+        _REPRS_RUNNING.discard(key)
+
+
+@value_class
 class Unknown(Value):
+    """A value the follower cannot know: why, and the ``--shape`` hint that would let it go on."""
+
     reason: str
     hint: str | None = None
 
 
-@dataclass(eq=False)
+@value_class
 class Const(Value):
+    """A Python constant (a number, a string, None, a dtype or device)."""
+
     value: Any
 
 
 @dataclass(frozen=True)
 class DType:
+    """A torch dtype, by its name."""
+
     name: str
 
 
 @dataclass(frozen=True)
 class Device:
+    """A torch device, by its name."""
+
     name: str
 
 
-@dataclass(eq=False)
+@value_class
 class Int(Value):
+    """A size: a symbolic polynomial, with the name it came from."""
+
     sym: Sym
     label: str | None = None
 
 
-@dataclass(eq=False)
+@value_class
 class Tensor(Value):
+    """A tensor: its symbolic dims, dtype and device, and where and how it was made."""
+
     dims: tuple[Sym, ...]
     labels: tuple[str | None, ...] = ()
     dtype: str = "float32"
@@ -145,8 +182,10 @@ class Tensor(Value):
         return len(self.dims)
 
 
-@dataclass(eq=False)
+@value_class
 class Tup(Value):
+    """A tuple, list or torch.Size of values (a layer's outputs, an LSTM's state)."""
+
     items: tuple[Value, ...]
     kind: str = "tuple"               # tuple, list, size
     role: str | None = None           # "outputs" (a layer's (out, state)), "state" (LSTM (h, c))
@@ -157,13 +196,17 @@ class Tup(Value):
     fix: tuple[ast.AST, str] | None = None  # the assignment target that kept it whole, and how to unpack it
 
 
-@dataclass(eq=False)
+@value_class
 class ModRef(Value):
+    """A name of a module or function outside the snippet (``torch.zeros``, ``nn.LSTM``)."""
+
     path: str
 
 
-@dataclass(eq=False)
+@value_class
 class Layer(Value):
+    """An ``nn`` layer the snippet builds."""
+
     kind: str
     line: int | None = None
     node: ast.Call | None = None
@@ -171,44 +214,58 @@ class Layer(Value):
     device: str | None = "cpu"        # None: moved somewhere the snippet does not pin
 
 
-@dataclass(eq=False)
+@value_class
 class RecurrentLayer(Layer):
+    """An RNN, LSTM or GRU layer, or one of their cells: its constructor's arguments."""
+
     args: dict[str, Any] = field(default_factory=dict)  # sizes as Sym, flags as Python values
     mode: str = "lstm"
 
 
-@dataclass(eq=False)
+@value_class
 class Linear(Layer):
+    """An ``nn.Linear``: its in and out features."""
+
     in_features: Sym = ONE
     out_features: Sym = ONE
     out_label: str | None = None
 
 
-@dataclass(eq=False)
+@value_class
 class Embedding(Layer):
+    """An ``nn.Embedding``: its number of ids and their dimension."""
+
     num: Sym = ONE
     dim: Sym = ONE
 
 
-@dataclass(eq=False)
+@value_class
 class Sequential(Layer):
+    """An ``nn.Sequential`` of the modules it chains."""
+
     modules: tuple[Value, ...] = ()
 
 
-@dataclass(eq=False)
+@value_class
 class Loss(Layer):
+    """A loss module (``nn.CrossEntropyLoss``, ...)."""
+
     pass
 
 
-@dataclass(eq=False)
+@value_class
 class Function(Value):
+    """A function or method the snippet defines (and the instance it is bound to)."""
+
     node: ast.FunctionDef
     owner: Instance | None = None
     cls: UserClass | None = None        # the class that defines it (super() starts after it)
 
 
-@dataclass(eq=False)
+@value_class
 class UserClass(Value):
+    """A class the snippet defines: its methods and bases."""
+
     node: ast.ClassDef
     methods: dict[str, ast.FunctionDef]
     bases: tuple[Value, ...] = ()
@@ -217,33 +274,41 @@ class UserClass(Value):
     last: Instance | None = None        # the last instance the snippet made
 
 
-@dataclass(eq=False)
+@value_class
 class Instance(Value):
+    """An instance of a class of the snippet, with the attributes set on it."""
+
     cls: UserClass
     attrs: dict[str, Value] = field(default_factory=dict)
 
 
-@dataclass(eq=False)
+@value_class
 class Packed(Value):
+    """A PackedSequence: the padded tensor it packs, and the lengths when known."""
+
     padded: Tensor                     # (T, B, *) in sequence-first order
     lengths: tuple[int, ...] | None
     enforce_sorted: bool = True
     line: int | None = None
 
 
-@dataclass(eq=False)
+@value_class
 class Parameter(Value):
     """One of a model's parameters (``next(model.parameters())``): its shape is not followed, but
     ``.new(sizes)`` / ``.new_zeros(sizes)`` of it makes a tensor of those sizes (the old ``init_hidden``)."""
 
 
-@dataclass(eq=False)
+@value_class
 class Dataset(Value):
+    """A ``TensorDataset`` of the tensors it holds."""
+
     tensors: tuple[Value, ...]
 
 
-@dataclass(eq=False)
+@value_class
 class Loader(Value):
+    """A ``DataLoader``: its dataset and batch size."""
+
     dataset: Value
     batch: Int
     drop_last: bool = False
@@ -267,7 +332,7 @@ class Loader(Value):
         return rows, size, rows % size
 
 
-@dataclass(eq=False)
+@value_class
 class Iter(Value):
     """What iterating yields (one representative element), and how many times when known."""
 
@@ -293,6 +358,8 @@ class Rewrite:
 
 @dataclass
 class Finding:
+    """A diagnosis at a line of the snippet, with the rewrite of the line that fixes it."""
+
     line: int | None
     diagnosis: dx.Diagnosis
     rewrite: Rewrite | None = None
@@ -325,6 +392,8 @@ class Shown:
 
 @dataclass
 class FollowResult:
+    """What following the snippet found: the shapes per line, the error, warnings and assumptions."""
+
     shapes: dict[int, list[Shown]] = field(default_factory=dict)
     error: Finding | None = None
     warnings: list[Finding] = field(default_factory=list)
@@ -352,13 +421,15 @@ class Halt(Exception):
     """Following cannot go on (an unknown that matters); the reason is already recorded."""
 
 
-@dataclass(eq=False)
+@value_class
 class BoundMethod(Value):
+    """A method of a value (``x.view``, ``model.init_hidden``), not yet called."""
+
     obj: Value
     name: str
 
 
-@dataclass(eq=False)
+@value_class
 class Super(Value):
     """``super()`` inside a method: the base classes of ``cls`` seen from ``inst``."""
 
@@ -366,7 +437,7 @@ class Super(Value):
     cls: UserClass
 
 
-@dataclass(eq=False)
+@value_class
 class Free(Value):
     """A forward() argument the snippet does not pin: a tensor whose rank the first use decides."""
 
