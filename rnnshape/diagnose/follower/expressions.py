@@ -67,9 +67,10 @@ class ExpressionsMixin:
         return Const(v)
 
     def e_Name(self: Follower, node: ast.Name, env: Env) -> Value:
-        if node.id in env:
-            value = env[node.id]
-            return self.freed.get(id(value), value) if isinstance(value, Free) else value
+        for scope in getattr(env, "maps", (env,)):  # ChainMap's lookup, once instead of `in` then `[]`
+            if node.id in scope:
+                value = scope[node.id]
+                return self.freed.get(id(value), value) if isinstance(value, Free) else value
         if node.id in self.hints:
             return self.hints[node.id]
         if node.id in ("torch",):

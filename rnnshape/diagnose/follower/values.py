@@ -12,7 +12,8 @@ import operator
 import re
 from _thread import get_ident
 from collections import ChainMap
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from functools import cache
 from typing import Any
 
 from rnnshape import diagnoses as dx
@@ -447,6 +448,27 @@ class Free(Value):
 
 class NotFollowed(Exception):
     """A rule cannot read its arguments; the call becomes Unknown with this reason."""
+
+
+def with_origin(t: Tensor, origin: str) -> Tensor:
+    """``dataclasses.replace(t, origin=origin)``, for every assignment of a tensor: the same new tensor (its
+    fields copied, ``__post_init__`` run), without ``replace``'s checks of every field on each call."""
+    names = _init_fields(type(t))
+    if names is None:
+        return replace(t, origin=origin)
+    new = object.__new__(type(t))
+    old = t.__dict__
+    new.__dict__.update({name: old[name] for name in names})
+    new.origin = origin
+    new.__post_init__()
+    return new
+
+
+@cache
+def _init_fields(cls: type) -> tuple[str, ...] | None:
+    """The fields ``replace`` copies, or None when one is not set by ``__init__`` (then only replace is right)."""
+    found = fields(cls)
+    return tuple(f.name for f in found) if all(f.init for f in found) else None
 
 
 def keep_role(t: Tensor) -> str | None:
