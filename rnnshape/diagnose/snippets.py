@@ -93,6 +93,8 @@ class Paste:
 
 @dataclass
 class Parsed:
+    """What parsed: the syntax tree, the lines skipped (and why), the code as parsed."""
+
     tree: ast.Module
     skipped: list[tuple[int, int, str]]   # (first line, last line, why), 1-based, inclusive
     lines: list[str] = field(default_factory=list)  # the code as parsed: skipped lines blank or `pass`
@@ -628,8 +630,7 @@ class Diagnosed:
             "diagnoses": [f.to_dict() for f in self.findings],
             "lines": lines,
             "skipped": [{"first": a, "last": b, "why": why} for a, b, why in self.skipped],
-            "not_code": {k: self.paste.lines_of(k) for k in ("magic", "traceback", "output")
-                         if self.paste.lines_of(k)},
+            "not_code": {k: found for k in ("magic", "traceback", "output") if (found := self.paste.lines_of(k))},
             "assumptions": [{"line": ln, "assumption": a} for ln, a in self.followed.assumptions],
             "notes": self.notes,
             "traceback": self.explanation.to_dict() if self.explanation is not None else None,
