@@ -339,7 +339,7 @@ def _all_patterns() -> list[tuple[str, object]]:
 
 def _every_pattern() -> list[tuple[str, object]]:
     from rnnshape.explain import catalog, explainer
-    from rnnshape.explain.lazyre import LazyPattern
+    from rnnshape.lazyre import LazyPattern
 
     found = [(f"explainer.{k}", v) for k, v in vars(explainer).items() if isinstance(v, LazyPattern)]
     found += [(f"explainer._VF_LAYER[{i}]", p) for i, (p, _) in enumerate(explainer._VF_LAYER)]
@@ -685,7 +685,7 @@ def test_json_path_imports_no_rich_and_compiles_no_pattern_at_import() -> None:
     code = (
         "import sys\n"
         "import rnnshape.explain.explainer as ex, rnnshape.explain.catalog as cat\n"
-        "from rnnshape.explain.lazyre import LazyPattern\n"
+        "from rnnshape.lazyre import LazyPattern\n"
         "pats = [v for m in (ex, cat) for v in vars(m).values() if isinstance(v, LazyPattern)]\n"
         "pats += [e.pattern for e in cat.ENTRIES]\n"
         "assert pats and not any(p.is_compiled for p in pats), 'compiled at import'\n"

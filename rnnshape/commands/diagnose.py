@@ -26,6 +26,13 @@ def diagnose(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Follow the shapes through pasted code without running it; stop at the first line that cannot work."""
+    from rnnshape.diagnose.snippets import no_cycle_collection
+
+    with no_cycle_collection():  # its JSON or its rendering too: they walk the same objects
+        _diagnose(file, shape or [], run=run, timeout=timeout, as_json=as_json)
+
+
+def _diagnose(file: str | None, shape: list[str], *, run: bool, timeout: float, as_json: bool) -> None:
     from rnnshape.diagnose.snippets import PasteError, diagnose_paste, parse_hints, read_source
 
     try:
@@ -42,7 +49,7 @@ def diagnose(
                                 source=file), file
         else:
             text, name = read_source(file, sys.stdin)
-        hints = parse_hints(shape or [])
+        hints = parse_hints(shape)
     except (UsageError, PasteError) as exc:
         fail_usage(str(exc), as_json)
     result = diagnose_paste(text, hints, name=name, run=run, timeout=timeout)

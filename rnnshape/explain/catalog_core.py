@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from rnnshape import diagnoses as dx
-from rnnshape.explain.lazyre import LazyPattern, lazy
+from rnnshape.lazyre import LazyPattern, lazy
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from rnnshape.explain.catalog_core import (
     _simple,
     _with_causes,
 )
-from rnnshape.explain.lazyre import lazy
+from rnnshape.lazyre import lazy
 
 
 def _tuple_attr(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:

@@ -9,7 +9,7 @@ import re
 from rnnshape import diagnoses as dx
 from rnnshape.diagnoses import versions as vx
 from rnnshape.explain.catalog_core import _RNN_EVIDENCE, Context, Entry, _e, _Merged, _with_causes
-from rnnshape.explain.lazyre import lazy
+from rnnshape.lazyre import lazy
 
 _DTYPE_NAMES = {"Long": "int64", "Int": "int32", "Short": "int16", "Char": "int8",
                 "Byte": "uint8", "Bool": "bool", "Float": "float32", "Double": "float64",

@@ -23,7 +23,7 @@ from typing import Any
 
 from rnnshape.diagnoses import Diagnosis
 from rnnshape.explain import catalog
-from rnnshape.explain.lazyre import lazy
+from rnnshape.lazyre import lazy
 from rnnshape.parsing import ANSI_ESCAPE
 from rnnshape.textio import MAX_TEXT_BYTES as MAX_BYTES
 from rnnshape.textio import InputFileError as InputError  # a usage error (exit 2), as `explain` names it

@@ -1,8 +1,10 @@
 """Rich output for ``rnnshape diagnose``: the paste with a margin of shapes, then the findings.
 
 Plain data in (:class:`rnnshape.diagnose.snippets.Diagnosed`), renderables out. Highlighting uses
-the stdlib tokenizer (pygments would cost more to import than the whole command should take);
-``--json`` never imports Rich at all.
+the stdlib tokenizer (pygments would cost more to import than the whole command should take), and
+only for a console that shows colours (a pipe shows none: tokenizing for it is wasted). Only the
+Rich parts drawn are imported (panels for findings, a table for ``--run``); ``--json`` never
+imports Rich at all.
 """
 
 from __future__ import annotations
@@ -10,8 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
-from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from rnnshape.render.safe import SafeConsole
@@ -107,8 +107,11 @@ def _code_line(text: Text | str, style: str | None = None) -> Text:
     return t
 
 
-def listing(result: Any, width: int = 100) -> Group:
-    """The paste, one row per line: number, the code whole, and its shapes after it (or below, when too long)."""
+def listing(result: Any, width: int = 100, *, highlight: bool = True) -> Group:
+    """The paste, one row per line: number, the code whole, and its shapes after it (or below, when too long).
+
+    ``highlight=False`` (a console without colours) leaves the code unstyled: the same text.
+    """
     paste = result.paste
     err = result.error
     err_line = err.line if err is not None else None
@@ -118,7 +121,7 @@ def listing(result: Any, width: int = 100) -> Group:
         for ln in range(a, b + 1):
             skipped_lines[ln] = why
     code = [ln if paste.kinds[i] in ("code", "blank") else "" for i, ln in enumerate(paste.code_lines)]
-    highlighted = _highlighted(code)
+    highlighted = _highlighted(code) if highlight else [Text(line) for line in code]
     visible = _visible(result)
     num_w = len(str(len(paste.lines))) + 1
     short = [len(paste.lines[ln - 1]) for ln in visible if ln is not None and len(paste.lines[ln - 1]) <= width // 2]
@@ -195,6 +198,8 @@ def rewrite_text(rw: Any) -> RenderableType:
 
 def _panel(d: Any) -> RenderableType:
     """The finding's title and explanation (prose wraps); its fix is code, printed below, never wrapped."""
+    from rich.panel import Panel
+
     colour = {"error": "red", "warning": "yellow", "info": "blue"}.get(d.severity, "white")
     parts: list[RenderableType] = [Text(d.title, style="bold"), Text(d.explanation)]
     if d.evidence.get("origin"):
@@ -230,6 +235,8 @@ def finding_renderable(f: Any) -> RenderableType:
 
 
 def run_table(result: Any) -> RenderableType:
+    from rich.table import Table  # --run only: rich.table costs ~10 ms to import (fractions, decimal)
+
     ran = result.run
     table = Table(title="shapes recorded by the run", title_justify="left", box=None, pad_edge=False,
                   show_header=True, header_style="bold")
@@ -290,7 +297,7 @@ def picture_of_rows(diagnosis: Any) -> list[RenderableType]:
     return [diagram(layout_for(spec), highlight=last_layer_rows(spec), compact=True), Text("")]
 
 
-def diagnose_renderable(result: Any, width: int = 100) -> Group:
+def diagnose_renderable(result: Any, width: int = 100, *, highlight: bool = True) -> Group:
     parts: list[RenderableType] = [Text(f"rnnshape diagnose {result.name}", style="bold")]
     for note in result.notes:
         parts.append(Text(f"· {note}", style="dim"))
@@ -301,7 +308,7 @@ def diagnose_renderable(result: Any, width: int = 100) -> Group:
     for line, text in result.followed.assumptions:
         parts.append(Text(f"· line {line}: assumed {text}", style="dim"))
     parts.append(Text(""))
-    parts.append(listing(result, width))
+    parts.append(listing(result, width, highlight=highlight))
     parts.append(Text(""))
     for f in result.findings:
         parts.append(finding_renderable(f))
@@ -316,7 +323,9 @@ def diagnose_renderable(result: Any, width: int = 100) -> Group:
 
 def print_diagnosis(result: Any, console: Console | None = None) -> None:
     console = console or SafeConsole()
-    console.print(diagnose_renderable(result, console.width), crop=False)
+    # styles reach only a console with colours (or one recording them for an export)
+    shows_styles = console.color_system is not None or console.record
+    console.print(diagnose_renderable(result, console.width, highlight=shows_styles), crop=False)
 
 
 __all__ = ["diagnose_renderable", "print_diagnosis"]

@@ -79,10 +79,11 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
         #: what the class's methods nobody calls return, when it is a state (init_state): (method, line, value)
         self.state_builders: list[tuple[str, int, Value]] = []
         self.stmt: ast.stmt | None = None     # the statement being followed (its targets tell a call's use)
+        self._dim_texts: dict[Sym, str] = {}
 
     def run(self, tree: ast.Module) -> FollowResult:
         self.module_env = env = Env({"__name__": Const("__main__")})
-        if _uses_self(tree):
+        if _uses_self(tree, self.lines):
             # lines cut from a method: self is an instance of a class the paste does not show, whose
             # attributes are those the lines set (the others are unknown)
             env["self"] = Instance(UserClass(ast.ClassDef(name="the pasted method's class", bases=[], keywords=[],
@@ -227,20 +228,27 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
     def show(self, line: int, name: str, value: Value) -> None:
         if name == "_" or getattr(value, "loop_index", False):
             return
-        text = self.describe(value)
-        if text is None:
-            return
-        shown = self.result.shapes.setdefault(line, [])
-        if any(s.name == name and s.text == text for s in shown):
-            return
-        if any(s.name == name for s in shown):
+        earlier = self.result.shapes.get(line)
+        if earlier and any(s.name == name for s in earlier):
             return  # a line followed twice (a loop, two calls) keeps its first shapes
         shape = None
         dtype = None
-        if isinstance(value, Tensor):
-            shape = [str(d) for d in self.tensor_dims(value)]
+        if isinstance(value, Tensor):  # each dimension written once, for the margin's text and the JSON's shape
+            shape = [self.dim_text(d) for d in self.tensor_dims(value)]
             dtype = value.dtype
-        shown.append(Shown(name, text, dtype, shape, value))
+            text = _tensor_text(shape, dtype)
+        else:
+            text = self.describe(value)
+            if text is None:
+                return
+        self.result.shapes.setdefault(line, []).append(Shown(name, text, dtype, shape, value))
+
+    def dim_text(self, d: Sym) -> str:
+        """``str(d)``, once per size: the margins of a long paste write the same few sizes over and over."""
+        text = self._dim_texts.get(d)
+        if text is None:
+            text = self._dim_texts[d] = str(d)
+        return text
 
     def _final_shapes(self) -> None:
         """Margins written with what was assumed later (``input_size = 20``) substituted."""
@@ -258,11 +266,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
 
     def describe(self, value: Value) -> str | None:
         if isinstance(value, Tensor):
-            dims = self.tensor_dims(value)
-            text = fmt_dims(dims)
-            if value.dtype != "float32":
-                text += f" {value.dtype}"
-            return text
+            return _tensor_text([self.dim_text(d) for d in self.tensor_dims(value)], value.dtype)
         if isinstance(value, Int):
             s = self.sub(value.sym)
             return str(s) if s.is_const or value.label else f"= {s}"
@@ -367,10 +371,20 @@ def _size_names(node: ast.expr) -> list[str]:
     return []
 
 
-def _uses_self(tree: ast.Module) -> bool:
-    """Whether code outside any def or class reads ``self`` (a fragment of a method's body)."""
+def _tensor_text(dims: list[str], dtype: str) -> str:
+    """A tensor in the margin: its dimensions (``fmt_dims``), and its dtype when not float32."""
+    text = fmt_dims(dims)
+    return text if dtype == "float32" else f"{text} {dtype}"
+
+
+def _uses_self(tree: ast.Module, lines: list[str]) -> bool:
+    """Whether code outside any def or class reads ``self`` (a fragment of a method's body).
+
+    Only statements whose text can hold the name are walked (a non-ASCII one can spell it in other letters
+    that Python normalizes to it): most pastes have no module-level ``self`` anywhere.
+    """
     todo: list[ast.AST] = [s for s in tree.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                                       ast.ClassDef))]
+                                                                       ast.ClassDef)) and _may_name_self(s, lines)]
     while todo:
         node = todo.pop()
         if isinstance(node, ast.Name) and node.id == "self":
@@ -378,3 +392,10 @@ def _uses_self(tree: ast.Module) -> bool:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             todo.extend(ast.iter_child_nodes(node))
     return False
+
+
+def _may_name_self(stmt: ast.stmt, lines: list[str]) -> bool:
+    first, last = stmt.lineno, stmt.end_lineno or stmt.lineno
+    if not 0 < first <= last <= len(lines):
+        return True
+    return any("self" in line or not line.isascii() for line in lines[first - 1:last])

@@ -49,14 +49,22 @@ if TYPE_CHECKING:
     from rnnshape.diagnose.follower.core import Follower
 
 
+#: (follower class, node type) -> its ``e_`` method, or None when it has none.
+_E_METHODS: dict[tuple[type, type], Any] = {}
+_UNSEEN = object()
+
+
 class ExpressionsMixin:
     def expr(self: Follower, node: ast.expr | None, env: dict[str, Value]) -> Value:
         if node is None:
             return Const(None)
-        method = getattr(self, "e_" + type(node).__name__, None)
+        key = (type(self), type(node))
+        method = _E_METHODS.get(key, _UNSEEN)
+        if method is _UNSEEN:  # looked up once per kind of node, not on each of a long paste's expressions
+            method = _E_METHODS[key] = getattr(type(self), "e_" + type(node).__name__, None)
         if method is None:
             return Unknown(f"{self.src(node)[:60]} is not followed")
-        return method(node, env)
+        return method(self, node, env)
 
     def e_Constant(self: Follower, node: ast.Constant, env: Env) -> Value:
         v = node.value
@@ -67,9 +75,10 @@ class ExpressionsMixin:
         return Const(v)
 
     def e_Name(self: Follower, node: ast.Name, env: Env) -> Value:
-        if node.id in env:
-            value = env[node.id]
-            return self.freed.get(id(value), value) if isinstance(value, Free) else value
+        for scope in getattr(env, "maps", (env,)):  # ChainMap's lookup, once instead of `in` then `[]`
+            if node.id in scope:
+                value = scope[node.id]
+                return self.freed.get(id(value), value) if isinstance(value, Free) else value
         if node.id in self.hints:
             return self.hints[node.id]
         if node.id in ("torch",):

@@ -32,6 +32,7 @@ from rnnshape.diagnose.follower.values import (
     Unknown,
     UserClass,
     Value,
+    with_origin,
 )
 from rnnshape.diagnoses import follow_findings as ff
 from rnnshape.model.symbolic import ONE, Sym, fmt_dims
@@ -361,7 +362,7 @@ class StatementsMixin:
                 name = target.id   # a cell's (h, c) kept whole: unpacked, hx -> hx, cx
                 value.fix = (target, f"{name}, {'c' + name[1:] if name.startswith('h') else name + '_c'}")
             if isinstance(value, Tensor) and not (value.origin or "").startswith("--shape"):
-                value = replace(value, origin=f"{target.id}, line {self.line}")
+                value = with_origin(value, f"{target.id}, line {self.line}")
             env[target.id] = value
             self.show(self.line, target.id, value)
         elif isinstance(target, ast.Attribute):

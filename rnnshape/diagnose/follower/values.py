@@ -10,11 +10,14 @@ from __future__ import annotations
 import ast
 import operator
 import re
+from _thread import get_ident
 from collections import ChainMap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from functools import cache
 from typing import Any
 
 from rnnshape import diagnoses as dx
+from rnnshape.lazyre import LazyPattern
 from rnnshape.model.symbolic import ONE, Sym
 from rnnshape.model.vocab import (
     ELEMENTWISE_KINDS,
@@ -40,13 +43,14 @@ DTYPES = {"float32": "float32", "float": "float32", "float64": "float64", "doubl
           "long": "int64", "int32": "int32", "int": "int32", "int16": "int16", "short": "int16",
           "int8": "int8", "uint8": "uint8", "bool": "bool", "complex64": "complex64", "cfloat": "complex64",
           "complex128": "complex128", "cdouble": "complex128"}
-#: Names that say an axis is the batch, or time: provenance the code gives, never a guess from the numbers.
-BATCH_NAME = re.compile(r"^(b|bs|n|batch|batch_?size|n_?batch|num_?batch|bsz|mini_?batch)$|batch", re.IGNORECASE)
-TIME_NAME = re.compile(r"^(t|seq|seq_?len(gth)?|max_?len(gth)?|time_?steps?|n_?steps|num_?steps|window|"
+#: Names that say an axis is the batch, or time: provenance the code gives, never a guess from the numbers
+#: (compiled on first use: importing the follower compiles no pattern).
+BATCH_NAME = LazyPattern(r"^(b|bs|n|batch|batch_?size|n_?batch|num_?batch|bsz|mini_?batch)$|batch", re.IGNORECASE)
+TIME_NAME = LazyPattern(r"^(t|seq|seq_?len(gth)?|max_?len(gth)?|time_?steps?|n_?steps|num_?steps|window|"
                        r"sequence_?length|max_?seq_?len(gth)?|timesteps|steps)$", re.IGNORECASE)
 #: An attribute named like a recurrent layer (``self.rnn``, ``self.encoder_lstm``, ``self.gru2``), not a cell.
-RECURRENT_ATTR = re.compile(r"(?:\w*_)?(?:bi_?)?(?:rnn|lstm|gru)\d*(?:_(?!cell)\w*)?", re.IGNORECASE)
-CLASS_NAME = re.compile(r"class|label|categor|sentiment|n_out\b|num_out", re.IGNORECASE)
+RECURRENT_ATTR = LazyPattern(r"(?:\w*_)?(?:bi_?)?(?:rnn|lstm|gru)\d*(?:_(?!cell)\w*)?", re.IGNORECASE)
+CLASS_NAME = LazyPattern(r"class|label|categor|sentiment|n_out\b|num_out", re.IGNORECASE)
 
 
 #: Python builtins the follower knows.
@@ -107,36 +111,72 @@ def capped(s: Sym) -> bool:
 class Value:
     """Base of the abstract values."""
 
+    def __repr__(self) -> str:
+        return _dataclass_repr(self)
 
-@dataclass(eq=False)
+
+#: The abstract values' classes: identity equality, and :class:`Value`'s ``__repr__`` (the one ``@dataclass``
+#: writes, written once here: generating and compiling it for every class cost ~10% of diagnose's startup).
+value_class = dataclass(eq=False, repr=False)
+_REPRS_RUNNING: set[tuple[int, int]] = set()
+
+
+def _dataclass_repr(obj: object) -> str:
+    """What ``@dataclass``'s own ``__repr__`` returns: ``Name(field=value!r, ...)``; ``...`` inside itself."""
+    if not is_dataclass(obj):
+        return object.__repr__(obj)
+    key = id(obj), get_ident()
+    if key in _REPRS_RUNNING:
+        return "..."
+    _REPRS_RUNNING.add(key)
+    try:
+        inner = ", ".join(f"{f.name}={getattr(obj, f.name)!r}" for f in fields(obj) if f.repr)
+        return f"{type(obj).__qualname__}({inner})"
+    finally:
+        _REPRS_RUNNING.discard(key)
+
+
+@value_class
 class Unknown(Value):
+    """A value the follower cannot know: why, and the ``--shape`` hint that would let it go on."""
+
     reason: str
     hint: str | None = None
 
 
-@dataclass(eq=False)
+@value_class
 class Const(Value):
+    """A Python constant (a number, a string, None, a dtype or device)."""
+
     value: Any
 
 
 @dataclass(frozen=True)
 class DType:
+    """A torch dtype, by its name."""
+
     name: str
 
 
 @dataclass(frozen=True)
 class Device:
+    """A torch device, by its name."""
+
     name: str
 
 
-@dataclass(eq=False)
+@value_class
 class Int(Value):
+    """A size: a symbolic polynomial, with the name it came from."""
+
     sym: Sym
     label: str | None = None
 
 
-@dataclass(eq=False)
+@value_class
 class Tensor(Value):
+    """A tensor: its symbolic dims, dtype and device, and where and how it was made."""
+
     dims: tuple[Sym, ...]
     labels: tuple[str | None, ...] = ()
     dtype: str = "float32"
@@ -158,8 +198,10 @@ class Tensor(Value):
         return len(self.dims)
 
 
-@dataclass(eq=False)
+@value_class
 class Tup(Value):
+    """A tuple, list or torch.Size of values (a layer's outputs, an LSTM's state)."""
+
     items: tuple[Value, ...]
     kind: TupKind = "tuple"           # tuple, list, size, unknown-list
     role: TupRole | None = None       # "outputs" (a layer's (out, state)), "state" (LSTM (h, c))
@@ -170,13 +212,17 @@ class Tup(Value):
     fix: tuple[ast.AST, str] | None = None  # the assignment target that kept it whole, and how to unpack it
 
 
-@dataclass(eq=False)
+@value_class
 class ModRef(Value):
+    """A name of a module or function outside the snippet (``torch.zeros``, ``nn.LSTM``)."""
+
     path: str
 
 
-@dataclass(eq=False)
+@value_class
 class Layer(Value):
+    """An ``nn`` layer the snippet builds."""
+
     kind: LayerKind
     line: int | None = None
     node: ast.Call | None = None
@@ -184,8 +230,10 @@ class Layer(Value):
     device: str | None = "cpu"        # None: moved somewhere the snippet does not pin
 
 
-@dataclass(eq=False)
+@value_class
 class RecurrentLayer(Layer):
+    """An RNN, LSTM or GRU layer, or one of their cells: its constructor's arguments."""
+
     args: dict[str, Any] = field(default_factory=dict)  # sizes as Sym, flags as Python values
     mode: str = "lstm"
     inferred: str | None = None        # not built in the snippet: why it is taken to be a recurrent layer
@@ -200,38 +248,50 @@ class LayerChoice(Value):
     kinds: tuple[RecurrentKind, ...]
 
 
-@dataclass(eq=False)
+@value_class
 class Linear(Layer):
+    """An ``nn.Linear``: its in and out features."""
+
     in_features: Sym = ONE
     out_features: Sym = ONE
     out_label: str | None = None
 
 
-@dataclass(eq=False)
+@value_class
 class Embedding(Layer):
+    """An ``nn.Embedding``: its number of ids and their dimension."""
+
     num: Sym = ONE
     dim: Sym = ONE
 
 
-@dataclass(eq=False)
+@value_class
 class Sequential(Layer):
+    """An ``nn.Sequential`` of the modules it chains."""
+
     modules: tuple[Value, ...] = ()
 
 
-@dataclass(eq=False)
+@value_class
 class Loss(Layer):
+    """A loss module (``nn.CrossEntropyLoss``, ...)."""
+
     pass
 
 
-@dataclass(eq=False)
+@value_class
 class Function(Value):
+    """A function or method the snippet defines (and the instance it is bound to)."""
+
     node: ast.FunctionDef
     owner: Instance | None = None
     cls: UserClass | None = None        # the class that defines it (super() starts after it)
 
 
-@dataclass(eq=False)
+@value_class
 class UserClass(Value):
+    """A class the snippet defines: its methods and bases."""
+
     node: ast.ClassDef
     methods: dict[str, ast.FunctionDef]
     bases: tuple[Value, ...] = ()
@@ -240,33 +300,41 @@ class UserClass(Value):
     last: Instance | None = None        # the last instance the snippet made
 
 
-@dataclass(eq=False)
+@value_class
 class Instance(Value):
+    """An instance of a class of the snippet, with the attributes set on it."""
+
     cls: UserClass
     attrs: dict[str, Value] = field(default_factory=dict)
 
 
-@dataclass(eq=False)
+@value_class
 class Packed(Value):
+    """A PackedSequence: the padded tensor it packs, and the lengths when known."""
+
     padded: Tensor                     # (T, B, *) in sequence-first order
     lengths: tuple[int, ...] | None
     enforce_sorted: bool = True
     line: int | None = None
 
 
-@dataclass(eq=False)
+@value_class
 class Parameter(Value):
     """One of a model's parameters (``next(model.parameters())``): its shape is not followed, but
     ``.new(sizes)`` / ``.new_zeros(sizes)`` of it makes a tensor of those sizes (the old ``init_hidden``)."""
 
 
-@dataclass(eq=False)
+@value_class
 class Dataset(Value):
+    """A ``TensorDataset`` of the tensors it holds."""
+
     tensors: tuple[Value, ...]
 
 
-@dataclass(eq=False)
+@value_class
 class Loader(Value):
+    """A ``DataLoader``: its dataset and batch size."""
+
     dataset: Value
     batch: Int
     drop_last: bool = False
@@ -290,7 +358,7 @@ class Loader(Value):
         return rows, size, rows % size
 
 
-@dataclass(eq=False)
+@value_class
 class Iter(Value):
     """What iterating yields (one representative element), and how many times when known."""
 
@@ -316,6 +384,8 @@ class Rewrite:
 
 @dataclass
 class Finding:
+    """A diagnosis at a line of the snippet, with the rewrite of the line that fixes it."""
+
     line: int | None
     diagnosis: dx.Diagnosis
     rewrite: Rewrite | None = None
@@ -348,6 +418,8 @@ class Shown:
 
 @dataclass
 class FollowResult:
+    """What following the snippet found: the shapes per line, the error, warnings and assumptions."""
+
     shapes: dict[int, list[Shown]] = field(default_factory=dict)
     error: Finding | None = None
     warnings: list[Finding] = field(default_factory=list)
@@ -375,13 +447,15 @@ class Halt(Exception):
     """Following cannot go on (an unknown that matters); the reason is already recorded."""
 
 
-@dataclass(eq=False)
+@value_class
 class BoundMethod(Value):
+    """A method of a value (``x.view``, ``model.init_hidden``), not yet called."""
+
     obj: Value
     name: str
 
 
-@dataclass(eq=False)
+@value_class
 class Super(Value):
     """``super()`` inside a method: the base classes of ``cls`` seen from ``inst``."""
 
@@ -389,7 +463,7 @@ class Super(Value):
     cls: UserClass
 
 
-@dataclass(eq=False)
+@value_class
 class Free(Value):
     """A forward() argument the snippet does not pin: a tensor whose rank the first use decides."""
 
@@ -399,6 +473,27 @@ class Free(Value):
 
 class NotFollowed(Exception):
     """A rule cannot read its arguments; the call becomes Unknown with this reason."""
+
+
+def with_origin(t: Tensor, origin: str) -> Tensor:
+    """``dataclasses.replace(t, origin=origin)``, for every assignment of a tensor: the same new tensor (its
+    fields copied, ``__post_init__`` run), without ``replace``'s checks of every field on each call."""
+    names = _init_fields(type(t))
+    if names is None:
+        return replace(t, origin=origin)
+    new = object.__new__(type(t))
+    old = t.__dict__
+    new.__dict__.update({name: old[name] for name in names})
+    new.origin = origin
+    new.__post_init__()
+    return new
+
+
+@cache
+def _init_fields(cls: type) -> tuple[str, ...] | None:
+    """The fields ``replace`` copies, or None when one is not set by ``__init__`` (then only replace is right)."""
+    found = fields(cls)
+    return tuple(f.name for f in found) if all(f.init for f in found) else None
 
 
 def keep_role(t: Tensor) -> TensorRole | None:

@@ -1,4 +1,4 @@
-"""Regular expressions compiled on first use, so importing ``explain`` costs no compile time."""
+"""Regular expressions compiled on first use, so importing ``explain`` or ``diagnose`` compiles none."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ class LazyPattern:
 
     @property
     def compiled(self) -> re.Pattern[str]:
+        """The compiled pattern (bind its methods once in loops over every line)."""
         if self._compiled is None:
             self._compiled = re.compile(self._source, self._flags)
         return self._compiled
