@@ -155,6 +155,26 @@ CASES: dict[str, tuple[str, Runs, str | None, list[str]]] = {
         cell = nn.GRUCell(4, 8)
         h = cell(torch.Tensor(3, 5))
         """, (("", ""),), "input-size-mismatch@4", []),
+    # a class the snippet never builds: where its caller puts it is not said, so a state moved to cuda behind a
+    # flag's default is no device error (built with gpu=False, as a CPU caller would, torch runs it)
+    "state_on_cuda_behind_a_flag_of_a_class_never_built": ("""
+        import torch
+        import torch.nn as nn
+        class Encoder(nn.Module):
+            def __init__(self, gpu=True):
+                super().__init__()
+                self.gpu = gpu
+                self.lstm = nn.LSTM(4, 6)
+            def init_hidden(self, b):
+                h0 = torch.zeros(1, b, 6)
+                c0 = torch.zeros(1, b, 6)
+                if self.gpu:
+                    h0 = h0.cuda()
+                    c0 = c0.cuda()
+                return (h0, c0)
+            def forward(self, x):
+                return self.lstm(x, self.init_hidden(x.size(1)))
+        """, (("", "Encoder(gpu=False)(torch.randn(5, 2, 4))"),), None, []),
 }
 
 

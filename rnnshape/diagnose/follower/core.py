@@ -121,6 +121,9 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
                 inst = cls.last or self.instantiate(cls, [], kwargs, None, symbolic=True)
                 if not isinstance(inst, Instance):
                     break
+                if cls.last is None:
+                    # built by a caller the paste does not show: it may have moved the model anywhere
+                    self._move(inst, "to", [Unknown("where the caller puts the model")], {})
                 if not kwargs:
                     self._follow_class(cls, inst, helpers, follow_forward, quiet=False)
                     continue
