@@ -175,6 +175,19 @@ CASES: dict[str, tuple[str, Runs, str | None, list[str]]] = {
             def forward(self, x):
                 return self.lstm(x, self.init_hidden(x.size(1)))
         """, (("", "Encoder(gpu=False)(torch.randn(5, 2, 4))"),), None, []),
+    # a loop over a literal range: its symbolic index stands for the positive values, 0 is followed on its own
+    "reversed_range_loop_reaches_an_empty_sequence": ("""
+        import torch
+        rnn = torch.nn.GRU(5, 6)
+        for seq_len in reversed(range(3)):
+            output, h_n = rnn(torch.zeros(seq_len, 2, 5))
+        """, (("", ""),), "empty-sequence@4", []),
+    "range_loop_without_zero_is_fine": ("""
+        import torch
+        rnn = torch.nn.GRU(5, 6)
+        for seq_len in reversed(range(1, 4)):
+            output, h_n = rnn(torch.zeros(seq_len, 2, 5))
+        """, (("", ""),), None, []),
 }
 
 

@@ -358,6 +358,10 @@ class CallsMixin:
             return Tup(args[0].items, name)
         if name in ("iter",) and args:
             return self.iterate(args[0], node)
+        if name == "reversed" and args and isinstance(args[0], Const) and isinstance(args[0].value, range):
+            return Const(args[0].value[::-1])
+        if name == "reversed" and args and isinstance(args[0], Tup) and args[0].count is None and not args[0].role:
+            return Tup(args[0].items[::-1], "list")
         if name == "next" and args:
             v = args[0]
             return v.element if isinstance(v, Iter) else Unknown("next() of a value that is not an iterator")

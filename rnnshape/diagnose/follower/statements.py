@@ -230,6 +230,24 @@ class StatementsMixin:
         last = value.last_batch(self.sub) if isinstance(value, Loader) else None
         if last is not None:
             self._last_batch(stmt, value, last, env)  # type: ignore[arg-type]
+        if isinstance(value, Const) and isinstance(value.value, range) and len(value.value) > 1 and \
+                0 in value.value and not self.second_pass and not _mutates(stmt.body):
+            self._zero_pass(stmt, env)
+
+    def _zero_pass(self: Follower, stmt: ast.For | ast.AsyncFor, env: Env) -> None:
+        """A literal range holding 0 (``for n in reversed(range(4))``): the symbolic index of the representative
+        pass stands for the positive values only, so the body is followed once more with 0, where a size made
+        from the index is empty. Only its error counts: what else it records repeats the first pass."""
+        r = self.result
+        warnings, notes, assumptions, unknowns = len(r.warnings), len(r.notes), len(r.assumptions), len(r.unknowns)
+        scope = env.new_child()
+        self.assign(stmt.target, Int(Sym.const(0)), scope, stmt)
+        self.second_pass = True   # never nested: following stays linear
+        try:
+            self._loop_body(stmt, scope, None)
+        finally:
+            self.second_pass = False
+            del r.warnings[warnings:], r.notes[notes:], r.assumptions[assumptions:], r.unknowns[unknowns:]
 
     def _full_batch_states(self: Follower, value: Value, env: Env) -> tuple[Sym, list[tuple[Value, int, str]]] | None:
         """Before a loop over a DataLoader whose size the snippet does not fix: the states already made with its
@@ -470,6 +488,18 @@ def _raises(body: list[ast.stmt]) -> bool:
     if isinstance(last, ast.If):
         return _raises(last.body) and _raises(last.orelse)
     return isinstance(last, ast.Raise)
+
+
+def _mutates(body: list[ast.stmt]) -> bool:
+    """Whether a block changes something outside its own names (an attribute, an item, a list it appends to):
+    following it once more would change it twice."""
+    for node in (n for s in body for n in ast.walk(s)):
+        if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Store):
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in ("append", "extend", "insert"):
+            return True
+    return False
 
 
 def _recurrent_kinds(v: Value) -> tuple[str | None, ...]:
