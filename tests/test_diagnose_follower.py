@@ -444,6 +444,42 @@ def test_not_followed_calls_are_counted_with_their_hint() -> None:
     assert "1 not followed (give --shape batch=T,B,10)" in verdict(r).plain
 
 
+def test_an_input_taken_to_be_what_the_layer_reads_is_not_a_checked_call() -> None:
+    """A class the snippet never calls: its forward's x, assumed to be exactly what the LSTM reads, checks no
+    size the snippet fixes, so the verdict is "nothing to check" with the hint, never a green tick."""
+    r = _d("""
+        import torch
+        import torch.nn as nn
+        class Generator(nn.Module):
+            def __init__(self, latent_dim, hidden):
+                super().__init__()
+                self.lstm = nn.LSTM(latent_dim, hidden, batch_first=True)
+            def forward(self, x):
+                out, _ = self.lstm(x)
+                return out
+        """)
+    assert r.error is None and r.verdict == "nothing-to-check" and r.checked == 0
+    assert r.not_followed == {8: "--shape x=B,T,latent_dim"}
+    assert any(f.diagnosis.evidence.get("hint") == "--shape x=B,T,latent_dim" for f in r.findings)
+    # the hint it prints is one --shape accepts, and pinned, the call is checked
+    pinned = _d(textwrap.dedent(r.code), "x=B,T,latent_dim")
+    assert pinned.verdict == "ok" and pinned.checked == 1
+
+
+def test_a_state_the_snippet_builds_keeps_the_call_checked() -> None:
+    r = _d("""
+        import torch
+        import torch.nn as nn
+        class Encoder(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.gru = nn.GRU(4, 8)
+            def forward(self, x):
+                return self.gru(x, torch.zeros(1, x.size(1), 8))
+        """)
+    assert r.verdict == "ok" and r.checked == 1
+
+
 def test_notebook_code_cells_in_order(tmp_path: Path) -> None:
     nb = {"cells": [
         {"cell_type": "markdown", "source": ["# an RNN"]},

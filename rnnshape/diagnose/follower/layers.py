@@ -467,7 +467,15 @@ class LayersMixin:
             return self._outputs_unchecked(layer, xt, packed, node)
         if packed is not None and layer.mode.endswith("cell"):
             return Unknown("a PackedSequence fed to a cell")
-        return self._predict(layer, xt, h, c, packed, node)
+        out = self._predict(layer, xt, h, c, packed, node)
+        if h is None and xt.line == self.line and any(v is xt for v in self.freed.values()):
+            # its input is only what this layer reads, assumed here: no size the snippet fixes was checked
+            self.result.checked.discard((self.line, id(layer)))
+            self.result.not_followed[self.line] = f"--shape {self._arg_name(node)}={self._example_input(layer)}"
+            self.unknown(f"the input of {name}", Unknown(f"{xt.origin.split(' ')[0]} is not given by the snippet "
+                                                          "(taken to be what the layer reads, it checks nothing)"),
+                         self._arg_name(node), self._example_input(layer))
+        return out
 
     def _state_of_a_full_batch(self: Follower, layer: RecurrentLayer, hx: Value) -> None:
         """Inside a loop over a DataLoader of unknown size, a state sized like one made before the loop with
