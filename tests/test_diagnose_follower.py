@@ -466,6 +466,55 @@ def test_an_input_taken_to_be_what_the_layer_reads_is_not_a_checked_call() -> No
     assert pinned.verdict == "ok" and pinned.checked == 1
 
 
+HINT_REBOUND = """
+import torch
+import torch.nn as nn
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = Mystery()
+        self.gru = nn.GRU(12, 8)
+    def forward(self, inputs):
+        spec = self.conv(inputs)
+        spec = torch.transpose(spec, 1, 3)
+        B, T, D, C = spec.size()
+        spec = torch.reshape(spec, [B, T, D * C])
+        return self.gru(spec)[0]
+"""
+
+
+def test_a_hint_pins_the_binding_the_layer_reads_not_the_first_one() -> None:
+    """``spec`` is bound four times; diagnose asks for the one the GRU reads, and the hint pins that one: the
+    first (4-D, from a module the paste does not define) stays unknown, so no transpose of a 3-D tensor fails."""
+    r = _d(HINT_REBOUND)
+    assert r.error is None and r.not_followed == {13: "--shape spec=T,B,12"}
+    pinned = _d(HINT_REBOUND, "spec=T,B,12")
+    assert pinned.error is None and pinned.checked == 1, [(f.line, f.diagnosis.code) for f in pinned.findings]
+    # torch runs it (the module stands in as the identity on a (B, C, D, T) = (2, 3, 4, 5) batch)
+    res = run_in_torch({"m": {"globals": "Mystery = lambda: (lambda x: x)",
+                              "code": HINT_REBOUND + "M()(torch.randn(2, 3, 4, 5))\n"}})["m"]
+    assert res["ok"], res
+
+
+def test_a_hint_for_a_parameter_the_body_rebinds_pins_what_the_layer_reads() -> None:
+    code = """
+        import torch
+        import torch.nn as nn
+        class A(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm = nn.LSTM(10, 6)
+            def forward(self, input):
+                input = input.transpose(0, 1)
+                output, _ = self.lstm(input)
+                return output
+        """
+    r = _d(code)
+    assert r.verdict == "nothing-to-check" and r.not_followed == {9: "--shape input=T,B,10"}
+    pinned = _d(code, "input=T,B,10")
+    assert pinned.checked == 1 and not pinned.findings, [(f.line, f.diagnosis.code) for f in pinned.findings]
+
+
 def test_a_state_the_snippet_builds_keeps_the_call_checked() -> None:
     r = _d("""
         import torch

@@ -338,7 +338,7 @@ def test_a_warning_only_the_flag_shows_names_it() -> None:
     assert w.evidence["only_when"] == "Encoder(..., bidirectional=True)" and "(with Encoder(" in w.title
     # the second pass adds no note, assumption or call of its own (x, only what the GRU reads, checks nothing)
     assert sum("Encoder is never called" in n for n in r.notes) == 1 and r.checked == 0
-    assert list(r.not_followed) == [6]
+    assert list(r.not_followed) == [8]
 
 
 def test_a_function_pasted_alone_without_self_is_not_a_method() -> None:

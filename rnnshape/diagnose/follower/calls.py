@@ -182,8 +182,8 @@ class CallsMixin:
                 scope[name] = args[i]
             elif name in kwargs:
                 scope[name] = kwargs[name]
-            elif from_hints and name in self.hints:
-                scope[name] = self.hints[name]
+            elif from_hints and name in self.hints and not _rebinds(fn, name):
+                scope[name] = self.hints[name]   # (a name the body rebinds: the layer that reads it takes it)
             elif i + offset >= first_default:
                 scope[name] = self.expr(defaults[i + offset - first_default], scope)
             elif symbolic or name in sizes:
@@ -513,3 +513,10 @@ class CallsMixin:
             else:
                 out[k] = sym
         return tuple(out)
+
+
+def _rebinds(fn: ast.FunctionDef, name: str) -> bool:
+    """Whether a function's body assigns its parameter ``name`` again: a --shape hint then pins the binding a
+    layer reads (the one diagnose asked about), not the argument."""
+    return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
+               for s in fn.body for n in ast.walk(s))

@@ -210,6 +210,8 @@ class LayersMixin:
 
     def call_layer(self: Follower, layer: Layer, args: list[Value], kwargs: dict[str, Value], node: ast.Call) -> Value:
         x = args[0] if args else kwargs.get("input", kwargs.get("x", Unknown("no input")))
+        if isinstance(x, (Unknown, Free)) and id(x) not in self.freed and self._arg_name(node) in self.hints:
+            x = self.hints[self._arg_name(node)]   # the binding a hint pins: the one a layer reads unknown
         if isinstance(x, Free):
             x = self.materialize(x, layer)
         if isinstance(layer, RecurrentLayer):

@@ -366,8 +366,6 @@ class StatementsMixin:
     def assign(self: Follower, target: ast.expr, value: Value, env: Env, stmt: ast.stmt) -> None:
         if isinstance(target, ast.Name):
             self.assigned_at[(id(env.maps[0]), target.id)] = self.line
-            if isinstance(value, Unknown) and target.id in self.hints:
-                value = self.hints[target.id]
             if isinstance(value, Int) and value.label is None and not getattr(value, "loop_index", False):
                 value = Int(value.sym, target.id)
             if isinstance(value, Layer) and value.name is None:
