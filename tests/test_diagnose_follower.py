@@ -515,6 +515,33 @@ def test_a_hint_for_a_parameter_the_body_rebinds_pins_what_the_layer_reads() -> 
     assert pinned.checked == 1 and not pinned.findings, [(f.line, f.diagnosis.code) for f in pinned.findings]
 
 
+SUM_OF_SIZES = """
+import torch
+import torch.nn as nn
+class PoseRNN(nn.Module):
+    def __init__(self, image_latent_size, hidden_size):
+        super().__init__()
+        self.rnn = nn.LSTM(image_latent_size + hidden_size, hidden_size, batch_first=True)
+    def forward(self, frames, prev):
+        rnn_input = torch.cat([frames, prev], dim=2)
+        return self.rnn(rnn_input)
+"""
+
+
+def test_a_size_solved_from_a_hint_makes_no_config_error() -> None:
+    """``input_size = image_latent_size + hidden_size`` against a pinned 14: solving it gives hidden_size =
+    14 - image_latent_size, which the snippet does not fix; no "hidden_size must be greater than zero"."""
+    r = _d(SUM_OF_SIZES)
+    hint = r.not_followed[9]
+    assert hint == "--shape rnn_input=B,T,F"   # printed in a form --shape accepts
+    assert _d(SUM_OF_SIZES, hint.split(" ", 1)[1]).error is None
+    pinned = _d(SUM_OF_SIZES, "rnn_input=2,1,14")
+    assert pinned.error is None and 9 in pinned.not_followed, [(f.line, f.diagnosis.code) for f in pinned.findings]
+    # torch builds and runs it for sizes that sum to 14
+    res = run_in_torch({"m": SUM_OF_SIZES + "PoseRNN(8, 6)(torch.randn(2, 1, 8), torch.randn(2, 1, 6))\n"})["m"]
+    assert res["ok"], res
+
+
 def test_a_state_the_snippet_builds_keeps_the_call_checked() -> None:
     r = _d("""
         import torch

@@ -493,7 +493,7 @@ class CallsMixin:
             return self.unfree(free)
         dims = self._sizes_read(free, dims, layer)
         t = Tensor(dims, dtype=dtype, origin=f"{free.name} (symbolic: not pinned by the snippet)", line=self.line)
-        self.freed[id(free)] = t
+        self.set_freed(free, t)
         self.result.assumptions.append((self.line, f"{free.name} = {fmt_dims(dims)} {dtype}, what "
                                         f"{layer.name or 'nn.' + layer.kind} reads (pin it with --shape "
                                         f"{free.name}=...)"))

@@ -29,6 +29,7 @@ from rnnshape.diagnose.follower.values import (
     Env,
     Finding,
     FollowResult,
+    Free,
     Function,
     Halt,
     Instance,
@@ -45,6 +46,7 @@ from rnnshape.diagnose.follower.values import (
     Unknown,
     UserClass,
     Value,
+    shape_hint,
 )
 from rnnshape.diagnoses import follow_findings as ff
 from rnnshape.model.symbolic import Sym, Verdict, compare, fmt_dims
@@ -69,6 +71,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
         self.classifier_class = False  # a model class named like a classifier (SentimentRNN, Classifier)
         self.loops: list[tuple[Sym | None, set[int]]] = []  # trip count, ids of lists made inside
         self.freed: dict[int, Tensor] = {}   # unpinned forward arguments, once a layer decided their shape
+        self.kept_free: list[Free] = []      # the arguments freed holds, kept alive: a new one never reuses an id
         self.op = ""                          # the op whose shape rule runs (for its messages)
         self.module_env: Env = Env()
         self.assigned_at: dict[tuple[int, str], int] = {}   # (scope, name) -> the line that last set it
@@ -221,6 +224,10 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
             except Halt:
                 continue
 
+    def set_freed(self, free: Free, value: Value) -> None:
+        self.freed[id(free)] = value   # type: ignore[assignment]
+        self.kept_free.append(free)
+
     def sub(self, s: Sym) -> Sym:
         return s.substitute(self.bindings) if self.bindings else s
 
@@ -319,7 +326,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
         reason = value.reason if isinstance(value, Unknown) else "its shape is not known"
         hint = value.hint if isinstance(value, Unknown) and value.hint else None
         if hint_name:
-            hint = f"--shape {hint_name}={example}"
+            hint = f"--shape {hint_name}={shape_hint(example)}"
         d = dx.unknown_shape(what=what, reason=reason, hint=hint)
         if not any(f.line == self.line and f.diagnosis.title == d.title for f in self.result.unknowns):
             self.result.unknowns.append(Finding(self.line, d))
@@ -381,3 +388,4 @@ def _uses_self(tree: ast.Module) -> bool:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             todo.extend(ast.iter_child_nodes(node))
     return False
+

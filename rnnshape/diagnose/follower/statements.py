@@ -457,7 +457,7 @@ class StatementsMixin:
             dims.append(free.sizes.get(i, Sym.var(label)))
         labels = tuple(e.id if isinstance(e, ast.Name) and e.id != "_" else None for e in names)
         t = Tensor(tuple(dims), labels, origin=f"{free.name} (symbolic: not pinned by the snippet)", line=self.line)
-        self.freed[id(free)] = t
+        self.set_freed(free, t)
         self.result.assumptions.append((self.line, f"{free.name} = {fmt_dims(tuple(dims))}, the rank its "
                                         f"unpacking says (pin it with --shape {free.name}=...)"))
         return self.tensor_attribute(t, "shape", names[0])
