@@ -188,6 +188,21 @@ CASES: dict[str, tuple[str, Runs, str | None, list[str]]] = {
         for seq_len in reversed(range(1, 4)):
             output, h_n = rnn(torch.zeros(seq_len, 2, 5))
         """, (("", ""),), None, []),
+    "reversed_list_loop_follows_each_size": ("""
+        import torch
+        rnn = torch.nn.GRU(5, 6)
+        for steps in reversed([3, 2]):
+            output, h_n = rnn(torch.zeros(steps, 4, 5))
+        """, (("", ""),), None, []),
+    # a body that changes what is outside it (an item here) is not followed a second time with 0
+    "range_loop_that_stores_an_item_is_followed_once": ("""
+        import torch
+        rnn = torch.nn.GRU(5, 6)
+        lens = [0, 0]
+        for i in range(2):
+            lens[i] = i + 1
+            output, h_n = rnn(torch.zeros(i + 1, 2, 5))
+        """, (("", ""),), None, []),
 }
 
 
