@@ -542,6 +542,27 @@ def test_a_size_solved_from_a_hint_makes_no_config_error() -> None:
     assert res["ok"], res
 
 
+def test_a_size_a_loop_binds_from_what_it_does_not_model_is_no_symbol() -> None:
+    """``for seq_len in lengths():`` over a value rnnshape does not model: seq_len may be any size, 0 included,
+    so the call it sizes is not followed (never a green tick on a length assumed positive)."""
+    r = _d("""
+        import torch
+        rnn = torch.nn.GRU(5, 6)
+        for seq_len in lengths():
+            output, h_n = rnn(torch.zeros(seq_len, 10, 5))
+        """)
+    assert r.error is None and r.verdict == "nothing-to-check" and list(r.not_followed) == [4]
+    assert any("what iterating lengths() gives is not known" in f.diagnosis.explanation for f in r.findings)
+    # torch: with a length of 0 among them, the call fails (pytorch/pytorch#50192)
+    res = run_in_torch({"m": {"globals": "lengths = lambda: [3, 0]", "code": textwrap.dedent("""
+        import torch
+        rnn = torch.nn.GRU(5, 6)
+        for seq_len in lengths():
+            output, h_n = rnn(torch.zeros(seq_len, 10, 5))
+        """).lstrip()}})["m"]
+    assert not res["ok"] and res["line"] == 4, res
+
+
 def test_a_state_the_snippet_builds_keeps_the_call_checked() -> None:
     r = _d("""
         import torch

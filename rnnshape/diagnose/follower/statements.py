@@ -30,6 +30,7 @@ from rnnshape.diagnose.follower.values import (
     Tensor,
     Tup,
     Unknown,
+    UnknownItem,
     UserClass,
     Value,
 )
@@ -344,7 +345,7 @@ class StatementsMixin:
             return Iter(self.loader_batch(value))
         if isinstance(value, Iter):
             return value
-        return Iter(Unknown(f"what iterating {self.src(node)} gives is not known",
+        return Iter(UnknownItem(f"what iterating {self.src(node)} gives is not known",
                             "--shape NAME=SHAPE for the loop variables"))
 
     def loader_batch(self: Follower, loader: Loader, batch: Int | None = None) -> Value:

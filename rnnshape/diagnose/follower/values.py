@@ -115,6 +115,11 @@ class Unknown(Value):
 
 
 @dataclass(eq=False)
+class UnknownItem(Unknown):
+    """What a loop over a value rnnshape does not model binds: any size, 0 included, so never a symbol."""
+
+
+@dataclass(eq=False)
 class Const(Value):
     value: Any
 
