@@ -496,6 +496,18 @@ def test_a_hint_pins_the_binding_the_layer_reads_not_the_first_one() -> None:
     assert res["ok"], res
 
 
+def test_a_hint_pins_a_name_bound_once_even_when_a_layer_reads_an_expression_of_it() -> None:
+    code = """
+        import torch
+        rnn = torch.nn.GRU(5, 6)
+        batch = next(iter(loader))
+        out, h = rnn(batch.float())
+        """
+    assert _d(code).verdict == "nothing-to-check"
+    pinned = _d(code, "batch=T,B,5")
+    assert pinned.verdict == "ok" and pinned.checked == 1
+
+
 def test_a_hint_for_a_parameter_the_body_rebinds_pins_what_the_layer_reads() -> None:
     code = """
         import torch

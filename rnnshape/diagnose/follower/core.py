@@ -22,7 +22,7 @@ from rnnshape.diagnose.follower.expressions import ExpressionsMixin
 from rnnshape.diagnose.follower.layers import LayersMixin
 from rnnshape.diagnose.follower.packing import PackingMixin
 from rnnshape.diagnose.follower.rewrite import RewriteMixin
-from rnnshape.diagnose.follower.statements import StatementsMixin
+from rnnshape.diagnose.follower.statements import StatementsMixin, hinted_stores
 from rnnshape.diagnose.follower.values import (
     Const,
     Embedding,
@@ -60,6 +60,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
     def __init__(self, lines: list[str], hints: dict[str, Value] | None = None) -> None:
         self.lines = lines
         self.hints = hints or {}
+        self.hint_stores: dict[str, list[tuple[int, int]]] = {}   # each hinted name's assignments (see run)
         self.hint_symbols = {s for v in self.hints.values() if isinstance(v, Tensor) for d in v.dims
                              for s in d.symbols}
         self.result = FollowResult()
@@ -85,6 +86,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
 
     def run(self, tree: ast.Module) -> FollowResult:
         self.module_env = env = Env({"__name__": Const("__main__")})
+        self.hint_stores = hinted_stores(tree, set(self.hints)) if self.hints else {}
         if _uses_self(tree):
             # lines cut from a method: self is an instance of a class the paste does not show, whose
             # attributes are those the lines set (the others are unknown)

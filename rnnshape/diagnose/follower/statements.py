@@ -367,6 +367,8 @@ class StatementsMixin:
     def assign(self: Follower, target: ast.expr, value: Value, env: Env, stmt: ast.stmt) -> None:
         if isinstance(target, ast.Name):
             self.assigned_at[(id(env.maps[0]), target.id)] = self.line
+            if isinstance(value, Unknown) and target.id in self.hints and self._last_binding(target.id):
+                value = self.hints[target.id]   # (an earlier binding stays unknown: see LayersMixin.call_layer)
             if isinstance(value, Int) and value.label is None and not getattr(value, "loop_index", False):
                 value = Int(value.sym, target.id)
             if isinstance(value, Layer) and value.name is None:
@@ -392,6 +394,13 @@ class StatementsMixin:
             self.unpack(target, value, env, stmt)
         elif isinstance(target, ast.Starred):
             self.assign(target.value, Unknown("a starred assignment"), env, stmt)
+
+    def _last_binding(self: Follower, name: str) -> bool:
+        """Whether the assignment on this line is the last one of ``name`` in its function: the binding a
+        --shape hint for it pins (an earlier one of a name assigned again is not the one it was asked for)."""
+        stores = self.hint_stores.get(name, [])
+        scope = next((sc for line, sc in stores if line == self.line), None)
+        return not any(line > self.line and sc == scope for line, sc in stores)
 
     def unpack(self: Follower, target: ast.Tuple | ast.List, value: Value, env: Env, stmt: ast.stmt) -> None:
         names = target.elts
@@ -507,3 +516,17 @@ def _recurrent_kinds(v: Value) -> tuple[str | None, ...]:
         return v.kinds
     name = v.path.rsplit(".", 1)[-1] if isinstance(v, ModRef) else None
     return (name,) if name in ("RNN", "GRU", "LSTM") else (None,)
+
+
+def hinted_stores(tree: ast.Module, names: set[str]) -> dict[str, list[tuple[int, int]]]:
+    """Each hinted name's assignments: (line, the line of the function holding it; 0 for the module)."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    todo: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while todo:
+        node, scope = todo.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store) and child.id in names:
+                out.setdefault(child.id, []).append((child.lineno, scope))
+            inner = child.lineno if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else scope
+            todo.append((child, inner))
+    return out
