@@ -444,6 +444,151 @@ def test_not_followed_calls_are_counted_with_their_hint() -> None:
     assert "1 not followed (give --shape batch=T,B,10)" in verdict(r).plain
 
 
+def test_an_input_taken_to_be_what_the_layer_reads_is_not_a_checked_call() -> None:
+    """A class the snippet never calls: its forward's x, assumed to be exactly what the LSTM reads, checks no
+    size the snippet fixes, so the verdict is "nothing to check" with the hint, never a green tick."""
+    r = _d("""
+        import torch
+        import torch.nn as nn
+        class Generator(nn.Module):
+            def __init__(self, latent_dim, hidden):
+                super().__init__()
+                self.lstm = nn.LSTM(latent_dim, hidden, batch_first=True)
+            def forward(self, x):
+                out, _ = self.lstm(x)
+                return out
+        """)
+    assert r.error is None and r.verdict == "nothing-to-check" and r.checked == 0
+    assert r.not_followed == {8: "--shape x=B,T,latent_dim"}
+    assert any(f.diagnosis.evidence.get("hint") == "--shape x=B,T,latent_dim" for f in r.findings)
+    # the hint it prints is one --shape accepts, and pinned, the call is checked
+    pinned = _d(textwrap.dedent(r.code), "x=B,T,latent_dim")
+    assert pinned.verdict == "ok" and pinned.checked == 1
+
+
+HINT_REBOUND = """
+import torch
+import torch.nn as nn
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = Mystery()
+        self.gru = nn.GRU(12, 8)
+    def forward(self, inputs):
+        spec = self.conv(inputs)
+        spec = torch.transpose(spec, 1, 3)
+        B, T, D, C = spec.size()
+        spec = torch.reshape(spec, [B, T, D * C])
+        return self.gru(spec)[0]
+"""
+
+
+def test_a_hint_pins_the_binding_the_layer_reads_not_the_first_one() -> None:
+    """``spec`` is bound four times; diagnose asks for the one the GRU reads, and the hint pins that one: the
+    first (4-D, from a module the paste does not define) stays unknown, so no transpose of a 3-D tensor fails."""
+    r = _d(HINT_REBOUND)
+    assert r.error is None and r.not_followed == {13: "--shape spec=T,B,12"}
+    pinned = _d(HINT_REBOUND, "spec=T,B,12")
+    assert pinned.error is None and pinned.checked == 1, [(f.line, f.diagnosis.code) for f in pinned.findings]
+    # torch runs it (the module stands in as the identity on a (B, C, D, T) = (2, 3, 4, 5) batch)
+    res = run_in_torch({"m": {"globals": "Mystery = lambda: (lambda x: x)",
+                              "code": HINT_REBOUND + "M()(torch.randn(2, 3, 4, 5))\n"}})["m"]
+    assert res["ok"], res
+
+
+def test_a_hint_pins_a_name_bound_once_even_when_a_layer_reads_an_expression_of_it() -> None:
+    code = """
+        import torch
+        rnn = torch.nn.GRU(5, 6)
+        batch = next(iter(loader))
+        out, h = rnn(batch.float())
+        """
+    assert _d(code).verdict == "nothing-to-check"
+    pinned = _d(code, "batch=T,B,5")
+    assert pinned.verdict == "ok" and pinned.checked == 1
+
+
+def test_a_hint_for_a_parameter_the_body_rebinds_pins_what_the_layer_reads() -> None:
+    code = """
+        import torch
+        import torch.nn as nn
+        class A(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm = nn.LSTM(10, 6)
+            def forward(self, input):
+                input = input.transpose(0, 1)
+                output, _ = self.lstm(input)
+                return output
+        """
+    r = _d(code)
+    assert r.verdict == "nothing-to-check" and r.not_followed == {9: "--shape input=T,B,10"}
+    pinned = _d(code, "input=T,B,10")
+    assert pinned.checked == 1 and not pinned.findings, [(f.line, f.diagnosis.code) for f in pinned.findings]
+
+
+SUM_OF_SIZES = """
+import torch
+import torch.nn as nn
+class PoseRNN(nn.Module):
+    def __init__(self, image_latent_size, hidden_size):
+        super().__init__()
+        self.rnn = nn.LSTM(image_latent_size + hidden_size, hidden_size, batch_first=True)
+    def forward(self, frames, prev):
+        rnn_input = torch.cat([frames, prev], dim=2)
+        return self.rnn(rnn_input)
+"""
+
+
+def test_a_size_solved_from_a_hint_makes_no_config_error() -> None:
+    """``input_size = image_latent_size + hidden_size`` against a pinned 14: solving it gives hidden_size =
+    14 - image_latent_size, which the snippet does not fix; no "hidden_size must be greater than zero"."""
+    r = _d(SUM_OF_SIZES)
+    hint = r.not_followed[9]
+    assert hint == "--shape rnn_input=B,T,F"   # printed in a form --shape accepts
+    assert _d(SUM_OF_SIZES, hint.split(" ", 1)[1]).error is None
+    pinned = _d(SUM_OF_SIZES, "rnn_input=2,1,14")
+    assert pinned.error is None and 9 in pinned.not_followed, [(f.line, f.diagnosis.code) for f in pinned.findings]
+    # torch builds and runs it for sizes that sum to 14
+    res = run_in_torch({"m": SUM_OF_SIZES + "PoseRNN(8, 6)(torch.randn(2, 1, 8), torch.randn(2, 1, 6))\n"})["m"]
+    assert res["ok"], res
+
+
+def test_a_size_a_loop_binds_from_what_it_does_not_model_is_no_symbol() -> None:
+    """``for seq_len in lengths():`` over a value rnnshape does not model: seq_len may be any size, 0 included,
+    so the call it sizes is not followed (never a green tick on a length assumed positive)."""
+    r = _d("""
+        import torch
+        rnn = torch.nn.GRU(5, 6)
+        for seq_len in lengths():
+            output, h_n = rnn(torch.zeros(seq_len, 10, 5))
+        """)
+    assert r.error is None and r.verdict == "nothing-to-check" and list(r.not_followed) == [4]
+    assert any("what iterating lengths() gives is not known" in f.diagnosis.explanation for f in r.findings)
+    # torch: with a length of 0 among them, the call fails (pytorch/pytorch#50192)
+    res = run_in_torch({"m": {"globals": "lengths = lambda: [3, 0]", "code": textwrap.dedent("""
+        import torch
+        rnn = torch.nn.GRU(5, 6)
+        for seq_len in lengths():
+            output, h_n = rnn(torch.zeros(seq_len, 10, 5))
+        """).lstrip()}})["m"]
+    assert not res["ok"] and res["line"] == 4, res
+
+
+def test_a_state_the_snippet_builds_keeps_the_call_checked() -> None:
+    r = _d("""
+        import torch
+        import torch.nn as nn
+        class Encoder(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.gru = nn.GRU(4, 8)
+            def forward(self, x):
+                return self.gru(x, torch.zeros(1, x.size(1), 8))
+        """)
+    assert r.verdict == "ok" and r.checked == 1
+
+
 def test_notebook_code_cells_in_order(tmp_path: Path) -> None:
     nb = {"cells": [
         {"cell_type": "markdown", "source": ["# an RNN"]},

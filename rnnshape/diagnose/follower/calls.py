@@ -182,8 +182,8 @@ class CallsMixin:
                 scope[name] = args[i]
             elif name in kwargs:
                 scope[name] = kwargs[name]
-            elif from_hints and name in self.hints:
-                scope[name] = self.hints[name]
+            elif from_hints and name in self.hints and not _rebinds(fn, name):
+                scope[name] = self.hints[name]   # (a name the body rebinds: the layer that reads it takes it)
             elif i + offset >= first_default:
                 scope[name] = self.expr(defaults[i + offset - first_default], scope)
             elif symbolic or name in sizes:
@@ -358,6 +358,10 @@ class CallsMixin:
             return Tup(args[0].items, name)
         if name in ("iter",) and args:
             return self.iterate(args[0], node)
+        if name == "reversed" and args and isinstance(args[0], Const) and isinstance(args[0].value, range):
+            return Const(args[0].value[::-1])
+        if name == "reversed" and args and isinstance(args[0], Tup) and args[0].count is None and not args[0].role:
+            return Tup(args[0].items[::-1], "list")
         if name == "next" and args:
             v = args[0]
             return v.element if isinstance(v, Iter) else Unknown("next() of a value that is not an iterator")
@@ -489,7 +493,7 @@ class CallsMixin:
             return self.unfree(free)
         dims = self._sizes_read(free, dims, layer)
         t = Tensor(dims, dtype=dtype, origin=f"{free.name} (symbolic: not pinned by the snippet)", line=self.line)
-        self.freed[id(free)] = t
+        self.set_freed(free, t)
         self.result.assumptions.append((self.line, f"{free.name} = {fmt_dims(dims)} {dtype}, what "
                                         f"{layer.name or 'nn.' + layer.kind} reads (pin it with --shape "
                                         f"{free.name}=...)"))
@@ -509,3 +513,10 @@ class CallsMixin:
             else:
                 out[k] = sym
         return tuple(out)
+
+
+def _rebinds(fn: ast.FunctionDef, name: str) -> bool:
+    """Whether a function's body assigns its parameter ``name`` again: a --shape hint then pins the binding a
+    layer reads (the one diagnose asked about), not the argument."""
+    return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
+               for s in fn.body for n in ast.walk(s))

@@ -22,13 +22,14 @@ from rnnshape.diagnose.follower.expressions import ExpressionsMixin
 from rnnshape.diagnose.follower.layers import LayersMixin
 from rnnshape.diagnose.follower.packing import PackingMixin
 from rnnshape.diagnose.follower.rewrite import RewriteMixin
-from rnnshape.diagnose.follower.statements import StatementsMixin
+from rnnshape.diagnose.follower.statements import StatementsMixin, hinted_stores
 from rnnshape.diagnose.follower.values import (
     Const,
     Embedding,
     Env,
     Finding,
     FollowResult,
+    Free,
     Function,
     Halt,
     Instance,
@@ -45,6 +46,7 @@ from rnnshape.diagnose.follower.values import (
     Unknown,
     UserClass,
     Value,
+    shape_hint,
 )
 from rnnshape.diagnoses import follow_findings as ff
 from rnnshape.model.symbolic import Sym, Verdict, compare, fmt_dims
@@ -58,6 +60,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
     def __init__(self, lines: list[str], hints: dict[str, Value] | None = None) -> None:
         self.lines = lines
         self.hints = hints or {}
+        self.hint_stores: dict[str, list[tuple[int, int]]] = {}   # each hinted name's assignments (see run)
         self.hint_symbols = {s for v in self.hints.values() if isinstance(v, Tensor) for d in v.dims
                              for s in d.symbols}
         self.result = FollowResult()
@@ -69,6 +72,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
         self.classifier_class = False  # a model class named like a classifier (SentimentRNN, Classifier)
         self.loops: list[tuple[Sym | None, set[int]]] = []  # trip count, ids of lists made inside
         self.freed: dict[int, Tensor] = {}   # unpinned forward arguments, once a layer decided their shape
+        self.kept_free: list[Free] = []      # the arguments freed holds, kept alive: a new one never reuses an id
         self.op = ""                          # the op whose shape rule runs (for its messages)
         self.module_env: Env = Env()
         self.assigned_at: dict[tuple[int, str], int] = {}   # (scope, name) -> the line that last set it
@@ -83,6 +87,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
 
     def run(self, tree: ast.Module) -> FollowResult:
         self.module_env = env = Env({"__name__": Const("__main__")})
+        self.hint_stores = hinted_stores(tree, set(self.hints)) if self.hints else {}
         if _uses_self(tree, self.lines):
             # lines cut from a method: self is an instance of a class the paste does not show, whose
             # attributes are those the lines set (the others are unknown)
@@ -122,6 +127,9 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
                 inst = cls.last or self.instantiate(cls, [], kwargs, None, symbolic=True)
                 if not isinstance(inst, Instance):
                     break
+                if cls.last is None:
+                    # built by a caller the paste does not show: it may have moved the model anywhere
+                    self._move(inst, "to", [Unknown("where the caller puts the model")], {})
                 if not kwargs:
                     self._follow_class(cls, inst, helpers, follow_forward, quiet=False)
                     continue
@@ -218,6 +226,10 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
                                    sizes=size_parameters(value.node))
             except Halt:
                 continue
+
+    def set_freed(self, free: Free, value: Value) -> None:
+        self.freed[id(free)] = value   # type: ignore[assignment]
+        self.kept_free.append(free)
 
     def sub(self, s: Sym) -> Sym:
         return s.substitute(self.bindings) if self.bindings else s
@@ -320,7 +332,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
         reason = value.reason if isinstance(value, Unknown) else "its shape is not known"
         hint = value.hint if isinstance(value, Unknown) and value.hint else None
         if hint_name:
-            hint = f"--shape {hint_name}={example}"
+            hint = f"--shape {hint_name}={shape_hint(example)}"
         d = dx.unknown_shape(what=what, reason=reason, hint=hint)
         if not any(f.line == self.line and f.diagnosis.title == d.title for f in self.result.unknowns):
             self.result.unknowns.append(Finding(self.line, d))

@@ -36,6 +36,7 @@ from rnnshape.diagnose.follower.values import (
     Unknown,
     Value,
     layer_picture,
+    shape_hint,
 )
 from rnnshape.diagnoses import follow_findings as ff
 from rnnshape.model.shapes import FLOAT_DTYPES, UNSAFE, Request, TensorArg, predict
@@ -210,6 +211,8 @@ class LayersMixin:
 
     def call_layer(self: Follower, layer: Layer, args: list[Value], kwargs: dict[str, Value], node: ast.Call) -> Value:
         x = args[0] if args else kwargs.get("input", kwargs.get("x", Unknown("no input")))
+        if isinstance(x, (Unknown, Free)) and id(x) not in self.freed and self._arg_name(node) in self.hints:
+            x = self.hints[self._arg_name(node)]   # the binding a hint pins: the one a layer reads unknown
         if isinstance(x, Free):
             x = self.materialize(x, layer)
         if isinstance(layer, RecurrentLayer):
@@ -467,7 +470,15 @@ class LayersMixin:
             return self._outputs_unchecked(layer, xt, packed, node)
         if packed is not None and layer.mode.endswith("cell"):
             return Unknown("a PackedSequence fed to a cell")
-        return self._predict(layer, xt, h, c, packed, node)
+        out = self._predict(layer, xt, h, c, packed, node)
+        if h is None and xt.line == self.line and any(v is xt for v in self.freed.values()):
+            # its input is only what this layer reads, assumed here: no size the snippet fixes was checked
+            self.result.checked.discard((self.line, id(layer)))
+            self.result.not_followed[self.line] = f"--shape {self._arg_name(node)}={self._example_input(layer)}"
+            self.unknown(f"the input of {name}", Unknown(f"{xt.origin.split(' ')[0]} is not given by the snippet "
+                                                          "(taken to be what the layer reads, it checks nothing)"),
+                         self._arg_name(node), self._example_input(layer))
+        return out
 
     def _state_of_a_full_batch(self: Follower, layer: RecurrentLayer, hx: Value) -> None:
         """Inside a loop over a DataLoader of unknown size, a state sized like one made before the loop with
@@ -498,7 +509,7 @@ class LayersMixin:
         self.result.assumptions.append((self.line, f"{free.name} is what {name}() returns (line {line}), the one "
                                         f"method of the class that builds {layer.name or layer.kind}'s state "
                                         f"(pin it with --shape {free.name}=...)"))
-        self.freed[id(free)] = value   # type: ignore[assignment]
+        self.set_freed(free, value)
         return value
 
     def _is_state_of(self: Follower, layer: RecurrentLayer, value: Value) -> bool:
@@ -582,8 +593,8 @@ class LayersMixin:
         size = layer.args.get("input_size")
         feat = str(self.sub(size)) if isinstance(size, Sym) else str(size)
         if layer.mode.endswith("cell"):
-            return f"B,{feat}"
-        return f"B,T,{feat}" if layer.args.get("batch_first") is True else f"T,B,{feat}"
+            return shape_hint(f"B,{feat}")
+        return shape_hint(f"B,T,{feat}" if layer.args.get("batch_first") is True else f"T,B,{feat}")
 
     def _predict(self: Follower, layer: RecurrentLayer, x: Tensor, h: Tensor | None, c: Tensor | None,
                  packed: Packed | None, node: ast.Call) -> Value:
@@ -619,13 +630,17 @@ class LayersMixin:
                 self.result.checked.add((self.line, id(layer)))
                 return self._outputs(layer, pred, P, x, h, packed, node)
             pair = _mismatch_pair(err, P)
-            if pair is None or self.equal(pair[0], pair[1], f"{name}'s {_what(err)}").differ:
+            # a layer the constructor check passed, invalid only with placeholders for sizes a solved equation
+            # left open (hidden_size = 14 - image_latent_size): the snippet does not fix them, so no error
+            open_config = err.code == "invalid-config" and not all(s.is_const for s in self._syms_of(layer))
+            if not open_config and (pair is None or self.equal(pair[0], pair[1], f"{name}'s {_what(err)}").differ):
                 self.result.checked.add((self.line, id(layer)))
                 self._stop_recurrent(err, P, layer, h, c, xd, node)
-            if compare(self.sub(pair[0]), self.sub(pair[1])).kind == "unknown":  # type: ignore[index]
+            if open_config or compare(self.sub(pair[0]), self.sub(pair[1])).kind == "unknown":  # type: ignore[index]
                 self.result.not_followed[self.line] = None
                 self.unknown(f"the call of {name}", Unknown(
-                    f"whether {pair[0]} equals {pair[1]} ({_what(err)}) cannot be decided"))  # type: ignore[index]
+                    f"its sizes {', '.join(map(str, self._syms_of(layer)))} depend on ones the snippet does not fix"
+                    if open_config else f"whether {pair[0]} equals {pair[1]} ({_what(err)}) cannot be decided"))  # type: ignore[index]
                 return Unknown(f"the outputs of {name}")
         return Unknown(f"the outputs of {name}")
 

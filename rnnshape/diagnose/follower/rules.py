@@ -30,6 +30,7 @@ from rnnshape.diagnose.follower.values import (
     Tensor,
     Tup,
     Unknown,
+    UnknownItem,
     Value,
     keep_role,
     norm_device,
@@ -583,8 +584,9 @@ def creation(f: Follower, args: list[Value], kwargs: dict[str, Value], node: ast
     sizes = size_args(args, kwargs)
     if sizes is None:
         sizes = _unknown_sizes(f, args, node)
-    if sizes is None:
-        return Unknown(f"torch.{f.op} with sizes rnnshape cannot read")
+    if sizes is None:   # a size a loop binds from what it does not model: that reason, not a symbol
+        return next((a for a in args if isinstance(a, UnknownItem)), None) or \
+            Unknown(f"torch.{f.op} with sizes rnnshape cannot read")
     return new_tensor(f, sizes, kwargs, node)
 
 
@@ -600,7 +602,7 @@ def _unknown_sizes(f: Follower, args: list[Value], node: ast.AST) -> list[Value]
         codes, args = list(codes[0].elts), list(args[0].items)
     elif len(args) < 2:
         return None
-    if not all(isinstance(a, (Int, Unknown)) for a in args):
+    if not all(isinstance(a, (Int, Unknown)) for a in args) or any(isinstance(a, UnknownItem) for a in args):
         return None
     return [a if isinstance(a, Int) else Int(Sym.var(f.src(n)), f.src(n)) for a, n in zip(args, codes, strict=True)]
 

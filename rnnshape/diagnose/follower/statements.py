@@ -30,6 +30,7 @@ from rnnshape.diagnose.follower.values import (
     Tensor,
     Tup,
     Unknown,
+    UnknownItem,
     UserClass,
     Value,
     with_origin,
@@ -231,6 +232,24 @@ class StatementsMixin:
         last = value.last_batch(self.sub) if isinstance(value, Loader) else None
         if last is not None:
             self._last_batch(stmt, value, last, env)  # type: ignore[arg-type]
+        if isinstance(value, Const) and isinstance(value.value, range) and len(value.value) > 1 and \
+                0 in value.value and not self.second_pass and not _mutates(stmt.body):
+            self._zero_pass(stmt, env)
+
+    def _zero_pass(self: Follower, stmt: ast.For | ast.AsyncFor, env: Env) -> None:
+        """A literal range holding 0 (``for n in reversed(range(4))``): the symbolic index of the representative
+        pass stands for the positive values only, so the body is followed once more with 0, where a size made
+        from the index is empty. Only its error counts: what else it records repeats the first pass."""
+        r = self.result
+        warnings, notes, assumptions, unknowns = len(r.warnings), len(r.notes), len(r.assumptions), len(r.unknowns)
+        scope = env.new_child()
+        self.assign(stmt.target, Int(Sym.const(0)), scope, stmt)
+        self.second_pass = True   # never nested: following stays linear
+        try:
+            self._loop_body(stmt, scope, None)
+        finally:
+            self.second_pass = False
+            del r.warnings[warnings:], r.notes[notes:], r.assumptions[assumptions:], r.unknowns[unknowns:]
 
     def _full_batch_states(self: Follower, value: Value, env: Env) -> tuple[Sym, list[tuple[Value, int, str]]] | None:
         """Before a loop over a DataLoader whose size the snippet does not fix: the states already made with its
@@ -327,7 +346,7 @@ class StatementsMixin:
             return Iter(self.loader_batch(value))
         if isinstance(value, Iter):
             return value
-        return Iter(Unknown(f"what iterating {self.src(node)} gives is not known",
+        return Iter(UnknownItem(f"what iterating {self.src(node)} gives is not known",
                             "--shape NAME=SHAPE for the loop variables"))
 
     def loader_batch(self: Follower, loader: Loader, batch: Int | None = None) -> Value:
@@ -349,8 +368,8 @@ class StatementsMixin:
     def assign(self: Follower, target: ast.expr, value: Value, env: Env, stmt: ast.stmt) -> None:
         if isinstance(target, ast.Name):
             self.assigned_at[(id(env.maps[0]), target.id)] = self.line
-            if isinstance(value, Unknown) and target.id in self.hints:
-                value = self.hints[target.id]
+            if isinstance(value, Unknown) and target.id in self.hints and self._last_binding(target.id):
+                value = self.hints[target.id]   # (an earlier binding stays unknown: see LayersMixin.call_layer)
             if isinstance(value, Int) and value.label is None and not getattr(value, "loop_index", False):
                 value = Int(value.sym, target.id)
             if isinstance(value, Layer) and value.name is None:
@@ -376,6 +395,13 @@ class StatementsMixin:
             self.unpack(target, value, env, stmt)
         elif isinstance(target, ast.Starred):
             self.assign(target.value, Unknown("a starred assignment"), env, stmt)
+
+    def _last_binding(self: Follower, name: str) -> bool:
+        """Whether the assignment on this line is the last one of ``name`` in its function: the binding a
+        --shape hint for it pins (an earlier one of a name assigned again is not the one it was asked for)."""
+        stores = self.hint_stores.get(name, [])
+        scope = next((sc for line, sc in stores if line == self.line), None)
+        return not any(line > self.line and sc == scope for line, sc in stores)
 
     def unpack(self: Follower, target: ast.Tuple | ast.List, value: Value, env: Env, stmt: ast.stmt) -> None:
         names = target.elts
@@ -442,7 +468,7 @@ class StatementsMixin:
             dims.append(free.sizes.get(i, Sym.var(label)))
         labels = tuple(e.id if isinstance(e, ast.Name) and e.id != "_" else None for e in names)
         t = Tensor(tuple(dims), labels, origin=f"{free.name} (symbolic: not pinned by the snippet)", line=self.line)
-        self.freed[id(free)] = t
+        self.set_freed(free, t)
         self.result.assumptions.append((self.line, f"{free.name} = {fmt_dims(tuple(dims))}, the rank its "
                                         f"unpacking says (pin it with --shape {free.name}=...)"))
         return self.tensor_attribute(t, "shape", names[0])
@@ -473,9 +499,35 @@ def _raises(body: list[ast.stmt]) -> bool:
     return isinstance(last, ast.Raise)
 
 
+def _mutates(body: list[ast.stmt]) -> bool:
+    """Whether a block changes something outside its own names (an attribute, an item, a list it appends to):
+    following it once more would change it twice."""
+    for node in (n for s in body for n in ast.walk(s)):
+        if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Store):
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in ("append", "extend", "insert"):
+            return True
+    return False
+
+
 def _recurrent_kinds(v: Value) -> tuple[str | None, ...]:
     """The full recurrent layers (not cells) a class reference names: ``nn.GRU`` -> ("GRU",); else (None,)."""
     if isinstance(v, LayerChoice):
         return v.kinds
     name = v.path.rsplit(".", 1)[-1] if isinstance(v, ModRef) else None
     return (name,) if name in ("RNN", "GRU", "LSTM") else (None,)
+
+
+def hinted_stores(tree: ast.Module, names: set[str]) -> dict[str, list[tuple[int, int]]]:
+    """Each hinted name's assignments: (line, the line of the function holding it; 0 for the module)."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    todo: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while todo:
+        node, scope = todo.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store) and child.id in names:
+                out.setdefault(child.id, []).append((child.lineno, scope))
+            inner = child.lineno if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else scope
+            todo.append((child, inner))
+    return out

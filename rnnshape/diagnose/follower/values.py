@@ -145,6 +145,11 @@ class Unknown(Value):
 
 
 @value_class
+class UnknownItem(Unknown):
+    """What a loop over a value rnnshape does not model binds: any size, 0 included, so never a symbol."""
+
+
+@value_class
 class Const(Value):
     """A Python constant (a number, a string, None, a dtype or device)."""
 
@@ -533,3 +538,12 @@ def layer_picture(layer: Any) -> dict[str, Any] | None:
         return None
     return {"mode": getattr(layer, "mode", "lstm"), **sizes, "bidirectional": args.get("bidirectional") is True,
             "batch_first": args.get("batch_first") is True}
+
+def shape_hint(example: str) -> str:
+    """An example shape as --shape accepts it: a size that is a sum (``-image_latent_size + 14``) becomes a
+    name of its own, F for the features (the last), D1, D2... for the others."""
+    dims, _, dtype = example.partition(":")
+    parts = dims.split(",")
+    out = [p if re.fullmatch(r"\d+|[A-Za-z_]\w*|\.\.\.", p) else "F" if i == len(parts) - 1 else f"D{i}"
+           for i, p in enumerate(parts)]
+    return ",".join(out) + (f":{dtype}" if dtype else "")
