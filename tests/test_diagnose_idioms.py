@@ -14,6 +14,7 @@ from conftest import run_in_torch
 from rnnshape.diagnose.follower import values
 from rnnshape.diagnose.snippets import diagnose_paste, parse_hints
 from rnnshape.model import vocab
+from rnnshape.model.spec import CLASS_TO_MODE, MODES
 
 
 def _d(code: str, *hints: str):
@@ -307,6 +308,8 @@ def test_layer_kinds_are_one_vocabulary() -> None:
     kinds = set(get_args(vocab.LayerKind))
     assert vocab.RECURRENT_KINDS | vocab.ELEMENTWISE_KINDS | vocab.LOSS_KINDS | {"Linear", "Embedding",
                                                                                   "Sequential"} == kinds
+    modes = set(get_args(vocab.Mode))
+    assert modes == set(MODES) == set(vocab.GATES) == {CLASS_TO_MODE[k] for k in vocab.RECURRENT_KINDS}
 
 
 def test_size_parameters_are_those_passed_as_sizes() -> None:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape import diagnoses as dx
+from rnnshape.model.vocab import Mode
 
 #: CLI mode -> torch class name.
-MODES: dict[str, str] = {
+MODES: dict[Mode, str] = {
     "rnn": "RNN",
     "lstm": "LSTM",
     "gru": "GRU",
@@ -24,7 +25,7 @@ MODES: dict[str, str] = {
     "lstm-cell": "LSTMCell",
     "gru-cell": "GRUCell",
 }
-CLASS_TO_MODE = {v: k for k, v in MODES.items()}
+CLASS_TO_MODE: dict[str, Mode] = {v: k for k, v in MODES.items()}
 
 #: The constructor's parameters, in positional order, per class. Mirrors torch:
 #: RNN's 4th positional is nonlinearity; LSTM's and GRU's 4th is bias.
@@ -61,7 +62,7 @@ class LayerSpec:
     ``proj_size`` passed to GRU is an error, even 0).
     """
 
-    mode: str
+    mode: Mode
     input_size: Any
     hidden_size: Any
     num_layers: Any = 1

@@ -28,8 +28,10 @@ DTYPE_METHODS: dict[str, str] = {"float": "float32", "double": "float64", "half"
                                  "bfloat16": "bfloat16", "long": "int64", "int": "int32", "short": "int16",
                                  "bool": "bool", "byte": "uint8", "char": "int8"}
 
+#: A recurrent layer's mode: the CLI's word for each torch class (``spec.MODES`` maps it to the class name).
+Mode = Literal["rnn", "lstm", "gru", "rnn-cell", "lstm-cell", "gru-cell"]
 #: Gate blocks per layer, by mode: weight_ih is (gates * hidden_size, input_size).
-GATES: dict[str, int] = {"rnn": 1, "lstm": 4, "gru": 3, "rnn-cell": 1, "lstm-cell": 4, "gru-cell": 3}
+GATES: dict[Mode, int] = {"rnn": 1, "lstm": 4, "gru": 3, "rnn-cell": 1, "lstm-cell": 4, "gru-cell": 3}
 
 #: What a followed tensor is to ``diagnose`` (a layer's output or state, a slice of h_n, logits per step).
 TensorRole = Literal["output", "h_n", "c_n", "h_n-slice", "h_n-backward", "logits-per-step",
@@ -66,6 +68,6 @@ CaseStatus = Literal["passed", "failed", "error", "skipped"]
 CASE_STATUSES: tuple[CaseStatus, ...] = ("passed", "failed", "error", "skipped")
 
 
-def gates(mode: str) -> int:
+def gates(mode: Mode) -> int:
     """Gate blocks of ``mode`` (``lstm`` -> 4): the multiplier of hidden_size in the weights."""
     return GATES[mode]

@@ -24,6 +24,7 @@ from rnnshape.model.vocab import (
     LOSS_KINDS,
     FindingSource,
     LayerKind,
+    Mode,
     RecurrentKind,
     TensorRole,
     TupKind,
@@ -240,7 +241,7 @@ class RecurrentLayer(Layer):
     """An RNN, LSTM or GRU layer, or one of their cells: its constructor's arguments."""
 
     args: dict[str, Any] = field(default_factory=dict)  # sizes as Sym, flags as Python values
-    mode: str = "lstm"
+    mode: Mode = "lstm"
     inferred: str | None = None        # not built in the snippet: why it is taken to be a recurrent layer
     choice: tuple[RecurrentKind, ...] = ()  # nn.RNN or nn.GRU, chosen by a condition the snippet leaves open
 
