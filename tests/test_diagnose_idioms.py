@@ -305,8 +305,8 @@ def test_layer_kinds_are_one_vocabulary() -> None:
     assert set(values.RECURRENT) == set(get_args(vocab.RecurrentKind)) == vocab.RECURRENT_KINDS
     assert values.ELEMENTWISE == vocab.ELEMENTWISE_KINDS and values.LOSSES == vocab.LOSS_KINDS
     kinds = set(get_args(vocab.LayerKind))
-    assert vocab.RECURRENT_KINDS | vocab.ELEMENTWISE_KINDS | vocab.LOSS_KINDS | {"Linear", "Embedding",
-                                                                                  "Sequential"} == kinds
+    assert vocab.RECURRENT_KINDS | vocab.ELEMENTWISE_KINDS | vocab.LOSS_KINDS | vocab.MODULE_OP_KINDS | \
+        {"Linear", "Embedding", "Sequential"} == kinds
 
 
 def test_size_parameters_are_those_passed_as_sizes() -> None:
