@@ -26,6 +26,7 @@ CASES: dict[str, tuple[str, str, str]] = {
     "conv2d_groups": ("c = nn.Conv2d(4, 8, 3, groups=2)(torch.randn(1, 4, 5, 5))", "c", "(1, 8, 3, 3)"),
     "conv2d_unbatched": ("c = nn.Conv2d(3, 6, 3)(torch.randn(3, 10, 10))", "c", "(6, 8, 8)"),
     "conv2d_same": ("c = nn.Conv2d(3, 6, 4, padding='same')(torch.randn(2, 3, 9, 7))", "c", "(2, 6, 9, 7)"),
+    "conv2d_same_strided": ("c = nn.Conv2d(3, 6, 4, stride=2, padding='same')(torch.randn(2, 3, 9, 7))", "c", "?"),
     "conv2d_valid": ("c = nn.Conv2d(3, 6, 4, padding='valid')(torch.randn(2, 3, 9, 7))", "c", "(2, 6, 6, 4)"),
     "conv2d_functional": ("w = torch.randn(16, 3, 3, 3)\nc = F.conv2d(torch.randn(2, 3, 8, 8), w, stride=2)", "c",
                           "(2, 16, 3, 3)"),

@@ -225,7 +225,9 @@ def conv(f: Follower, args: list[Value], kwargs: dict[str, Value], node: ast.AST
     if v.kind == "unknown":
         return Unknown(f"whether {got} equals {expected} ({f.op}'s in_channels)")
     pad_v = _arg(args, kwargs, FUNCTIONAL["conv"], "padding")
-    if isinstance(pad_v, Const) and pad_v.value == "same":   # every length kept (torch allows it with stride 1)
+    if isinstance(pad_v, Const) and pad_v.value == "same":   # every length kept; torch refuses it with a stride
+        if _per_axis(f, _arg(args, kwargs, FUNCTIONAL["conv"], "stride"), nd, 1) != (ONE,) * nd:
+            raise NotFollowed(f"{f.op}() with padding='same' and a stride")
         out = dims[-nd:]
     else:
         out = _spatial(f, x, nd, f.op, _conv_window(f, args, kwargs, nd, wdims[2:]))
