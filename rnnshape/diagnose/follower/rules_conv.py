@@ -7,7 +7,7 @@ with the weight the module holds, ``nn.MaxPool2d(2)(x)`` as ``F.max_pool2d(x, 2)
 
 Each spatial axis follows torch's formula, ``(L + 2p - d(k - 1) - 1) // s + 1``; a symbolic length stays
 symbolic (an exact division, else a symbol named by the formula). Dimension 0 of a batched input is the batch
-by the op's own definition: it keeps its label, or takes ``batch``, so that the batch-first warning sees
+by the op's own definition: it keeps its label, or takes ``conv2d's batch axis``, so that the batch-first warning sees
 through a CNN feeding a recurrent layer. A size is an error only when the code fixes every number involved.
 """
 
@@ -81,7 +81,7 @@ def build(f: Follower, name: ModuleOpKind, args: list[Value], kwargs: dict[str, 
         return ModuleOp(name, f.line, node, op=op, extra=(stat, stat))
     if family == "Conv":
         return _build_conv(f, name, int(nd), args, kwargs, bound, node)
-    return ModuleOp(name, f.line, node, op=f"{op}{nd}d", params={k: v for k, v in bound.items()})
+    return ModuleOp(name, f.line, node, op=f"{op}{nd}d", params=dict(bound))
 
 
 def _build_conv(f: Follower, name: ModuleOpKind, nd: int, args: list[Value], kwargs: dict[str, Value],
@@ -93,7 +93,7 @@ def _build_conv(f: Follower, name: ModuleOpKind, nd: int, args: list[Value], kwa
         return Unknown(f"nn.{name} with sizes rnnshape cannot read")
     per_group = sizes[0].exact_div(groups)
     if per_group is None:
-        return Unknown(f"nn.{name} whose in_channels groups does not divide")
+        return Unknown(f"nn.{name} whose groups do not divide in_channels")
     weight = Tensor((sizes[1], per_group, *kernel), origin=f"nn.{name}'s weight", line=f.line)
     params = {k: bound[k] for k in ("stride", "padding", "dilation", "groups") if k in bound}
     return ModuleOp(name, f.line, node, op=f"conv{nd}d", extra=(weight,), params=params)
