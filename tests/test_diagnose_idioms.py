@@ -306,8 +306,8 @@ def test_layer_kinds_are_one_vocabulary() -> None:
     assert set(values.RECURRENT) == set(get_args(vocab.RecurrentKind)) == vocab.RECURRENT_KINDS
     assert values.ELEMENTWISE == vocab.ELEMENTWISE_KINDS and values.LOSSES == vocab.LOSS_KINDS
     kinds = set(get_args(vocab.LayerKind))
-    assert vocab.RECURRENT_KINDS | vocab.ELEMENTWISE_KINDS | vocab.LOSS_KINDS | {"Linear", "Embedding",
-                                                                                  "Sequential"} == kinds
+    assert vocab.RECURRENT_KINDS | vocab.ELEMENTWISE_KINDS | vocab.LOSS_KINDS | vocab.MODULE_OP_KINDS | \
+        {"Linear", "Embedding", "Sequential"} == kinds
     modes = set(get_args(vocab.Mode))
     assert modes == set(MODES) == set(vocab.GATES) == {CLASS_TO_MODE[k] for k in vocab.RECURRENT_KINDS}
 

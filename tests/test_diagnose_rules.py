@@ -287,7 +287,7 @@ CASES.update({
     "linear_unknown_sizes": ("fc = nn.Linear(undefined, 2)\nc = fc(torch.zeros(2, 3))", "c", "(2, 2)"),
     "embedding_unknown_sizes": ("e = nn.Embedding(undefined, 2)\nc = e", "c", "Embedding(undefined ids → 2)"),
     "linear_size_from_a_call": ("fc = nn.Linear(size(), 2)\nc = fc", "c", "?"),
-    "conv_not_followed": ("conv = nn.Conv1d(2, 2, 3)\nc = conv(torch.zeros(1, 2, 5))", "c", "?"),
+    "conv_transpose_not_followed": ("conv = nn.ConvTranspose1d(2, 2, 3)\nc = conv(torch.zeros(1, 2, 5))", "c", "?"),
     "lstm_device_kwarg": ("lstm = nn.LSTM(4, 8, device='cpu')\nc, _ = lstm(torch.randn(5, 2, 4))", "c", "(5, 2, 8)"),
     "lstm_unknown_size": ("lstm = nn.LSTM(undefined, 8)\nc, _ = lstm(torch.randn(5, 2, 4))", "c", "(5, 2, 8)"),
     "lstm_unknown_flag": ("lstm = nn.LSTM(4, 8, bias=undefined)\nc = lstm", "c", "?"),

@@ -44,7 +44,10 @@ ElementwiseKind = Literal["ReLU", "Tanh", "Sigmoid", "GELU", "LeakyReLU", "ELU",
                           "SiLU", "Hardtanh", "PReLU"]
 LossKind = Literal["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
                    "SmoothL1Loss", "HuberLoss"]
-LayerKind = Literal[RecurrentKind, ElementwiseKind, LossKind, "Linear", "Embedding", "Sequential"]
+#: Convolutions, pooling, batch norm and Flatten: each a module spelling of one functional op (rules_conv.py).
+ModuleOpKind = Literal["Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm1d",
+                       "BatchNorm2d", "Flatten"]
+LayerKind = Literal[RecurrentKind, ElementwiseKind, LossKind, ModuleOpKind, "Linear", "Embedding", "Sequential"]
 #: A followed sequence: a tuple, a list, a ``.shape``/``.size()`` (size), a list of unknown length.
 TupKind = Literal["tuple", "list", "size", "unknown-list"]
 #: What a followed tuple is: a recurrent layer's ``(output, state)`` or an LSTM's ``(h, c)``.
@@ -62,6 +65,7 @@ CallStatus = Literal["running", "ok", "failed", "inside"]
 RECURRENT_KINDS: frozenset[str] = frozenset(get_args(RecurrentKind))
 ELEMENTWISE_KINDS: frozenset[str] = frozenset(get_args(ElementwiseKind))
 LOSS_KINDS: frozenset[str] = frozenset(get_args(LossKind))
+MODULE_OP_KINDS: frozenset[str] = frozenset(get_args(ModuleOpKind))
 
 #: A ``check`` case's outcome.
 CaseStatus = Literal["passed", "failed", "error", "skipped"]

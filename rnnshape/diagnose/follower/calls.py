@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from rnnshape.diagnose.follower import rules
+from rnnshape.diagnose.follower import rules, rules_conv
 from rnnshape.diagnose.follower.values import (
     FREE_IDENTITIES,
     IDENTITIES,
@@ -246,6 +246,8 @@ class CallsMixin:
             return args[0] if args else Unknown(f"{name}() of nothing")
         nn_class = path.startswith(("torch.nn.", "nn.")) and name[:1].isupper() and ".functional" not in path \
             and ".utils" not in path
+        if nn_class and rules_conv.is_module_op(name):
+            return rules_conv.build(self, name, args, kwargs, node)  # type: ignore[arg-type]
         if nn_class or (path.count(".") == 0 and name in RECURRENT):
             return self.construct(name, args, kwargs, node)
         if path.startswith("torch.nn.utils.rnn.") or name in ("pack_padded_sequence", "pad_packed_sequence"):
@@ -489,6 +491,8 @@ class CallsMixin:
             dims, dtype = (batch, time), "int64"
         elif isinstance(layer, Linear):
             dims, dtype = (batch, self.sub(layer.in_features)), "float32"
+        elif (read := rules_conv.free_input(layer, batch)) is not None:
+            dims, dtype = read, "float32"
         else:
             return self.unfree(free)
         dims = self._sizes_read(free, dims, layer)

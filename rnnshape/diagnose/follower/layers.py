@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rnnshape import diagnoses as dx
+from rnnshape.diagnose.follower.rules_conv import ModuleOp, call_module
 from rnnshape.diagnose.follower.values import (
     BATCH_NAME,
     CLASS_NAME,
@@ -245,7 +246,7 @@ class LayersMixin:
             if isinstance(x, Tensor):
                 return replace(x, node=None, origin=self.src(node), largest=None)
             return x if isinstance(x, Unknown) else Unknown("an activation of a value rnnshape does not follow")
-        return Unknown(f"nn.{layer.kind}")
+        return call_module(self, layer, x, node) if isinstance(layer, ModuleOp) else Unknown(f"nn.{layer.kind}")
 
     def _tuple_in_state(self: Follower, tup: Tup, name: str) -> None:
         layer = f"nn.{tup.layer.kind}" if tup.layer else "the recurrent layer"
@@ -452,9 +453,10 @@ class LayersMixin:
             for item in hx.items:
                 if isinstance(item, Tup) and item.role:   # (hx, cx) where hx is still a layer's tuple
                     self._tuple_in_state(item, name)
-            if len(hx.items) != 2 or not all(isinstance(i, (Tensor, Unknown)) for i in hx.items):
+            items = [self.unfree(i) if isinstance(i, Free) else i for i in hx.items]   # unpinned: not known
+            if len(items) != 2 or not all(isinstance(i, (Tensor, Unknown)) for i in items):
                 return Unknown(f"the state given to {name}")
-            hv, cv = hx.items
+            hv, cv = items
             if isinstance(hv, Unknown) or isinstance(cv, Unknown):
                 missing = hv if isinstance(hv, Unknown) else cv
                 self.result.not_followed[self.line] = missing.hint  # type: ignore[union-attr]

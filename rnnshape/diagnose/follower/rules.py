@@ -390,8 +390,10 @@ def view(f: Follower, args: list[Value], kwargs: dict[str, Value], node: ast.AST
         if v.differ:
             f.stop(dx.shape_op(op=f".{name}()", detail=(
                 f"{fmt_dims(dims)} holds {total} values but {shape_txt} holds {known}"), torch_message=msg))
-        if v.kind == "unknown":
+        if v.kind == "unknown" and not all(s.is_const or s in dims for s in new):
             return Unknown(f"whether {fmt_dims(dims)} fits {shape_txt}")
+        if v.kind == "unknown":   # every size the code's own (x.size(0), 16): that shape, or torch raises here
+            f.result.assumptions.append((f.line, f"{fmt_dims(dims)} fits {shape_txt}, as the .{name}() says"))
     # a size kept in place keeps its label
     labels = [s.label or (t.labels[i] if i < len(dims) and dims[i] == new[i] else None) for i, s in enumerate(sizes)]
     role = "logits-per-step" if t.role == "logits-per-step" else _direction_role(t, dims, new)
