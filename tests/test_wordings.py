@@ -90,3 +90,26 @@ def test_cuda_only_wordings_are_dated_from_the_cuda_wheels() -> None:
     assert cuda_only(RELEASES["cudnn-eval-backward"], HARVESTED, CUDA_HARVESTED)
     assert "2.3.1" in RELEASES["cudnn-eval-backward"]
     assert not cuda_only(RELEASES["input-size"], HARVESTED, CUDA_HARVESTED)
+
+
+def test_cuda_only_wordings_are_dated_through_the_newest_cuda_wheel_read() -> None:
+    """The CUDA wheels of 2.5.1, 2.8.0 and 2.13.0 were read too: cuDNN's and the fused CUDA cells'
+    wordings are dated up to the newest release, not left ending at 2.3.1."""
+    newest = HARVESTED[-1]
+    assert {"2.5.1", "2.8.0", newest} <= set(CUDA_HARVESTED)
+    for wid in ("cudnn-eval-backward", "cudnn-hx-contiguous", "cudnn-cx-contiguous", "flatten-parameters",
+                "fused-cell-bf16"):
+        assert RELEASES[wid][-1] == newest, wid
+        assert cuda_only(RELEASES[wid], HARVESTED, CUDA_HARVESTED), wid
+
+
+def test_cudnn_cx_wording_asks_for_a_contiguous_cell_state() -> None:
+    """cuDNN's check of an LSTM's cell state (read from the CUDA wheels' strings): the fix makes c_0,
+    not h_0, contiguous."""
+    from rnnshape.explain.explainer import explain_text
+
+    result = explain_text("RuntimeError: rnn: cx is not contiguous")
+    assert result.ok
+    (diagnosis,) = result.diagnoses
+    assert diagnosis.evidence["catalog_entry"] == "cudnn-state-contiguous"
+    assert diagnosis.fix == "c_0 = c_0.contiguous()"

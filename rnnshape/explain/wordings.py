@@ -251,6 +251,8 @@ WORDINGS: tuple[Wording, ...] = (
       ("cudnn RNN backward can only be called in training mode",)),
     W("cudnn-hx-contiguous", "cudnn-state-contiguous", "RuntimeError: rnn: hx is not contiguous",
       ("rnn: hx is not contiguous",)),
+    W("cudnn-cx-contiguous", "cudnn-state-contiguous", "RuntimeError: rnn: cx is not contiguous",
+      ("rnn: cx is not contiguous",), note="an LSTM's c_0 (cuDNN checks it after hx)"),
     W("inplace-modified", "state-modified-inplace",
       "RuntimeError: one of the variables needed for gradient computation has been modified by an "
       "inplace operation", ("one of the variables needed for gradient computation has been modified by an "
