@@ -1,13 +1,11 @@
 """`rnnshape diagnose`: follow the shapes through pasted code without running it."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 
 import typer
 
-from rnnshape.commands.common import fail_usage, finish
+from rnnshape.commands.common import collector_paused, fail_usage, finish
 from rnnshape.errors import UsageError
 
 
@@ -26,9 +24,9 @@ def diagnose(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Follow the shapes through pasted code without running it; stop at the first line that cannot work."""
-    from rnnshape.diagnose.snippets import no_cycle_collection
-
-    with no_cycle_collection():  # its JSON or its rendering too: they walk the same objects
+    # Paused through its modules' import, the following, and its JSON or rendering (they walk the same
+    # objects), then frozen rather than collected: all of it lives until the process exits.
+    with collector_paused():
         _diagnose(file, shape or [], run=run, timeout=timeout, as_json=as_json)
 
 
