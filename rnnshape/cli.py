@@ -185,12 +185,17 @@ def __getattr__(name: str) -> "typer.Typer":
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Console entry point: every path ends with an exit code of the contract, never a traceback."""
+    global ENDS_WITH_COMMAND
+    ENDS_WITH_COMMAND = True
     _pause_collector()
     sys.exit(run(sys.argv[1:] if argv is None else list(argv)))
 
 
 #: Set by main(): the cyclic garbage collector waits until the command's parser is built.
 _COLLECTOR_PAUSED = False
+#: Set by main(): the process ends with the command, so what a command built may be frozen rather than collected
+#: (in-process callers of the app keep their collections: frozen cycles would never be freed).
+ENDS_WITH_COMMAND = False
 
 
 def _pause_collector() -> None:

@@ -91,6 +91,11 @@ class Recipe:
 
 @dataclass(frozen=True)
 class Layout:
+    """What each index of ``h_n`` and ``output`` means for one layer and one call, with code that shows it.
+
+    (A docstring also spares ``@dataclass`` writing one from ``inspect.signature``, at import.)
+    """
+
     spec: LayerSpec
     seq_len: int | None  # None: unknown (the input's rank is wrong)
     batch: int | None  # None: unbatched (or unknown)

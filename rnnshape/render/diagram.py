@@ -43,6 +43,8 @@ def diagram(layout: Layout, highlight: Iterable[int] = (), *, compact: bool = Fa
 
 @dataclass(frozen=True)
 class LayerDiagram:
+    """The picture of one layout, drawn at the width Rich gives it (at most :data:`MAX_WIDTH`)."""
+
     layout: Layout
     highlight: frozenset[int] = frozenset()
     compact: bool = False
