@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -101,6 +102,48 @@ def axes_kept(before: list[dict], after: list[dict]) -> bool:
     seen = {(r["line"], tuple(r["input"]), r["batch_first"]) for r in before}
     reached = {r["line"] for r in before}   # a call the error stopped before has nothing to compare with
     return all((r["line"], tuple(r["input"]), r["batch_first"]) in seen for r in after if r["line"] in reached)
+
+
+# Per-construct rule tables (tests/test_diagnose_rules.py, tests/test_diagnose_conv.py): CASES maps a key to
+# (code, the name whose shape is asked, the expected shape text or "!code" for an error or "?" for not followed).
+RULE_HEAD = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
+
+
+def follow_rule_cases(cases: dict[str, tuple[str, str, str]]) -> dict:
+    from rnnshape.diagnose.snippets import diagnose_paste
+
+    return {k: diagnose_paste(RULE_HEAD + code) for k, (code, _, _) in cases.items()}
+
+
+def torch_rule_cases(cases: dict[str, tuple[str, str, str]], static_only: set[str]) -> dict:
+    """Each case run in real torch (the shape and dtype of its name), but those torch cannot run as written."""
+    return run_in_torch({k: {"code": RULE_HEAD + code, "value": name} for k, (code, name, expected) in cases.items()
+                         if expected != "?" and k not in static_only})
+
+
+def followed_shape(r, name: str) -> str:
+    """What diagnose says of ``name``: its last shape text, ``!code`` of the error, or ``?``."""
+    if r.error is not None:
+        return "!" + r.error.diagnosis.code
+    texts = [s.text for line in sorted(r.followed.shapes) for s in r.followed.shapes[line] if s.name == name]
+    return texts[-1] if texts else "?"
+
+
+def assert_rule_agrees_with_torch(expected: str, real: dict, r, *, every_shape_concrete: bool) -> None:
+    """torch fails on diagnose's line with the message it quotes, or gives the expected shape and dtype
+    (``every_shape_concrete``: each expected shape is numbers; otherwise symbolic ones are not compared)."""
+    if expected.startswith("!"):
+        assert not real["ok"] and real["line"] == r.error.line, real
+        said = r.error.diagnosis.evidence.get("torch_message")
+        assert not said or said == real["message"], (said, real["message"])
+        return
+    assert real["ok"], real
+    m = re.fullmatch(r"\(([\d, ]*)\)(?: (\w+))?", expected)
+    if every_shape_concrete:
+        assert m and real["shape"] is not None
+    if m and real["shape"] is not None:
+        assert [int(d) for d in m.group(1).replace(",", " ").split()] == real["shape"]
+        assert (m.group(2) or "float32") == real["dtype"]
 
 
 # --------------------------------------------------------------------------- hostile input (issue 15)

@@ -7,14 +7,19 @@ torch's, an error torch's error at the same line (and torch's own message where 
 
 from __future__ import annotations
 
-import re
-
 import pytest
+from conftest import (
+    RULE_HEAD,
+    assert_rule_agrees_with_torch,
+    follow_rule_cases,
+    followed_shape,
+    torch_rule_cases,
+)
 
 from rnnshape.diagnose.follower import rules, rules_conv
 from rnnshape.diagnose.snippets import diagnose_paste
 
-HEAD = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
+HEAD = RULE_HEAD
 
 #: name -> (code after HEAD, variable, expected: "(3, 4)" its shape, "!code" the error, "?" not followed)
 CASES: dict[str, tuple[str, str, str]] = {
@@ -86,30 +91,20 @@ CASES: dict[str, tuple[str, str, str]] = {
 STATIC_ONLY = {"conv2d_symbolic_channels"}
 
 
-def _shape(r, name: str) -> str:
-    if r.error is not None:
-        return "!" + r.error.diagnosis.code
-    texts = [s.text for line in sorted(r.followed.shapes) for s in r.followed.shapes[line] if s.name == name]
-    return texts[-1] if texts else "?"
-
-
 @pytest.fixture(scope="module")
 def results() -> dict:
-    return {k: diagnose_paste(HEAD + code) for k, (code, _, _) in CASES.items()}
+    return follow_rule_cases(CASES)
 
 
 @pytest.fixture(scope="module")
 def torch_results() -> dict:
-    from conftest import run_in_torch
-
-    return run_in_torch({k: {"code": HEAD + code, "value": name} for k, (code, name, expected) in CASES.items()
-                         if expected != "?" and k not in STATIC_ONLY})
+    return torch_rule_cases(CASES, STATIC_ONLY)
 
 
 @pytest.mark.parametrize("key", list(CASES))
 def test_construct(key: str, results: dict) -> None:
     _, name, expected = CASES[key]
-    assert _shape(results[key], name) == expected, results[key].findings
+    assert followed_shape(results[key], name) == expected, results[key].findings
 
 
 @pytest.mark.parametrize("key", list(CASES))
@@ -117,17 +112,7 @@ def test_construct_against_torch(key: str, results: dict, torch_results: dict) -
     _, name, expected = CASES[key]
     if expected == "?" or key in STATIC_ONLY:
         return   # not followed: nothing claimed (or nothing torch can run)
-    real, r = torch_results[key], results[key]
-    if expected.startswith("!"):
-        assert not real["ok"] and real["line"] == r.error.line, real
-        said = r.error.diagnosis.evidence.get("torch_message")
-        assert not said or said == real["message"], (said, real["message"])
-        return
-    assert real["ok"], real
-    m = re.fullmatch(r"\(([\d, ]*)\)(?: (\w+))?", expected)
-    assert m and real["shape"] is not None
-    assert [int(d) for d in m.group(1).replace(",", " ").split()] == real["shape"]
-    assert (m.group(2) or "float32") == real["dtype"]
+    assert_rule_agrees_with_torch(expected, torch_results[key], results[key], every_shape_concrete=True)
 
 
 def test_torch_messages_are_quoted_where_the_code_fixes_every_size(results: dict) -> None:

@@ -7,13 +7,16 @@ torch's, an error torch's error at the same line.
 
 from __future__ import annotations
 
-import re
-
 import pytest
+from conftest import (
+    RULE_HEAD,
+    assert_rule_agrees_with_torch,
+    follow_rule_cases,
+    followed_shape,
+    torch_rule_cases,
+)
 
-from rnnshape.diagnose.snippets import diagnose_paste
-
-HEAD = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
+HEAD = RULE_HEAD
 
 #: name -> (code after HEAD, variable, expected: "(3, 4)" its shape, "!code" the error, "?" not followed)
 CASES: dict[str, tuple[str, str, str]] = {
@@ -358,30 +361,20 @@ STATIC_ONLY = {"range_huge", "uncalled_symbolic", "uncalled_linear_first", "list
                "loss_not_tensors", "model_moves", "linear_unknown_sizes", "embedding_unknown_sizes"}
 
 
-def _shape(r, name: str) -> str:
-    if r.error is not None:
-        return "!" + r.error.diagnosis.code
-    texts = [s.text for line in sorted(r.followed.shapes) for s in r.followed.shapes[line] if s.name == name]
-    return texts[-1] if texts else "?"
-
-
 @pytest.fixture(scope="module")
 def results() -> dict:
-    return {k: diagnose_paste(HEAD + code) for k, (code, _, _) in CASES.items()}
+    return follow_rule_cases(CASES)
 
 
 @pytest.fixture(scope="module")
 def torch_results() -> dict:
-    from conftest import run_in_torch
-
-    return run_in_torch({k: {"code": HEAD + code, "value": name} for k, (code, name, expected) in CASES.items()
-                         if expected != "?" and k not in STATIC_ONLY})
+    return torch_rule_cases(CASES, STATIC_ONLY)
 
 
 @pytest.mark.parametrize("key", list(CASES))
 def test_construct(key: str, results: dict) -> None:
     _, name, expected = CASES[key]
-    assert _shape(results[key], name) == expected, results[key].findings
+    assert followed_shape(results[key], name) == expected, results[key].findings
 
 
 @pytest.mark.parametrize("key", list(CASES))
@@ -389,14 +382,4 @@ def test_construct_against_torch(key: str, results: dict, torch_results: dict) -
     _, name, expected = CASES[key]
     if expected == "?" or key in STATIC_ONLY:
         return   # not followed: nothing claimed (or nothing torch can run)
-    real, r = torch_results[key], results[key]
-    if expected.startswith("!"):
-        assert not real["ok"] and real["line"] == r.error.line, real
-        said = r.error.diagnosis.evidence.get("torch_message")
-        assert not said or said == real["message"], (said, real["message"])
-        return
-    assert real["ok"], real
-    m = re.fullmatch(r"\(([\d, ]*)\)(?: (\w+))?", expected)
-    if m and real["shape"] is not None:   # a concrete shape: torch's own
-        assert [int(d) for d in m.group(1).replace(",", " ").split()] == real["shape"]
-        assert (m.group(2) or "float32") == real["dtype"]
+    assert_rule_agrees_with_torch(expected, torch_results[key], results[key], every_shape_concrete=False)

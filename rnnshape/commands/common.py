@@ -26,13 +26,17 @@ def failure_json(message: str, exit_code: int) -> str:
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused(*, freeze_only_as_process: bool = False) -> Iterator[None]:
     """The cyclic garbage collector off while a command imports its modules (or Rich, to draw).
 
     Imports create thousands of objects that live as long as the process; the collector would
     walk them again and again and free nothing (bench/bench_startup.py: a tenth of a run). They
     are frozen (never walked again) and it is back on for the command's own work, whose
     collections stay proportional to the work. ``cli.main`` does the same around typer.
+
+    ``freeze_only_as_process``: for a command paused through its whole work (``diagnose``), what
+    it built is frozen only when ``cli.main`` runs it as the process, which ends with it; called
+    in-process (tests) the collector is simply resumed, so that cycles left behind are still freed.
     """
     import gc
 
@@ -43,8 +47,15 @@ def collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
-        gc.freeze()
+        if not freeze_only_as_process or _runs_as_the_process():
+            gc.freeze()
         gc.enable()
+
+
+def _runs_as_the_process() -> bool:
+    from rnnshape import cli  # loaded already: it registered the command
+
+    return cli.ENDS_WITH_COMMAND
 
 
 def fail_usage(message: str, as_json: bool) -> NoReturn:

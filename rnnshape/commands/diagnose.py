@@ -1,14 +1,11 @@
 """`rnnshape diagnose`: follow the shapes through pasted code without running it."""
 
-import gc
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
-from rnnshape.commands.common import fail_usage, finish
+from rnnshape.commands.common import collector_paused, fail_usage, finish
 from rnnshape.errors import UsageError
 
 
@@ -27,28 +24,10 @@ def diagnose(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Follow the shapes through pasted code without running it; stop at the first line that cannot work."""
-    with _collector_paused():
+    # paused through the imports, the following and the output too: they walk the same objects, all alive to
+    # the end (the one collection at the end was a fifth of a 10,000-line run)
+    with collector_paused(freeze_only_as_process=True):
         _diagnose(file, shape or [], run=run, timeout=timeout, as_json=as_json)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cycle collector off through the imports, the following, and the JSON or rendering (they walk the same
-    objects, all alive to the end). From ``cli.main`` the process ends with the command: its objects are then
-    frozen, not collected (that one collection was a fifth of a 10,000-line run, and the exit's would walk them
-    again). Called in-process (tests), it is simply resumed, so that cycles left behind are still freed."""
-    if not gc.isenabled():  # already paused by a caller: it resumes it
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        from rnnshape import cli  # loaded already: it registered this command
-
-        if cli.ENDS_WITH_COMMAND:
-            gc.freeze()
-        gc.enable()
 
 
 def _diagnose(file: str | None, shape: list[str], *, run: bool, timeout: float, as_json: bool) -> None:
