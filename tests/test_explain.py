@@ -699,3 +699,28 @@ def test_json_path_imports_no_rich_and_compiles_no_pattern_at_import() -> None:
                          cwd=Path(__file__).parents[1])
     assert out.returncode == 0, out.stderr
     assert out.stderr.strip().endswith("MODULES:"), out.stderr[-500:]
+
+
+def test_code_pasted_below_the_error_is_not_part_of_torch_message() -> None:
+    """Users paste the traceback, then their code: the message ends where the code starts, while a
+    message that really continues (load_state_dict's size mismatches, tab-indented) keeps its lines."""
+    lstm, err = torch.nn.LSTM(4, 6), None
+    try:
+        lstm(torch.randn(5, 3, 4), (torch.zeros(1, 2, 6), torch.zeros(1, 3, 6)))
+    except RuntimeError as exc:
+        err = exc
+    assert err is not None
+    code = "lstm = nn.LSTM(4, 6)\nfor x, y in loader:\n    out, hidden = lstm(x, hidden)\nimport torch\n"
+    found = explain_text(f"RuntimeError: {err}\n{code}").findings
+    assert [f.message for f in found] == [str(err)]
+
+    model = torch.nn.Sequential(torch.nn.LSTM(4, 6))
+    try:
+        model.load_state_dict(torch.nn.Sequential(torch.nn.LSTM(4, 8)).state_dict())
+    except RuntimeError as exc:
+        err = exc
+    found = explain_text(f"RuntimeError: {err}\nmodel = Model()\n").findings
+    said = "\n".join(f.message for f in found)
+    mismatches = [line.strip() for line in str(err).splitlines() if "size mismatch" in line]
+    assert found and len(mismatches) == 4 and all(m in said for m in mismatches), said
+    assert "Model()" not in said

@@ -37,6 +37,10 @@ MAX_LINE = 8192
 
 #: ``[12](vscode-notebook-cell:...)``: the link text stops at brackets and blanks, so one
 #: unterminated link cannot make the scan run over the rest of the text.
+#: A line of Python written after the error (the user's code pasted below the traceback): an assignment,
+#: a block header or an import; it ends the message, which never starts a line that way.
+_CODE_AFTER = lazy(r"^\s*(?:[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*\s*[-+*/]?=\s*\S"
+                   r"|(?:for|while|if|elif|with|def|class)\b[^:]*:\s*$|(?:import|from)\s+[\w.]+)")
 _VSCODE_LINK = lazy(r"\[(\d+)\]\((?:vscode-notebook-cell|file)[^()\[\]\s]*\)")
 
 # Frame headers, in the formats Python, IPython (7 and 8+) and Rich print. None ends in a
@@ -444,7 +448,8 @@ def _message_span(p: _Parsed, first: int, last: int) -> tuple[str, str | None]:
     while j < stop:
         line = p.lines[j]
         if j > last and (not line.strip() or j in p.errors or j in p.code_lines
-                         or "Traceback (most recent call last)" in line or _CHAIN.match(line[:200])):
+                         or "Traceback (most recent call last)" in line or _CHAIN.match(line[:200])
+                         or _CODE_AFTER.match(line[:200])):
             break
         parts.append(line[:MAX_LINE].strip())
         j += 1
