@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from rnnshape import diagnoses as dx
@@ -30,6 +30,7 @@ from rnnshape.errors import UsageError
 from rnnshape.model.shapes import TensorArg
 from rnnshape.model.spec import LayerSpec
 from rnnshape.model.vocab import CaseStatus
+from rnnshape.records import record
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -79,7 +80,7 @@ class CheckFileError(UsageError):
 # --------------------------------------------------------------------------- reading the file
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Case:
     """One validated case, as written (values are still the TOML values)."""
 
@@ -331,7 +332,7 @@ def _suggest(key: str) -> str | None:
 # --------------------------------------------------------------------------- running
 
 
-@dataclass
+@record
 class CaseResult:
     """One case's outcome. ``status``: passed, failed, error (could not run) or skipped."""
 
@@ -362,7 +363,7 @@ class CaseResult:
         }
 
 
-@dataclass
+@record
 class CheckResult:
     file: str
     device: str

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from typing import Any
 
 from rnnshape.errors import UsageError
+from rnnshape.records import record
 
 #: check's TOML files.
 MAX_TOML_BYTES = 4 * 1024 * 1024
@@ -131,7 +131,7 @@ def read_stream_tail(stream: Any, *, source: str = "stdin", limit: int = MAX_TEX
     return bytes(kept), note
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TextKind:
     """The text a command wants, in its own words, for :func:`decode_text`'s refusals."""
 

@@ -21,7 +21,8 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+
+from rnnshape.records import record
 
 #: The most bytes of the child's stdout (and, separately, of its stderr) that are kept.
 MAX_OUTPUT_BYTES = 1024 * 1024
@@ -46,7 +47,7 @@ with open(status_path, "w") as fh:
 '''
 
 
-@dataclass
+@record
 class SandboxResult:
     """What came back from the child."""
 

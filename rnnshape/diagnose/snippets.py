@@ -19,10 +19,11 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from rnnshape.lazyre import LazyPattern
+from rnnshape.records import record
 from rnnshape.textio import MAX_CODE_BYTES, TextKind, decode_text, read_bounded
 
 #: A paste above this is refused (exit 2): no snippet someone asks about is that large.
@@ -73,7 +74,7 @@ class PasteError(ValueError):
     """The paste cannot be read at all (empty, binary, too large): a usage error, exit 2."""
 
 
-@dataclass
+@record
 class Paste:
     """A paste sorted into kinds, with its code at the paste's own line numbers (1-based)."""
 
@@ -91,7 +92,7 @@ class Paste:
         return [i + 1 for i, k in enumerate(self.kinds) if k == kind]
 
 
-@dataclass
+@record
 class Parsed:
     """What parsed: the syntax tree, the lines skipped (and why), the code as parsed."""
 
@@ -471,7 +472,7 @@ dump()
 '''
 
 
-@dataclass
+@record
 class RunResult:
     """What the real run did: the shapes at each watched layer call, and the exception if any."""
 
@@ -563,7 +564,7 @@ def parse_hints(items: list[str]) -> dict[str, Any]:
     return out
 
 
-@dataclass
+@record
 class Diagnosed:
     """Everything ``rnnshape diagnose`` found, as plain data (``to_dict()`` is the JSON)."""
 

@@ -15,9 +15,11 @@ Code conventions, so that tests can execute every fix: the input is ``x``, the s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import Enum
 from typing import Any
+
+from rnnshape.records import record
 
 
 class FixKind(str, Enum):
@@ -52,7 +54,7 @@ VERIFIED_LABEL = {Verified.BY_TORCH: "verified: re-run in torch",
                   Verified.UNCHECKED: "unchecked"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Fix:
     """One fix. ``code`` is what the user pastes; ``kind``/``target``/``value`` say what it changes."""
 

@@ -8,12 +8,13 @@ works for every name.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from dataclasses import replace as _replace
 from typing import Any, Literal
 
 from rnnshape.diagnoses.fixes import Fix, FixKind, code_fix, joined_code
 from rnnshape.diagnoses.fixes import Verified as Verified
+from rnnshape.records import record
 
 Severity = Literal["error", "warning", "info"]
 
@@ -76,7 +77,7 @@ CODES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Diagnosis:
     """One finding. ``fixes`` are structured fixes (:class:`Fix`); ``fix`` is their code as one
     string, kept for readers that want text; ``evidence`` holds the numbers.

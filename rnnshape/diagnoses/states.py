@@ -7,14 +7,13 @@ reads the rest from the paste (constructor lines, printed shapes) and passes it 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rnnshape.diagnoses import classify_state_mismatch, fmt_shape, hidden_rank, hidden_shape_mismatch
 from rnnshape.diagnoses.fixes import Fix, FixKind, code_fix
 from rnnshape.diagnoses.record import Diagnosis, _reworded
+from rnnshape.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PasteLayout:
     """What the paste says about the layer and its input, for the fix of a state's batch."""
 

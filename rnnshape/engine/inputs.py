@@ -9,13 +9,14 @@ a file is named.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from rnnshape.errors import UsageError
 from rnnshape.model.shapes import INT_DTYPES, Axis, AxisRole, Request, TensorArg
 from rnnshape.model.spec import MODES, LayerSpec, SpecError, looks_like_constructor, parse_constructor
 from rnnshape.parsing import parse_shape
+from rnnshape.records import record
 
 #: Layer flags that only the sequence layers take (torch's constructors differ).
 _SEQUENCE_ONLY = ("num_layers", "bidirectional", "batch_first", "dropout")
@@ -139,7 +140,7 @@ def _default_axes(spec: LayerSpec, shape: tuple[int, ...], seq_len: int | None,
     return (b, t, None) if spec.batch_first else (t, b, None)
 
 
-@dataclass
+@record
 class UserTensors:
     """The user's own tensors (torch tensors, already on their device) and their files."""
 

@@ -10,7 +10,7 @@ import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING, Any
 
 from rnnshape import diagnoses as dx
@@ -35,6 +35,7 @@ from rnnshape.model.shapes import (
     predict,
 )
 from rnnshape.model.spec import LayerSpec
+from rnnshape.records import record
 
 if TYPE_CHECKING:  # the picture's data: only --diagram builds one (and imports it)
     from rnnshape.model.layout import Layout
@@ -74,7 +75,7 @@ class TooLarge(ValueError):
     """A tensor of the call cannot exist in torch at all, on any device."""
 
 
-@dataclass
+@record
 class Report:
     spec: LayerSpec
     request: Request

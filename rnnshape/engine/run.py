@@ -19,12 +19,13 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from rnnshape.model.memory import numel, parameter_shapes
 from rnnshape.model.shapes import Request, TensorArg
 from rnnshape.model.vocab import DTYPE_BYTES, FLOAT_DTYPES, GATES
+from rnnshape.records import record
 
 TORCH_DTYPES = FLOAT_DTYPES
 
@@ -55,14 +56,14 @@ class DeviceError(ValueError):
         self.here = ", ".join(devices)
 
 
-@dataclass
+@record
 class TorchTensor:
     shape: tuple[int, ...]
     dtype: str
     device: str
 
 
-@dataclass
+@record
 class RunResult:
     """What real torch did."""
 

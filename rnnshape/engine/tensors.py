@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import os
 import struct
-from dataclasses import dataclass
 from typing import Any
+
+from rnnshape.records import record
 
 #: A header bigger than this is not a safetensors header (the format caps it at 100 MB).
 _MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
@@ -31,7 +32,7 @@ class TensorFileError(ValueError):
     """A tensor file that cannot be used: missing, unreadable, hostile, or without that key."""
 
 
-@dataclass
+@record
 class Loaded:
     """One tensor from a file, and where it came from."""
 
@@ -97,7 +98,7 @@ def load(text: str, *, device: str, keep_device: bool = False, what: str = "--in
     return Loaded(tensor, origin, saved)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Guard:
     """The memory check every tensor passes before its bytes are read."""
 

@@ -29,7 +29,7 @@ import json
 import os
 import sys
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from rnnshape import diagnoses as dx
@@ -39,6 +39,7 @@ from rnnshape.model.fixing import verify_by_model
 from rnnshape.model.shapes import Axis, AxisRole, Request, TensorArg, predict
 from rnnshape.model.spec import CLASS_TO_MODE, LayerSpec
 from rnnshape.model.vocab import DTYPE_ALIASES, CallStatus, ValueKind
+from rnnshape.records import record
 
 #: Exception words that mean "the meta device cannot do this", not "your shapes are wrong".
 _META_WORDS = ("meta", "Meta", "data-dependent", "item()")
@@ -51,7 +52,7 @@ class TraceError(UsageError):
 # --------------------------------------------------------------------------- plain data
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Value:
     """One input or output of a call, as the hooks saw it."""
 
@@ -78,7 +79,7 @@ class Value:
                 "dtype": self.dtype, "device": self.device, "detail": self.detail}
 
 
-@dataclass
+@record
 class Call:
     """One module call in the forward: its values, the settings behind them, its sub-calls."""
 
@@ -116,7 +117,7 @@ class Call:
                 "children": [c.to_dict() for c in self.children]}
 
 
-@dataclass
+@record
 class TraceResult:
     target: str
     device: str

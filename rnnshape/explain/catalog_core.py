@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from rnnshape import diagnoses as dx
 from rnnshape.lazyre import LazyPattern, lazy
+from rnnshape.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Context:
     """What the traceback around a message says (all optional: a bare message has none)."""
 
@@ -35,7 +36,7 @@ NO_CONTEXT = Context()
 Builder = Callable[["re.Match[str]", str, Context], dx.Diagnosis]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Entry:
     """One error pattern: what it matches, the code it yields, how to explain it, and why."""
 

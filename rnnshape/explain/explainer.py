@@ -18,13 +18,14 @@ This path never imports torch, numpy or Rich, and compiles its patterns on first
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from rnnshape.diagnoses import Diagnosis
 from rnnshape.explain import catalog
 from rnnshape.lazyre import lazy
 from rnnshape.parsing import ANSI_ESCAPE
+from rnnshape.records import record
 from rnnshape.textio import MAX_TEXT_BYTES as MAX_BYTES
 from rnnshape.textio import InputFileError as InputError  # a usage error (exit 2), as `explain` names it
 from rnnshape.textio import TextKind, decode_text, read_bounded, read_stream_tail
@@ -124,7 +125,7 @@ def read_stream(stream: Any, *, source: str = "stdin") -> tuple[str, str | None]
     return decode(data, source=source), note
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Frame:
     file: str
     line: int | None
@@ -144,7 +145,7 @@ class Frame:
         return {"file": self.file, "line": self.line, "func": self.func, "code": self.code}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Finding:
     """One recognised error or warning in the paste."""
 
@@ -160,7 +161,7 @@ class Finding:
                 "where": self.context.where, "repeats": self.repeats}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Explanation:
     findings: tuple[Finding, ...]
     looked_at: tuple[str, ...]        # the error lines found (or the last line of the text)
@@ -230,7 +231,7 @@ def normalize(text: str) -> str:
 # --------------------------------------------------------------------------- one pass
 
 
-@dataclass
+@record
 class _Parsed:
     lines: list[str]
     frames: list[tuple[int, Frame]]      # (header line index, frame), in line order

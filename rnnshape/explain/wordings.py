@@ -13,10 +13,10 @@ release's own code with numbers filled in); tests/test_catalog.py feeds every ex
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from rnnshape.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Wording:
     id: str
     entry: str                 # the catalog entry that explains it

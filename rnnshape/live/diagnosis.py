@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -28,6 +28,7 @@ from rnnshape.live.hooks import RECORDS, Call, Seen, describe, describe_call, re
 from rnnshape.live.warnings import is_library_file
 from rnnshape.model.shapes import Request, TensorArg, predict
 from rnnshape.model.spec import LayerSpec
+from rnnshape.records import record
 
 _RNN_MODULES = os.path.join("torch", "nn", "modules", "rnn.py")
 _RNN_UTILS = os.path.join("torch", "nn", "utils", "rnn.py")
@@ -38,7 +39,7 @@ _DOWNSTREAM = frozenset({"packed-as-tensor", "output-tuple", "state-tuple-as-ten
 _GUESSES = frozenset({"batch-first-suspect"})
 
 
-@dataclass
+@record
 class LiveFinding:
     """What rnnshape adds under a traceback."""
 

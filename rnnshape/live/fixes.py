@@ -11,17 +11,18 @@ The first verified fix after which the model accepts the whole call is the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from rnnshape import diagnoses as dx
 from rnnshape.diagnoses.fixes import Verified
 from rnnshape.model.fixing import apply_fix, verify_by_model
 from rnnshape.model.shapes import Axis, AxisRole, Request, predict, read_roles
+from rnnshape.records import record
 
 _SEEN = "seen in the running program"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CheckedFix:
     request: Request  # the call with the fix applied, accepted by the shape model
     batch: int

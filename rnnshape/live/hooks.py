@@ -27,15 +27,17 @@ import importlib.abc
 import importlib.machinery
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from rnnshape.records import record
 
 #: id(module) -> the last call's arguments: a :class:`Call`, or on the hot path a raw tuple
 #: (module type, input, state shapes) that :func:`record_of` turns into one.
 RECORDS: dict[int, Any] = {}
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Seen:
     """One tensor argument as the hook saw it (no data).
 
@@ -80,7 +82,7 @@ class Seen:
         return f"{shape} {self.dtype} {self.device}"
 
 
-@dataclass
+@record
 class Call:
     """A recurrent module's last call: its class, and the tensors passed."""
 
@@ -89,7 +91,7 @@ class Call:
     state_kind: str = "none"  # none, tensor, tuple, other
 
 
-@dataclass
+@record
 class Settings:
     warn: bool = False
     report: Callable[[Any], None] | None = None  # receives each --warn Diagnosis

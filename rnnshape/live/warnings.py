@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import sys
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
 from rnnshape import diagnoses as dx
 from rnnshape.live.hooks import SETTINGS, Call, Seen
+from rnnshape.records import record
 
 #: batch size -> where the program used it
 _KNOWN_BATCHES: dict[int, str] = {}
@@ -27,7 +27,7 @@ _BIDIRECTIONAL_STATES: dict[int, tuple[Any, str, int, int, int]] = {}
 _MAX_TRACKED = 64
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LiveWarning:
     diagnosis: dx.Diagnosis
     layer_code: str

@@ -15,12 +15,13 @@ with random weights. :func:`elide` chooses which time steps and layers a picture
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import Enum
 from typing import Any
 
 from rnnshape.model.shapes import Request
 from rnnshape.model.spec import LayerSpec, check_config
+from rnnshape.records import record
 
 #: Names the code lines use for the layer's results (``output, h_n = lstm(x)``).
 OUTPUT, H_N, C_N, PADDED, LENGTHS = "output", "h_n", "c_n", "padded", "lengths"
@@ -41,7 +42,7 @@ class Direction(str, Enum):
         return "→" if self is Direction.FORWARD else "←"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StateRow:
     """One row of ``h_n`` (and of ``c_n``): the final state of one layer in one direction."""
 
@@ -56,7 +57,7 @@ class StateRow:
                 "direction": self.direction.value, "ends_at": self.ends_at}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OutputSlice:
     """The features of ``output`` one direction of the last layer writes."""
 
@@ -66,7 +67,7 @@ class OutputSlice:
     code: str  # output[..., :20]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Identity:
     """``lhs == rhs`` holds for every call with this layout; ``note`` says why it matters."""
 
@@ -79,7 +80,7 @@ class Identity:
         return f"{self.lhs} == {self.rhs}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Recipe:
     """Code for a usual need; ``code`` evaluates to the same tensor as ``equals`` (tests check it)."""
 
@@ -89,7 +90,7 @@ class Recipe:
     shape: str  # what it gives, in words: "(batch, 40)"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Layout:
     """What each index of ``h_n`` and ``output`` means for one layer and one call, with code that shows it.
 

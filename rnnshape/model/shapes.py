@@ -27,20 +27,21 @@ the kernel's empty-sequence check. The first failure is the diagnosis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import Enum
 
 from rnnshape import diagnoses as dx
 from rnnshape.model.memory import numel
 from rnnshape.model.spec import LayerSpec, cell_nonlinearity_error, check_config
 from rnnshape.model.vocab import DTYPE_BYTES, FLOAT_DTYPES, GATES, INT_DTYPES  # noqa: F401 (re-exported)
+from rnnshape.records import record
 
 #: Evidence key on a diagnosis whose call must not reach torch (it can crash the process).
 UNSAFE = "unsafe_for_torch"
 
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Dim:
     """One dimension: its size, its name, and how the number came about.
 
@@ -56,7 +57,7 @@ class Dim:
         return self.derivation or f"{self.name} {self.size}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TensorInfo:
     """A tensor's shape with every dimension explained."""
 
@@ -83,7 +84,7 @@ class AxisRole(str, Enum):
     MIXED = "batch and time merged"  # after a reshape that merged the two: never right
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Axis:
     """One axis's meaning and where that is known from ("--batch 3", "the first axis of ids")."""
 
@@ -91,7 +92,7 @@ class Axis:
     source: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TensorArg:
     """A tensor handed to the layer: its shape, dtype and where the user said it.
 
@@ -108,7 +109,7 @@ class TensorArg:
     axes: tuple[Axis | None, ...] | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Request:
     """Everything a forward call is made of."""
 
@@ -126,7 +127,7 @@ class Request:
         return self.lengths is not None and not self.spec.is_cell
 
 
-@dataclass
+@record
 class Prediction:
     """What the model says: the tensors (inputs, and outputs when the call works) and findings."""
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import ast
 import numbers
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from rnnshape import diagnoses as dx
 from rnnshape.model.vocab import Mode
+from rnnshape.records import record
 
 #: CLI mode -> torch class name.
 MODES: dict[Mode, str] = {
@@ -52,7 +53,7 @@ class SpecError(ValueError):
     """A constructor string we cannot read (not a torch error: a usage error)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LayerSpec:
     """One recurrent layer's constructor arguments.
 

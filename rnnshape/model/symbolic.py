@@ -25,15 +25,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from rnnshape.model.vocab import VerdictKind
+from rnnshape.records import record
 
 Monomial = tuple[str, ...]  # sorted symbol names, repeated for powers; () is the constant
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Sym:
     """A polynomial over named symbols with integer coefficients (immutable, hashable)."""
 
@@ -209,7 +209,7 @@ def fmt_dims(dims: Iterable[Sym | None]) -> str:
 # --------------------------------------------------------------------------- deciding equalities
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Verdict:
     """The answer to "is a == b?": ``equal``, ``differ`` (for every size), ``bind`` or ``unknown``."""
 

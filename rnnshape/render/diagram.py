@@ -11,13 +11,13 @@ Code lines are never wrapped or cut; prose wraps between words, never inside a `
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.text import Text
 
 from rnnshape.errors import UsageError
 from rnnshape.model.layout import Direction, Layout, StateRow, elide
+from rnnshape.records import record
 
 #: The picture never grows wider than this, whatever the terminal.
 MAX_WIDTH = 80
@@ -41,7 +41,7 @@ def diagram(layout: Layout, highlight: Iterable[int] = (), *, compact: bool = Fa
     return LayerDiagram(layout, frozenset(highlight), compact)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LayerDiagram:
     """The picture of one layout, drawn at the width Rich gives it (at most :data:`MAX_WIDTH`)."""
 
@@ -67,7 +67,7 @@ class LayerDiagram:
 # --------------------------------------------------------------------------- the grid
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Columns:
     """Where the grid's parts sit on a line."""
 

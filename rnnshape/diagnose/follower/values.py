@@ -10,9 +10,8 @@ from __future__ import annotations
 import ast
 import operator
 import re
-from _thread import get_ident
 from collections import ChainMap
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import field, fields, replace
 from functools import cache
 from typing import Any
 
@@ -30,6 +29,7 @@ from rnnshape.model.vocab import (
     TupKind,
     TupRole,
 )
+from rnnshape.records import dataclass_repr, record
 
 #: The recurrent layers and cells, to their mode in the shape model.
 RECURRENT: dict[RecurrentKind, str] = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru", "RNNCell": "rnn-cell",
@@ -113,28 +113,11 @@ class Value:
     """Base of the abstract values."""
 
     def __repr__(self) -> str:
-        return _dataclass_repr(self)
+        return dataclass_repr(self)
 
 
-#: The abstract values' classes: identity equality, and :class:`Value`'s ``__repr__`` (the one ``@dataclass``
-#: writes, written once here: generating and compiling it for every class cost ~10% of diagnose's startup).
-value_class = dataclass(eq=False, repr=False)
-_REPRS_RUNNING: set[tuple[int, int]] = set()
-
-
-def _dataclass_repr(obj: object) -> str:
-    """What ``@dataclass``'s own ``__repr__`` returns: ``Name(field=value!r, ...)``; ``...`` inside itself."""
-    if not is_dataclass(obj):
-        return object.__repr__(obj)
-    key = id(obj), get_ident()
-    if key in _REPRS_RUNNING:
-        return "..."
-    _REPRS_RUNNING.add(key)
-    try:
-        inner = ", ".join(f"{f.name}={getattr(obj, f.name)!r}" for f in fields(obj) if f.repr)
-        return f"{type(obj).__qualname__}({inner})"
-    finally:
-        _REPRS_RUNNING.discard(key)
+#: The abstract values' classes: identity equality, and :class:`Value`'s ``__repr__``.
+value_class = record(eq=False, repr=False)
 
 
 @value_class
@@ -157,14 +140,14 @@ class Const(Value):
     value: Any
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DType:
     """A torch dtype, by its name."""
 
     name: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Device:
     """A torch device, by its name."""
 
@@ -246,7 +229,7 @@ class RecurrentLayer(Layer):
     choice: tuple[RecurrentKind, ...] = ()  # nn.RNN or nn.GRU, chosen by a condition the snippet leaves open
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class LayerChoice(Value):
     """``rnn = nn.RNN`` in one branch, ``rnn = nn.GRU`` in the other: calling it builds a layer whose common
     facts (sizes, layers, directions, a one-tensor state) are known; the kinds stay listed."""
@@ -376,7 +359,7 @@ class Iter(Value):
 # --------------------------------------------------------------------------- findings
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rewrite:
     """A line of the snippet, rewritten as the fix."""
 
@@ -388,7 +371,7 @@ class Rewrite:
         return {"line": self.line, "old": self.old, "new": self.new}
 
 
-@dataclass
+@record
 class Finding:
     """A diagnosis at a line of the snippet, with the rewrite of the line that fixes it."""
 
@@ -408,7 +391,7 @@ class Finding:
                 "rewrites": [r.to_dict() for r in self.rewrites]}
 
 
-@dataclass
+@record
 class Shown:
     """One tensor (or layer) a line produced, for the margin."""
 
@@ -422,7 +405,7 @@ class Shown:
         return {"name": self.name, "text": self.text, "shape": self.shape, "dtype": self.dtype}
 
 
-@dataclass
+@record
 class FollowResult:
     """What following the snippet found: the shapes per line, the error, warnings and assumptions."""
 
