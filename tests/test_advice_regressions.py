@@ -269,3 +269,99 @@ def test_input_size_mismatch_wording_and_both_fixes_run() -> None:
     assert rebuilt["rnn"](x)[0].shape == (7, 3, 32)
     projected = run_fix("\n".join(d["fixes"][1]["code"]), x=x)
     assert nn.GRU(64, 32)(projected["x"])[0].shape == (7, 3, 32)
+
+
+# --------------------------------------------------------------------------- "expected scalar type A but found B"
+# Which of the two dtypes is the input's depends on torch's kernel. A whole layer's kernel on a padded batch
+# names the input's dtype as "expected" (pytorch#68377, #99998, #71614: users who passed a Long or complex
+# input read "expected scalar type Long" and converted the wrong way). Each fix below is applied in torch.
+
+#: pytorch/pytorch#68377 (torch 1.10), verbatim: the reproduction, the traceback as far as the thread shows
+#: it, and the message the reporter quotes. Cause: a Long input; the fix is a float input.
+ISSUE_68377 = (
+    "from torch.nn import RNN\nfrom torch import rand\nmodel = RNN(128,64,batch_first=True)\n"
+    "model(rand(32, 192, 128).long())\n\n"
+    "RuntimeError                              Traceback (most recent call last)\n"
+    "<ipython-input-27-2b9757299ee1> in <module>\n"
+    "      2 from torch import rand\n"
+    "      3 model = RNN(128,64,batch_first=True)\n"
+    "----> 4 model(rand(32, 192, 128).long())\n\n"
+    "RuntimeError: expected scalar type Long but found Float\n")
+#: pytorch/pytorch#99998 (torch 2.0), verbatim code and message; the same cause.
+ISSUE_99998_CODE = ("import torch\nlstm = torch.nn.LSTM(1, 200, 2, batch_first=True)\n"
+                    "input = torch.zeros(20, 36, 1).long()\nlstm(input, None)\n")
+#: torch 1.x's rnn.py frame around the kernel (its source line, verbatim) under a user's one-argument call.
+WHOLE_LAYER_FRAMES = ('Traceback (most recent call last):\n  File "train.py", line 30, in <module>\n'
+                      "    {call}\n"
+                      '  File "/usr/lib/python3.8/site-packages/torch/nn/modules/rnn.py", line 581, in forward\n'
+                      "    result = _VF.lstm(input, hx, self._flat_weights, self.bias, self.num_layers,\n"
+                      "RuntimeError: expected scalar type {expected} but found {found}\n")
+
+
+def _error(text: str, code: str | None = None) -> dx.Diagnosis:
+    return next(d for d in explain_text(text, code=code).diagnoses if d.is_error)
+
+
+def test_a_long_input_reported_as_expected_long_gets_a_float_input_never_long() -> None:
+    for d in (_error(ISSUE_68377), _error("RuntimeError: expected scalar type Long but found Float",
+                                           code=ISSUE_99998_CODE)):
+        assert d.code == "integer-input"
+        assert ".long()" not in d.fix and "int64)" not in d.fix
+        numeric = next(f.code for f in d.fixes if "float()" in f.code)
+        rnn = nn.RNN(128, 64, batch_first=True)
+        ns = run_fix(numeric, x=torch.rand(32, 192, 128).long())
+        assert rnn(ns["x"])[0].shape == (32, 192, 64)  # batch 32 and time 192 kept
+        lstm = nn.LSTM(1, 200, 2, batch_first=True)
+        ns = run_fix(numeric, x=torch.zeros(20, 36, 1).long())
+        assert lstm(ns["x"], None)[0].shape == (20, 36, 200)
+
+
+def test_a_float64_input_under_a_whole_layer_kernel_is_converted_to_the_weights_dtype() -> None:
+    d = _error(WHOLE_LAYER_FRAMES.format(call="out, _ = lstm(x)", expected="Double", found="Float"))
+    assert d.code == "dtype-mismatch"
+    assert d.title == "input is float64 but the layer's weights are float32"
+    assert d.fixes[0].code.startswith("x = x.to(torch.float32)")
+    lstm = nn.LSTM(8, 16, batch_first=True)
+    ns = run_fix(d.fixes[0].code, x=torch.randn(4, 7, 8, dtype=torch.float64))
+    assert lstm(ns["x"])[0].shape == (4, 7, 16)
+    # the other fix: the whole model in the input's dtype
+    rebuilt = run_fix(d.fixes[1].code, rnn=nn.LSTM(8, 16, batch_first=True))["rnn"]
+    assert rebuilt(torch.randn(4, 7, 8, dtype=torch.float64))[0].shape == (4, 7, 16)
+
+
+@pytest.mark.parametrize("call", ["out, (h, c) = lstm(x, (h_0, c_0))", "out, _ = lstm(*args)",
+                                  "out, h = lstm(x, hidden)"])
+def test_when_torch_does_not_say_which_tensor_is_which_the_fix_holds_either_way(call: str) -> None:
+    d = _error(WHOLE_LAYER_FRAMES.format(call=call, expected="Float", found="Double"))
+    assert d.code == "dtype-mismatch"
+    assert "float64" in d.title and "float32" in d.title and "input is" not in d.title
+    for x_dtype, state_dtype in ((torch.float64, torch.float32), (torch.float32, torch.float64)):
+        lstm = nn.LSTM(8, 16)
+        ns = run_fix(d.fix, model=lstm, x=torch.randn(7, 4, 8, dtype=x_dtype),
+                     h_0=torch.zeros(1, 4, 16, dtype=state_dtype), c_0=torch.zeros(1, 4, 16, dtype=state_dtype))
+        out, (h_n, _) = lstm(ns["x"], (ns["h_0"], ns["c_0"]))
+        assert out.shape == (7, 4, 16) and h_n.shape == (1, 4, 16)
+
+
+def test_a_complex_input_to_a_gru_from_the_real_repl_paste_gets_the_weights_dtype() -> None:
+    paste = (ROOT / "tests/data/snippets_real/pytorch_71614_complex_gru_repl.txt").read_text()
+    d = _error(paste)
+    assert d.code == "dtype-mismatch" and "ComplexFloat" not in d.fix
+    assert "weights are complex64" not in d.title + d.explanation
+    gru = nn.GRU(5, 1)
+    with pytest.warns(UserWarning, match="imaginary part"):  # torch's own caution when complex becomes real
+        ns = run_fix(d.fix, model=gru, x=torch.zeros(3, 4, 5, dtype=torch.complex64),
+                     h_0=torch.zeros(1, 4, 1), c_0=torch.zeros(1, 4, 1))
+    assert gru(ns["x"])[0].shape == (3, 4, 1)
+
+
+def test_the_old_wording_names_the_argument_whose_dtype_was_found() -> None:
+    code = "lstm = nn.LSTM(8, 16)\n"
+    mat1 = _error("RuntimeError: Expected object of scalar type Float but got scalar type Double for "
+                  "argument #2 'mat1'", code=code)
+    assert mat1.title == "input is float64 but the layer's weights are float32"
+    mat2 = _error("RuntimeError: Expected object of scalar type Double but got scalar type Float for "
+                  "argument #3 'mat2'", code=code)
+    assert mat2.title == "input is float64 but the layer's weights are float32"
+    ns = run_fix(mat1.fixes[0].code, x=torch.randn(7, 4, 8, dtype=torch.float64))
+    assert nn.LSTM(8, 16)(ns["x"])[0].shape == (7, 4, 16)

@@ -39,6 +39,7 @@ from rnnshape.diagnoses.dtypes import (  # builders by topic, re-exported
     device_mismatch,
     dtype_mismatch,
     dtype_mismatch_unnamed,
+    dtype_mismatch_unordered,
     integer_input,
 )
 from rnnshape.diagnoses.fixes import Fix, FixKind, Verified, code_fix
@@ -81,7 +82,7 @@ __all__ = [
     "CODES", "RECURRENT_ARGS", "backend_error", "backward_twice", "batch_first_evidence", "batch_first_suspect",
     "cell_state_mismatch", "checked_only", "classifier_whole_sequence", "classify_state_mismatch", "code_fix",
     "cudnn_double_backward", "cudnn_error", "cudnn_eval_backward", "device_mismatch", "Diagnosis",
-    "dropout_single_layer", "dtype_mismatch", "dtype_mismatch_unnamed", "dtype_unsupported",
+    "dropout_single_layer", "dtype_mismatch", "dtype_mismatch_unnamed", "dtype_mismatch_unordered", "dtype_unsupported",
     "embedding_float_input", "embedding_index_range", "empty_sequence", "expect_failed", "Fix", "FixKind",
     "fmt_shape", "gru_given_tuple", "gru_state_fix", "hidden_not_tuple", "hidden_rank", "hidden_shape_mismatch",
     "input_rank", "input_size_in_message", "input_size_mismatch", "integer_input", "invalid_config",

@@ -84,6 +84,27 @@ _SAME_DTYPE_FIX = ("dtype = next(model.parameters()).dtype   # the weights' dtyp
                    "h_0, c_0 = h_0.to(dtype), c_0.to(dtype)   # an LSTM's state, if you pass one")
 
 
+def dtype_mismatch_unordered(*, dtypes: tuple[str, str], torch_message: str | None = None) -> Diagnosis:
+    """Two floating dtypes meet, and torch's message does not say which tensor holds which: its "expected"
+    type is the input's in one kernel (a whole layer's first product) and the weights' in another (a cell, a
+    packed batch, the state's product). The fix that holds either way gives the input and the state the
+    weights' dtype, read from the model."""
+    a, b = dtypes
+    return Diagnosis(
+        code="dtype-mismatch",
+        severity="error",
+        title=f"{a} and {b} tensors meet in one recurrent forward",
+        explanation=(
+            f"The input, the state you pass (h_0, c_0) and the layer's weights must share one dtype, but torch "
+            f"found {a} and {b}. Its message does not say which tensor is which: its 'expected' type is the "
+            "input's in some kernels and the weights' in others. Give the input and any state the weights' "
+            "dtype (float32 unless the model was converted with .double() or .half())."
+        ),
+        fixes=(code_fix(_SAME_DTYPE_FIX),),
+        evidence={"dtypes": [a, b], "torch_message": torch_message},
+    )
+
+
 def dtype_mismatch_unnamed(*, what: str, expected: str, onednn: bool = False,
                            torch_message: str | None = None) -> Diagnosis:
     """A dtype mismatch whose message names neither dtype (``onednn``: mkldnn's 'unsupported data type')."""

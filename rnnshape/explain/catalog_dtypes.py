@@ -4,6 +4,7 @@ an LSTM's state given as one tensor.
 
 from __future__ import annotations
 
+import ast
 import re
 
 from rnnshape import diagnoses as dx
@@ -14,7 +15,8 @@ from rnnshape.lazyre import lazy
 _DTYPE_NAMES = {"Long": "int64", "Int": "int32", "Short": "int16", "Char": "int8",
                 "Byte": "uint8", "Bool": "bool", "Float": "float32", "Double": "float64",
                 "Half": "float16", "BFloat16": "bfloat16", "float": "float32",
-                "double": "float64", "half": "float16", "long": "int64", "int": "int32"}
+                "double": "float64", "half": "float16", "long": "int64", "int": "int32",
+                "ComplexFloat": "complex64", "ComplexDouble": "complex128", "ComplexHalf": "complex32"}
 
 
 def _norm_dtype(name: str) -> str:
@@ -50,9 +52,53 @@ def _mat_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     return _dtype_pair(m["a"], m["b"], msg)
 
 
+#: A whole layer's kernel on a padded batch, ``_VF.lstm(input, hx, ...)``: its first product is input x weights,
+#: written in the input's dtype, so "expected scalar type A but found B" there means input A, weights B
+#: (pytorch#68377, #99998, #71614: a Long or complex input reported as "expected Long/ComplexFloat").
+_WHOLE_LAYER_KERNEL = lazy(r"_VF\.(?:lstm|gru|rnn_tanh|rnn_relu)\(\s*input\s*,\s*hx\b")
+#: The old wording names the argument whose dtype was found ("... for argument #2 'mat1'").
+_FOUND_ARGUMENT = lazy(r"for argument #\d+ '(?P<arg>\w+)'")
+_INPUT_ARGUMENTS = frozenset({"mat1", "input", "batch1"})
+_WEIGHT_ARGUMENTS = frozenset({"mat2", "weight", "batch2"})
+
+
 def _scalar_type(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
-    # "expected scalar type Float but found Double": expected is the weights' dtype.
-    return _dtype_pair(m["found"], m["expected"], msg)
+    """Which of torch's two dtypes is the input's depends on the kernel: read it from what is sure."""
+    expected, found = _norm_dtype(m["expected"]), _norm_dtype(m["found"])
+    if _is_int(expected) != _is_int(found):  # weights are never integers: the integer tensor is the input
+        return _dtype_pair(*((expected, found) if _is_int(expected) else (found, expected)), msg)
+    argument = _FOUND_ARGUMENT.search(msg)
+    if argument and argument["arg"] in _INPUT_ARGUMENTS:
+        return _dtype_pair(found, expected, msg)
+    if argument and argument["arg"] in _WEIGHT_ARGUMENTS:
+        return _dtype_pair(expected, found, msg)
+    if ctx.failing_line and _WHOLE_LAYER_KERNEL.search(ctx.failing_line) and _passes_no_state(ctx.user_line):
+        return _dtype_pair(expected, found, msg)
+    return _with_causes(dx.dtype_mismatch_unordered(dtypes=(found, expected), torch_message=msg), [
+        "data loaded from numpy (float64 by default) into a float32 model: torch.from_numpy(a).float()",
+        "a state (h_0, c_0) created with another dtype than the input and the layer",
+        "the model was converted (.half(), .double()) but not its input or state"])
+
+
+def _passes_no_state(user_line: str | None) -> bool:
+    """True when the user's line calls the layer with its input alone (or ``hx=None``): the state torch makes
+    then has the input's dtype, so the mismatch is between the input and the weights."""
+    if not user_line:
+        return False
+    try:
+        tree = ast.parse(user_line.strip())
+    except (SyntaxError, ValueError):
+        return False
+    stmt = tree.body[0] if len(tree.body) == 1 else None
+    value = stmt.value if isinstance(stmt, (ast.Assign, ast.Expr, ast.Return)) else None
+    while isinstance(value, (ast.Subscript, ast.Attribute)):  # model(x)[0], model(x).squeeze()
+        value = value.value
+    if not isinstance(value, ast.Call):
+        return False
+    given = [*value.args[1:], *(k.value for k in value.keywords if k.arg in ("hx", "h0", "h_0", "hidden"))]
+    if any(k.arg is None for k in value.keywords) or any(isinstance(a, ast.Starred) for a in value.args):
+        return False
+    return len(value.args) >= 1 and all(isinstance(g, ast.Constant) and g.value is None for g in given)
 
 
 def _mkldnn_dtype(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:

@@ -82,6 +82,10 @@ _MESSAGE_LAYER = lazy(r"\b(LSTMCell|GRUCell|RNNCell|LSTM|GRU|RNN): ")
 #: Called names in a line (``self.encoder_lstm(``): words only, so each scan stays in its word.
 _CALLED = lazy(r"\b([A-Za-z_]\w*)\s*\(")
 _CTOR_LAYER = lazy(r"\bnn\.(LSTMCell|GRUCell|RNNCell|LSTM|GRU|RNN)\s*\(")
+#: ``from torch.nn import RNN, Linear``: the recurrent classes a paste then builds by their bare name.
+_NN_IMPORT = lazy(r"\bfrom\s+torch\.nn\s+import\s+\(?\s*([\w ,]+)")
+_RECURRENT_CLASSES = frozenset({"LSTMCell", "GRUCell", "RNNCell", "LSTM", "GRU", "RNN"})
+_BARE_CTOR = lazy(r"(?<![\w.])(LSTMCell|GRUCell|RNNCell|LSTM|GRU|RNN)\s*\(")
 _SPLIT_PATH = lazy(r"[/\\]")
 _BATCH_FIRST = lazy(r"batch_first\s*=\s*(True|False)")
 _PRINTED_SIZE = lazy(r"torch\.Size\(\[(\d+(?:, \d+){0,5})\]\)")
@@ -307,10 +311,18 @@ def _parse(text: str) -> _Parsed:
                                                 current["func"], current["code"])))
         current = None
 
+    imported: set[str] = set()   # recurrent classes imported by name (``from torch.nn import RNN``)
     for i, line in enumerate(lines):
         head = line[:MAX_LINE]
+        if "torch.nn import" in head and (nn_import := _NN_IMPORT.search(head)):
+            imported.update(n.strip() for n in nn_import.group(1).split(",") if n.strip() in _RECURRENT_CLASSES)
         if "nn." in head and len(ctor_lines) < _MAX_CTOR_LINES:
             layers = _CTOR_LAYER.findall(head)
+            if layers:
+                built.update(layers)
+                ctor_lines.append(head.strip()[:300])
+        elif imported and "(" in head and len(ctor_lines) < _MAX_CTOR_LINES:
+            layers = [n for n in _BARE_CTOR.findall(head) if n in imported]
             if layers:
                 built.update(layers)
                 ctor_lines.append(head.strip()[:300])
