@@ -365,3 +365,25 @@ def test_the_old_wording_names_the_argument_whose_dtype_was_found() -> None:
     assert mat2.title == "input is float64 but the layer's weights are float32"
     ns = run_fix(mat1.fixes[0].code, x=torch.randn(7, 4, 8, dtype=torch.float64))
     assert nn.LSTM(8, 16)(ns["x"])[0].shape == (7, 4, 16)
+
+
+# --------------------------------------------------------------------------- a 2-D input to torch before 1.11
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_a_2d_input_for_old_torch_gets_both_readings_each_keeping_its_axes(batch_first: bool) -> None:
+    message = "RuntimeError: input must have 3 dimensions, got 2"
+    d = _error(message, code=f"self.lstm = nn.LSTM(8, 16, batch_first={batch_first})\n")
+    assert d.code == "input-rank" and "reshape(...)" not in d.fix
+    one, steps = d.fixes
+    assert one.label == "if x is one sequence" and steps.label == "if x is a batch of single time steps"
+    lstm = nn.LSTM(8, 16, batch_first=batch_first)
+    sequence = run_fix(one.code, x=torch.randn(12, 8), rnn=lstm)["x"]      # 12 time steps of one sequence
+    assert lstm(sequence)[0].shape == ((1, 12, 16) if batch_first else (12, 1, 16))
+    singles = run_fix(steps.code, x=torch.randn(5, 8), rnn=lstm)["x"]      # a batch of 5, one step each
+    assert lstm(singles)[0].shape == ((5, 1, 16) if batch_first else (1, 5, 16))
+    # without the constructor in the paste, the fix reads rnn.batch_first at run time: the same results
+    unknown = _error(message, code="out, h = self.lstm(x)\n")
+    assert "rnn.batch_first" in unknown.fix
+    assert lstm(run_fix(unknown.fixes[0].code, x=torch.randn(12, 8), rnn=lstm)["x"])[0].shape == \
+        lstm(sequence)[0].shape

@@ -101,7 +101,7 @@ __all__ = [
 
 def input_rank(
     *, layer: str, got_rank: int, shape: tuple[int, ...] | None = None,
-    is_cell: bool = False, batch_first: bool = False, origin: str | None = None,
+    is_cell: bool = False, batch_first: bool | None = None, origin: str | None = None,
     torch_message: str | None = None, input_size: int | None = None,
 ) -> Diagnosis:
     fixes: list[Fix] = []
@@ -122,9 +122,12 @@ def input_rank(
             fixes.append(Fix(FixKind.UNSQUEEZE, "x = x.unsqueeze(-1)   # a 1-D series: (seq_len, 1 feature)",
                              "x", -1))
         elif got_rank == 4 and shape is not None:
-            fixes.extend(_merge_axis_fixes(shape, batch_first, input_size))
+            fixes.extend(_merge_axis_fixes(shape, bool(batch_first), input_size))
             decide = ("which two of the four dimensions belong together: rnnshape merges the "
                       "ones next to the batch, keeping the time axis and the features")
+        elif got_rank == 2:  # torch before 1.11: only 3-D input
+            fixes.extend(_missing_axis_fixes(batch_first))
+            decide = "whether x's first dimension is the time steps of one sequence or the batch"
         else:
             fixes.append(code_fix(f"x = x.reshape(...)   # to {layout}"))
     shown = f" {fmt_shape(shape)}" if shape is not None else ""
@@ -140,6 +143,19 @@ def input_rank(
         evidence={"layer": layer, "got_rank": got_rank, "shape": shape, "origin": origin,
                   "torch_message": torch_message, "deciding_fact": decide},
     )
+
+
+def _missing_axis_fixes(batch_first: bool | None) -> list[Fix]:
+    """A 2-D input where the layer wants 3-D: one sequence lacks its batch axis, a batch of single steps its
+    time axis. Which it is is a fact about the data; where each axis goes depends on batch_first."""
+    if batch_first is None:
+        one, steps = "0 if rnn.batch_first else 1", "1 if rnn.batch_first else 0"
+    else:
+        one, steps = ("0", "1") if batch_first else ("1", "0")
+    return [code_fix(f"x = x.unsqueeze({one})   # a batch of 1 sequence",
+                     label="if x is one sequence"),
+            code_fix(f"x = x.unsqueeze({steps})   # sequences of 1 step",
+                     label="if x is a batch of single time steps")]
 
 
 def _merge_axis_fixes(shape: tuple[int, ...], batch_first: bool,

@@ -68,7 +68,7 @@ def state_size_mismatch(*, name: str, expected: tuple[int, ...], got: tuple[int,
 def _batch_fix(name: str, e: tuple[int, ...], g: tuple[int, ...], paste: PasteLayout) -> str:
     """Keep batch as batch: the state is sized from x's batch axis, which depends on batch_first;
     when the input reads as batch-first, the fix is the layer's layout, not the state."""
-    tail = f"{name} = torch.zeros({e[0]}, batch, {e[2]}, device=x.device)"
+    tail = f"{name} = torch.zeros({e[0]}, batch, {e[2]}, dtype=x.dtype, device=x.device)"
     layer = f"nn.{paste.layer}" if paste.layer in ("LSTM", "GRU", "RNN") else "nn.LSTM"
     if paste.batch_first is True:
         return f"batch = x.size(0)   # batch_first=True: x is (batch, seq_len, features)\n{tail}"
@@ -79,7 +79,7 @@ def _batch_fix(name: str, e: tuple[int, ...], g: tuple[int, ...], paste: PasteLa
         return ("# print(x.shape) decides. If x is (batch, seq_len, features): build the layer\n"
                 f"{paste.attr} = {layer}(input_size, hidden_size, batch_first=True)\n"
                 "# If x is (seq_len, batch, features): size the state from x's batch (dimension 1)\n"
-                f"{name} = torch.zeros({e[0]}, x.size(1), {e[2]}, device=x.device)")
+                f"{name} = torch.zeros({e[0]}, x.size(1), {e[2]}, dtype=x.dtype, device=x.device)")
     if paste.batch_first is False:
         return f"batch = x.size(1)   # batch_first=False: x is (seq_len, batch, features)\n{tail}"
     return ("# the batch axis of x: 0 with batch_first=True, 1 without (the default)\n"

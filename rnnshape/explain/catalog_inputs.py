@@ -41,7 +41,8 @@ def _seq_input_rank(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
 
 def _old_input_rank(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     want = int(m["want"])
-    d = dx.input_rank(layer=ctx.layer or "RNN", got_rank=int(m["rank"]), torch_message=msg)
+    d = dx.input_rank(layer=ctx.layer or "RNN", got_rank=int(m["rank"]), batch_first=ctx.batch_first,
+                      torch_message=msg)
     if want == 2:
         return _with_causes(d, ["a packed input's data must be 2-D (total steps, features)"])
     return _with_causes(d, [
