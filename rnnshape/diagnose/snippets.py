@@ -69,6 +69,40 @@ def _is_printed(line: str) -> bool:
             or "shape:" in line) and _PRINTED.match(line) is not None
 
 
+#: Every literal text the tests above need before a line can be anything but code or blank (a traceback, its
+#: rule or error line, a magic, printed output): outside a REPL or IPython session, a line without any of
+#: them is code (or blank), and :func:`clean` sorts the runs of such lines in bulk.
+_MARKERS = ("Traceback (most recent call last)", "-" * 20, "Error", "Exception", "Warning", "Interrupt", "%", "!",
+            "torch.Size", "tensor(", "Output", "Input", "Hidden", "shape:")
+
+
+def _marked_lines(text: str) -> list[int]:
+    """The indices of the lines of ``text`` holding one of :data:`_MARKERS`, in order.
+
+    One ``str.find`` scan per marker (a regular expression of them all was ten times slower), one
+    hit per line and marker, so the cost is the text's length plus the marked lines."""
+    find, line_starts = text.find, set()
+    for marker in _MARKERS:
+        at = find(marker)
+        while at >= 0:
+            line_starts.add(text.rfind("\n", 0, at) + 1)
+            at = find("\n", at)
+            if at < 0:
+                break
+            at = find(marker, at + 1)
+    indices, line, pos = [], 0, 0
+    for start in sorted(line_starts):
+        line += text.count("\n", pos, start)
+        pos = start
+        indices.append(line)
+    return indices
+
+
+def _some_line_starts(text: str, head: str) -> bool:
+    """Whether a line of ``text`` starts with ``head``: two C scans (most pastes have no prompt at all)."""
+    return text.startswith(head) or "\n" + head in text
+
+
 class PasteError(ValueError):
     """The paste cannot be read at all (empty, binary, too large): a usage error, exit 2."""
 
@@ -163,13 +197,23 @@ def clean(text: str) -> Paste:
     n = len(lines)
     code = [""] * n
     kinds = ["blank"] * n
-    repl = any(_is_prompt(ln) for ln in lines[:5000]) and any(ln.startswith(">>>") for ln in lines[:5000])
-    ipython = any(_is_ipython_in(ln) for ln in lines[:5000])
+    repl = _some_line_starts(text, ">>>") and any(_is_prompt(ln) for ln in lines[:5000]) \
+        and any(ln.startswith(">>>") for ln in lines[:5000])
+    ipython = _some_line_starts(text, "In [") and any(_is_ipython_in(ln) for ln in lines[:5000])
     notes: list[str] = []
     tb: list[str] = []
     i = 0
     in_ipy_out = False
+    # outside a session, the lines up to the next marked one are code or blank: sorted in bulk
+    marked = None if repl or ipython else iter(_marked_lines(text))
+    next_marked = -1
     while i < n:
+        if marked is not None and next_marked < i:
+            next_marked = next((k for k in marked if k >= i), n)
+        if i < next_marked:
+            _code_or_blank(lines, code, kinds, i, next_marked)
+            i = next_marked
+            continue
         line = lines[i]
         stripped = line.strip()
         # a traceback: from its header (or IPython's rule) to the error line and its message
@@ -251,6 +295,13 @@ def clean(text: str) -> Paste:
                  notes=notes)
 
 
+def _code_or_blank(lines: list[str], code: list[str], kinds: list[str], start: int, end: int) -> None:
+    """Lines ``start:end`` sorted as :func:`clean`'s loop sorts a line without a marker: code, else blank."""
+    for k in range(start, end):
+        if lines[k].strip():
+            code[k], kinds[k] = lines[k], "code"
+
+
 def repl_code(line: str) -> bool:
     """``ValueError: ...`` can also be code (a dict literal, an annotation): parse to tell."""
     return bool(re.match(r"^[A-Za-z_][\w.]*\s*:\s*[\w.\[\], ]+\s*=", line))
@@ -270,8 +321,8 @@ def _looks_like_code_start(line: str, repl: bool, ipython: bool) -> bool:
 
 def _dedent(code: list[str]) -> None:
     """A paste cut from inside a function keeps its indentation: remove what all lines share."""
-    indents = [len(ln) - len(ln.lstrip(" ")) for ln in code if ln.strip()]
-    cut = min(indents, default=0)
+    cut = 0 if _flush_line_after(code, -1) else min(
+        (len(ln) - len(ln.lstrip(" ")) for ln in code if ln.strip()), default=0)
     if cut:
         for i, ln in enumerate(code):
             code[i] = ln[cut:] if ln.strip() else ""
@@ -285,16 +336,21 @@ def _dedent(code: list[str]) -> None:
 def _first_line_flush(code: list[str]) -> bool:
     """A code fence often loses the first line's indentation only (``import torch`` at column 0, the rest
     indented): true when the lines after the first share an indentation and only dedenting them parses."""
-    filled = [i for i, ln in enumerate(code) if ln.strip()]
-    if len(filled) < 2 or code[filled[0]][0].isspace():
-        return False
-    if min(len(code[i]) - len(code[i].lstrip(" ")) for i in filled[1:]) == 0:
-        return False
+    first = next((i for i, ln in enumerate(code) if ln.strip()), None)
+    if first is None or code[first][0].isspace() or _flush_line_after(code, first):
+        return False  # no line, an indented first line, or another line at column 0 too
+    if not any(ln.strip() for ln in code[first + 1:]):
+        return False  # one line
     if _parses_whole(code):
         return False
-    rest = code[filled[0] + 1:]
+    rest = code[first + 1:]
     cut = min(len(ln) - len(ln.lstrip(" ")) for ln in rest if ln.strip())
-    return _parses_whole(code[:filled[0] + 1] + [ln[cut:] for ln in rest])
+    return _parses_whole(code[:first + 1] + [ln[cut:] for ln in rest])
+
+
+def _flush_line_after(code: list[str], index: int) -> bool:
+    """Whether a line after ``code[index]`` has text and no indentation (most pastes: one of the first lines)."""
+    return any(ln[:1] not in ("", " ") and ln.strip() for ln in code[index + 1:])
 
 
 def _parses_whole(code: list[str]) -> bool:
@@ -613,11 +669,13 @@ class Diagnosed:
 
     def to_dict(self) -> dict[str, Any]:
         err = self.error
-        lines = []
-        for i, text in enumerate(self.paste.lines, 1):
-            shown = self.followed.shapes.get(i, [])
-            if shown or (err is not None and err.line == i):
-                lines.append({"line": i, "code": text, "shapes": [s.to_dict() for s in shown]})
+        shapes, pasted = self.followed.shapes, self.paste.lines
+        # the lines with shapes, and the error's: from the follower's lines, not by a look-up for every pasted line
+        wanted = {ln for ln, shown in shapes.items() if shown}
+        if err is not None and err.line is not None:
+            wanted.add(err.line)
+        lines = [{"line": i, "code": pasted[i - 1], "shapes": [s.to_dict() for s in shapes.get(i, [])]}
+                 for i in sorted(wanted) if 1 <= i <= len(pasted)]
         return {
             "ok": self.ok,
             "exit_code": self.exit_code,
@@ -630,7 +688,7 @@ class Diagnosed:
             "diagnoses": [f.to_dict() for f in self.findings],
             "lines": lines,
             "skipped": [{"first": a, "last": b, "why": why} for a, b, why in self.skipped],
-            "not_code": {k: found for k in ("magic", "traceback", "output") if (found := self.paste.lines_of(k))},
+            "not_code": {k: self.paste.lines_of(k) for k in ("magic", "traceback", "output") if k in self.paste.kinds},
             "assumptions": [{"line": ln, "assumption": a} for ln, a in self.followed.assumptions],
             "notes": self.notes,
             "traceback": self.explanation.to_dict() if self.explanation is not None else None,
