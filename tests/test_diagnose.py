@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from rnnshape import diagnoses as dx
 from rnnshape.cli import app
-from rnnshape.diagnose import snippets
+from rnnshape.diagnose import linekinds, snippets
 from rnnshape.diagnose.snippets import MAX_BYTES, clean, diagnose_paste, parse_hints, parse_partial
 from rnnshape.model.symbolic import Placeholders, Sym, compare
 
@@ -210,7 +210,7 @@ def test_indented_paste_is_dedented() -> None:
     assert r.error.diagnosis.code == "shape-op" and r.error.line == 3
 
 
-# lines that could be something other than code: every per-line test of clean() needs one of snippets._MARKERS
+# lines that could be something other than code: every per-line test of clean() needs one of linekinds.MARKERS
 _LINE_PIECES = st.sampled_from([
     "x = 1", "    ", "\x0c", "Traceback (most recent call last):", "-" * 22, "RuntimeError: bad", "Error", "Exception",
     "KeyboardInterrupt", "UserWarning:", "%time", "!ls", "a != b", "torch.Size([2, 3])", "tensor([1.])",
@@ -224,13 +224,13 @@ def test_a_line_without_a_marker_is_code_to_every_test_of_clean(lines: list[str]
     # clean() sorts the runs of lines holding no marker in bulk, as code or blank: true only while every test
     # that makes a line something else needs a marker's text
     for line in lines:
-        other = (snippets._TB_START in line or snippets._is_tb_rule(line) or snippets._is_error_line(line)
-                 or snippets._is_magic(line) or snippets._is_printed(line))
+        other = (linekinds.TB_START in line or linekinds.is_tb_rule(line) or linekinds.is_error_line(line)
+                 or linekinds.is_magic(line) or linekinds.is_printed(line))
         if other:
-            assert any(marker in line for marker in snippets._MARKERS), line
+            assert any(marker in line for marker in linekinds.MARKERS), line
     text = "\n".join(lines)
-    assert snippets._marked_lines(text) == [
-        i for i, line in enumerate(text.split("\n")) if any(marker in line for marker in snippets._MARKERS)]
+    assert linekinds.marked_lines(text) == [
+        i for i, line in enumerate(text.split("\n")) if any(marker in line for marker in linekinds.MARKERS)]
 
 
 @given(_LINES)
@@ -238,7 +238,7 @@ def test_a_line_without_a_marker_is_code_to_every_test_of_clean(lines: list[str]
 def test_clean_sorts_lines_in_bulk_as_it_sorts_them_one_by_one(lines: list[str]) -> None:
     # every line marked: the loop tests each line itself, as before the shortcut; the result must not change
     text = "\n".join(lines)
-    with mock.patch.object(snippets, "_marked_lines", lambda text: list(range(text.count("\n") + 1))):
+    with mock.patch.object(snippets, "marked_lines", lambda text: list(range(text.count("\n") + 1))):
         one_by_one = clean(text)
     in_bulk = clean(text)
     assert (in_bulk.lines, in_bulk.code_lines, in_bulk.kinds, in_bulk.traceback, in_bulk.notes) == \

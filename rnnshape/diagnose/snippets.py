@@ -22,86 +22,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnnshape.diagnose.linekinds import (
+    IPY_CONT,
+    IPY_IN,
+    IPY_OUT,
+    PROMPT,
+    TB_START,
+    is_error_line,
+    is_ipython_in,
+    is_magic,
+    is_printed,
+    is_prompt,
+    is_tb_rule,
+    marked_lines,
+    some_line_starts,
+)
 from rnnshape.lazyre import LazyPattern
 from rnnshape.textio import MAX_CODE_BYTES, TextKind, decode_text, read_bounded
 
 #: A paste above this is refused (exit 2): no snippet someone asks about is that large.
 MAX_BYTES = MAX_CODE_BYTES
-
-# Compiled on first use, and most lines never reach them: each test below first looks for the
-# literal text its pattern cannot match without (a 10,000-line paste is mostly plain code).
-_PROMPT = LazyPattern(r"^(>>>|\.\.\.)(?: |$)")
-_IPY_IN = LazyPattern(r"^In \[\d*\]: ?")
-_IPY_CONT = LazyPattern(r"^\s+\.{3,}: ?")
-_IPY_OUT = LazyPattern(r"^Out\[\d+\]: ?")
-_MAGIC = LazyPattern(r"^\s*(%|!)")
-_TB_START = "Traceback (most recent call last)"
-_TB_RULE = LazyPattern(r"^-{20,}\s*$")
-_ERROR_LINE = LazyPattern(
-    r"^(?:(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Warning|Interrupt))(?::\s?.*)?$")
-_PRINTED = LazyPattern(r"^\s*(torch\.Size\(|tensor\(|\[?tensor\(|Output|Input|Hidden|shape:|\w[\w ]*:\s*"
-                       r"torch\.Size)")
-
-
-def _is_prompt(line: str) -> bool:
-    return line.startswith((">>>", "...")) and _PROMPT.match(line) is not None
-
-
-def _is_ipython_in(line: str) -> bool:
-    return line.startswith("In [") and _IPY_IN.match(line) is not None
-
-
-def _is_magic(line: str) -> bool:
-    return ("%" in line or "!" in line) and _MAGIC.match(line) is not None
-
-
-def _is_tb_rule(line: str) -> bool:
-    return line.startswith("-" * 20) and _TB_RULE.match(line) is not None
-
-
-def _is_error_line(line: str) -> bool:
-    return ("Error" in line or "Exception" in line or "Warning" in line or "Interrupt" in line) \
-        and _ERROR_LINE.match(line) is not None
-
-
-def _is_printed(line: str) -> bool:
-    return ("torch.Size" in line or "tensor(" in line or "Output" in line or "Input" in line or "Hidden" in line
-            or "shape:" in line) and _PRINTED.match(line) is not None
-
-
-#: Every literal text the tests above need before a line can be anything but code or blank (a traceback, its
-#: rule or error line, a magic, printed output): outside a REPL or IPython session, a line without any of
-#: them is code (or blank), and :func:`clean` sorts the runs of such lines in bulk.
-_MARKERS = ("Traceback (most recent call last)", "-" * 20, "Error", "Exception", "Warning", "Interrupt", "%", "!",
-            "torch.Size", "tensor(", "Output", "Input", "Hidden", "shape:")
-
-
-def _marked_lines(text: str) -> list[int]:
-    """The indices of the lines of ``text`` holding one of :data:`_MARKERS`, in order.
-
-    One ``str.find`` scan per marker (a regular expression of them all was ten times slower), one
-    hit per line and marker, so the cost is the text's length plus the marked lines."""
-    find, line_starts = text.find, set()
-    for marker in _MARKERS:
-        at = find(marker)
-        while at >= 0:
-            line_starts.add(text.rfind("\n", 0, at) + 1)
-            at = find("\n", at)
-            if at < 0:
-                break
-            at = find(marker, at + 1)
-    indices, line, pos = [], 0, 0
-    for start in sorted(line_starts):
-        line += text.count("\n", pos, start)
-        pos = start
-        indices.append(line)
-    return indices
-
-
-def _some_line_starts(text: str, head: str) -> bool:
-    """Whether a line of ``text`` starts with ``head``: two C scans (most pastes have no prompt at all)."""
-    return text.startswith(head) or "\n" + head in text
-
 
 class PasteError(ValueError):
     """The paste cannot be read at all (empty, binary, too large): a usage error, exit 2."""
@@ -197,15 +137,15 @@ def clean(text: str) -> Paste:
     n = len(lines)
     code = [""] * n
     kinds = ["blank"] * n
-    repl = _some_line_starts(text, ">>>") and any(_is_prompt(ln) for ln in lines[:5000]) \
+    repl = some_line_starts(text, ">>>") and any(is_prompt(ln) for ln in lines[:5000]) \
         and any(ln.startswith(">>>") for ln in lines[:5000])
-    ipython = _some_line_starts(text, "In [") and any(_is_ipython_in(ln) for ln in lines[:5000])
+    ipython = some_line_starts(text, "In [") and any(is_ipython_in(ln) for ln in lines[:5000])
     notes: list[str] = []
     tb: list[str] = []
     i = 0
     in_ipy_out = False
     # outside a session, the lines up to the next marked one are code or blank: sorted in bulk
-    marked = None if repl or ipython else iter(_marked_lines(text))
+    marked = None if repl or ipython else iter(marked_lines(text))
     next_marked = -1
     while i < n:
         if marked is not None and next_marked < i:
@@ -217,12 +157,12 @@ def clean(text: str) -> Paste:
         line = lines[i]
         stripped = line.strip()
         # a traceback: from its header (or IPython's rule) to the error line and its message
-        if _TB_START in line or (_is_tb_rule(line) and i + 1 < n and _TB_START in lines[i + 1]):
+        if TB_START in line or (is_tb_rule(line) and i + 1 < n and TB_START in lines[i + 1]):
             j = i
             while j < n:
                 kinds[j] = "traceback"
                 tb.append(lines[j])
-                if j > i and _is_error_line(lines[j]) and not lines[j].startswith(" "):
+                if j > i and is_error_line(lines[j]) and not lines[j].startswith(" "):
                     j += 1
                     while j < n and lines[j].strip() and not _looks_like_code_start(lines[j], repl, ipython):
                         kinds[j] = "traceback"
@@ -233,7 +173,7 @@ def clean(text: str) -> Paste:
             tb.append("")
             i = j
             continue
-        if _is_error_line(line) and not line.startswith(" ") and ":" in line and not repl_code(line):
+        if is_error_line(line) and not line.startswith(" ") and ":" in line and not repl_code(line):
             kinds[i] = "traceback"
             tb.append(line)
             i += 1
@@ -245,10 +185,10 @@ def clean(text: str) -> Paste:
             tb.append("")
             continue
         if repl:
-            m = _PROMPT.match(line)
+            m = PROMPT.match(line)
             if m:
                 body = line[m.end():]
-                if _is_magic(body):
+                if is_magic(body):
                     kinds[i] = "magic"
                 else:
                     code[i], kinds[i] = body, "code" if body.strip() else "blank"
@@ -257,24 +197,24 @@ def clean(text: str) -> Paste:
             i += 1
             continue
         if ipython:
-            m = _IPY_IN.match(line) or _IPY_CONT.match(line)
+            m = IPY_IN.match(line) or IPY_CONT.match(line)
             if m:
                 in_ipy_out = False
                 body = line[m.end():]
-                if _is_magic(body):
+                if is_magic(body):
                     kinds[i] = "magic"
                 else:
                     code[i], kinds[i] = body, "code" if body.strip() else "blank"
-            elif _IPY_OUT.match(line) or in_ipy_out:
+            elif IPY_OUT.match(line) or in_ipy_out:
                 in_ipy_out = bool(stripped) or in_ipy_out
                 kinds[i] = "output" if stripped else "blank"
             elif stripped:
                 kinds[i] = "output"
             i += 1
             continue
-        if _is_magic(line):
+        if is_magic(line):
             kinds[i] = "magic"
-        elif stripped and not line[0].isspace() and _is_printed(line) and not _parses(line):
+        elif stripped and not line[0].isspace() and is_printed(line) and not _parses(line):
             kinds[i] = "output"
         elif stripped:
             code[i], kinds[i] = line, "code"
@@ -316,7 +256,7 @@ def _parses(line: str) -> bool:
 
 
 def _looks_like_code_start(line: str, repl: bool, ipython: bool) -> bool:
-    return (repl and line.startswith(">>>")) or (ipython and _is_ipython_in(line))
+    return (repl and line.startswith(">>>")) or (ipython and is_ipython_in(line))
 
 
 def _dedent(code: list[str]) -> None:
