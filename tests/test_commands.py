@@ -6,16 +6,13 @@ each command in a fresh ``python -X importtime`` process and reads the modules i
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import EXAMPLES, ROOT, cli, cli_json, imported_by, json_shapes, run_module, torch_shapes
+from conftest import EXAMPLES, cli, cli_json, imported_by, json_shapes, run_module, torch_shapes
 from torch import nn
 
 COMMANDS = ("inspect", "explain", "check", "trace", "diagnose", "run")
@@ -194,37 +191,3 @@ def test_help_imports_no_command_code_beyond_the_listing() -> None:
     assert not [m for m in (*HEAVY, "rich") if m in modules]
     assert not [m for m in modules if m.startswith(("rnnshape.engine", "rnnshape.explain", "rnnshape.diagnose.",
                                                    "rnnshape.check", "rnnshape.model", "rnnshape.render"))]
-
-
-# --------------------------------------------------------------------------- a torch-free run ends without teardown
-
-_ENDS = """
-import atexit, sys, types
-atexit.register(lambda: sys.stderr.write("TEARDOWN\\n"))
-if sys.argv[1] == "torch-loaded":
-    sys.modules["torch"] = types.ModuleType("torch")  # stands for a loaded torch: its exit handlers must run
-from rnnshape.cli import main
-main(sys.argv[2:])
-"""
-
-
-@pytest.mark.parametrize("torch_state", ["torch-free", "torch-loaded"])
-@pytest.mark.parametrize("as_json", [True, False], ids=["json", "human"])
-def test_a_torch_free_run_ends_with_its_output_flushed_and_no_teardown(tmp_path: Path, torch_state: str,
-                                                                     as_json: bool) -> None:
-    # a long paste: its JSON is more than a pipe holds, so the end must wait for the whole output to be written
-    block = (ROOT / "tests" / "data" / "snippets" / "model_class_ok.py.txt").read_text() + "\n"
-    paste = tmp_path / "long.py"
-    paste.write_text(block * 60)
-    argv = ["diagnose", str(paste), *(["--json"] if as_json else [])]
-    env = {**os.environ, "COLUMNS": "80", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", _ENDS, torch_state, *argv], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    if as_json:
-        assert len(proc.stdout) > 65536
-        payload = json.loads(proc.stdout)
-        assert payload["ok"] and payload["lines"][-1]["line"] > 59 * block.count("\n")
-    else:
-        assert "60 recurrent calls checked, no shape error found" in proc.stdout.splitlines()[-2]
-    assert ("TEARDOWN" in proc.stderr) == (torch_state == "torch-loaded")

@@ -81,27 +81,4 @@ def finish(result: Any, as_json: bool, print_human: Callable[[], None],
     else:
         with collector_paused():  # Rich's modules, then output bounded by what is shown
             print_human()
-    code = exit_code if exit_code is not None else (EXIT_OK if result.ok else EXIT_DIAGNOSED)
-    _end_torch_free_process(code)
-    raise typer.Exit(code)
-
-
-def _end_torch_free_process(code: int) -> None:
-    """A torch-free command run as the process ends here, its output flushed, without Python's teardown.
-
-    The teardown frees every object one by one (typer's and Rich's modules, a paste's syntax tree and
-    values) only for the process to end: 5-15 ms of a 20-line ``diagnose`` (170-190 ms), 10-35 ms of a
-    10,000-line one. Nothing such a run leaves needs it: its files are closed by ``with``, it starts no
-    thread and registers no exit handler, and the output is flushed here (a closed pipe still raises
-    here, for ``cli.run`` to answer as before). Called in-process (tests, the API's callers) or once
-    torch is loaded (its exit handlers must run), the command returns through ``typer.Exit`` as before.
-    """
-    import sys
-
-    if not _runs_as_the_process() or "torch" in sys.modules:
-        return
-    import os
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    raise typer.Exit(exit_code if exit_code is not None else (EXIT_OK if result.ok else EXIT_DIAGNOSED))
