@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +23,7 @@ from typer.testing import CliRunner
 
 from rnnshape import diagnoses as dx
 from rnnshape.cli import app
+from rnnshape.diagnose import linekinds, snippets
 from rnnshape.diagnose.snippets import MAX_BYTES, clean, diagnose_paste, parse_hints, parse_partial
 from rnnshape.model.symbolic import Placeholders, Sym, compare
 
@@ -206,6 +208,51 @@ def test_indented_paste_is_dedented() -> None:
     code = "    import torch\n    x = torch.zeros(3, 4)\n    y = x.view(5, -1)\n"
     r = diagnose_paste(code)
     assert r.error.diagnosis.code == "shape-op" and r.error.line == 3
+
+
+# lines that could be something other than code: every per-line test of clean() needs one of linekinds.MARKERS
+_LINE_PIECES = st.sampled_from([
+    "x = 1", "    ", "\x0c", "Traceback (most recent call last):", "-" * 22, "RuntimeError: bad", "Error", "Exception",
+    "KeyboardInterrupt", "UserWarning:", "%time", "!ls", "a != b", "torch.Size([2, 3])", "tensor([1.])",
+    "Output", "Input size", "Hidden", "shape: 3", "out: torch.Size([1])", ">>> ", "... ", "In [3]: ", "Out[3]: "])
+_LINES = st.lists(st.lists(_LINE_PIECES | st.text(max_size=6), max_size=3).map("".join), max_size=12)
+
+
+@given(_LINES)
+@settings(max_examples=200, deadline=None)
+def test_a_line_without_a_marker_is_code_to_every_test_of_clean(lines: list[str]) -> None:
+    # clean() sorts the runs of lines holding no marker in bulk, as code or blank: true only while every test
+    # that makes a line something else needs a marker's text
+    for line in lines:
+        other = (linekinds.TB_START in line or linekinds.is_tb_rule(line) or linekinds.is_error_line(line)
+                 or linekinds.is_magic(line) or linekinds.is_printed(line))
+        if other:
+            assert any(marker in line for marker in linekinds.MARKERS), line
+    text = "\n".join(lines)
+    assert linekinds.marked_lines(text) == [
+        i for i, line in enumerate(text.split("\n")) if any(marker in line for marker in linekinds.MARKERS)]
+
+
+@given(_LINES)
+@settings(max_examples=200, deadline=None)
+def test_clean_sorts_lines_in_bulk_as_it_sorts_them_one_by_one(lines: list[str]) -> None:
+    # every line marked: the loop tests each line itself, as before the shortcut; the result must not change
+    text = "\n".join(lines)
+    with mock.patch.object(snippets, "marked_lines", lambda text: list(range(text.count("\n") + 1))):
+        one_by_one = clean(text)
+    in_bulk = clean(text)
+    assert (in_bulk.lines, in_bulk.code_lines, in_bulk.kinds, in_bulk.traceback, in_bulk.notes) == \
+        (one_by_one.lines, one_by_one.code_lines, one_by_one.kinds, one_by_one.traceback, one_by_one.notes)
+
+
+def test_dedent_and_first_line_flush_read_the_whole_paste() -> None:
+    # the shortcuts stop at the first line at column 0: a paste whose only such line is its last, or its first
+    assert clean("    a = 1\n    b = 2\nc = 3\n").code_lines[:3] == ["    a = 1", "    b = 2", "c = 3"]
+    assert clean("        a = 1\n    b = 2\n").code_lines[:2] == ["    a = 1", "b = 2"]
+    fenced = clean("import torch\n    x = torch.zeros(2)\n    y = x + 1\n")
+    assert fenced.code_lines[:3] == ["import torch", "x = torch.zeros(2)", "y = x + 1"]
+    kept = clean("import torch\n    x = torch.zeros(2)\nz = 1\n")
+    assert kept.code_lines[:3] == ["import torch", "    x = torch.zeros(2)", "z = 1"]
 
 
 def test_partial_parse_reports_skipped_lines() -> None:

@@ -45,12 +45,13 @@ print(compiled, len(lazy))
 
 
 def test_a_paste_without_prompts_or_tracebacks_compiles_no_pattern_of_the_cleaner() -> None:
-    from rnnshape.diagnose import snippets
+    from rnnshape.diagnose import linekinds
 
     script = f"""
-from rnnshape.diagnose import snippets
+from rnnshape.diagnose import linekinds, snippets
 snippets.clean({BLOCK * 3!r})
-print(sorted(k for k, v in vars(snippets).items() if isinstance(v, snippets.LazyPattern) and v.is_compiled))
+print(sorted(k for m in (snippets, linekinds) for k, v in vars(m).items()
+             if isinstance(v, snippets.LazyPattern) and v.is_compiled))
 """
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120,
                           check=True)
@@ -59,8 +60,8 @@ print(sorted(k for k, v in vars(snippets).items() if isinstance(v, snippets.Lazy
     for line in (">>> x = 1", "... y", "In [3]: z", "  %timeit f()", "!ls", "-" * 30,
                  "torch.nn.modules.module.ModuleAttributeError: no", "KeyboardInterrupt", "Output: torch.Size([2])",
                  "h shape: torch.Size([1])", "tensor([1, 2])"):
-        assert any(test(line) for test in (snippets._is_prompt, snippets._is_ipython_in, snippets._is_magic,
-                                           snippets._is_tb_rule, snippets._is_error_line, snippets._is_printed)), line
+        assert any(test(line) for test in (linekinds.is_prompt, linekinds.is_ipython_in, linekinds.is_magic,
+                                           linekinds.is_tb_rule, linekinds.is_error_line, linekinds.is_printed)), line
 
 
 def test_the_human_form_imports_no_rich_table_without_run(tmp_path: Path) -> None:

@@ -128,13 +128,87 @@ def test_jsontext_writes_what_json_dumps_writes(value: object) -> None:
     assert jsontext.dumps(value) == json.dumps(value, indent=2, default=repr)
 
 
+class _Listed(list):  # subclasses take json's isinstance order, not jsontext's shortcuts for the exact types
+    pass
+
+
+class _Mapped(dict):
+    pass
+
+
+# the shapes jsontext writes by shortcut: lists of strings (one C pass, falling back item by item when a later
+# item is not a string), dicts through a template per key sequence and level (the same keys at several levels,
+# in another order, with '%' in a key), str subclasses among strings and as keys
+_KEYS = st.sampled_from(["line", "code", "shapes", "100%", "%s", "%(x)s", "a%%b", AxisRole.BATCH, FixKind.CODE])
+_SHORTCUT_SCALARS = st.none() | st.integers() | st.text(max_size=6) | st.sampled_from([Verified.BY_MODEL, 1.5])
+
+
+def _strings_then(strings: list[str], last: object) -> list[object]:
+    return [*strings, last]
+
+
+def _shortcut_containers(inner: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return (st.lists(st.text(max_size=6) | st.sampled_from([AxisRole.TIME]), min_size=1, max_size=4)
+            | st.builds(_strings_then, st.lists(st.text(max_size=4), min_size=1, max_size=3), inner)
+            | st.tuples(st.text(max_size=4), inner)
+            | st.dictionaries(_KEYS, inner, max_size=4)
+            | st.lists(st.dictionaries(_KEYS, inner, max_size=3), max_size=3)
+            | st.builds(_Listed, st.lists(inner, max_size=3))
+            | st.builds(_Mapped, st.dictionaries(_KEYS, inner, max_size=3)))
+
+
+_SHORTCUT_VALUES = st.recursive(_SHORTCUT_SCALARS, _shortcut_containers, max_leaves=30)
+
+
+@given(_SHORTCUT_VALUES)
+@settings(max_examples=150, deadline=None)
+def test_jsontext_shortcuts_write_what_json_dumps_writes(value: object) -> None:
+    assert jsontext.dumps(value) == json.dumps(value, indent=2, default=repr)
+
+
+def test_jsontext_keeps_one_template_per_key_sequence_and_level() -> None:
+    # the same keys at three levels, and in two orders: each level indents its own way, each order is its own
+    value = {"a": 1, "b": {"a": 2, "b": {"a": 3, "b": [{"b": 4, "a": 5}, {"a": 6, "b": 7}]}}}
+    assert jsontext.dumps(value) == json.dumps(value, indent=2)
+    assert jsontext.dumps(value) == jsontext.dumps(value)
+
+
+def test_jsontext_writes_deep_values_as_json_does() -> None:
+    # deeper than its own recursion allows: handed to json, which writes it (or fails) as it always does
+    for depth in (50, 400, 3000):
+        deep: object = "leaf"
+        for i in range(depth):
+            deep = [deep] if i % 2 else {"k": deep}
+        try:
+            expected = json.dumps(deep, indent=2, default=repr)
+        except RecursionError:
+            with pytest.raises(RecursionError):
+                jsontext.dumps(deep)
+        else:
+            assert jsontext.dumps(deep) == expected
+
+
 def test_jsontext_leaves_what_it_cannot_write_exactly_to_json() -> None:
     odd = {1: "int key", None: [], 2.5: {}, False: ()}
     assert jsontext.dumps(odd) == json.dumps(odd, indent=2, default=repr)
+    assert jsontext.dumps([{"x": 1}, odd]) == json.dumps([{"x": 1}, odd], indent=2, default=repr)
     loop: list = []
     loop.append(loop)
     with pytest.raises(ValueError, match="Circular"):
         jsontext.dumps(loop)
+    cycle: dict = {"a": ["x"]}
+    cycle["a"].append(cycle)
+    with pytest.raises(ValueError, match="Circular"):
+        jsontext.dumps(cycle)
+
+
+def test_jsontext_writes_diagnose_json_of_a_long_paste_as_json_does() -> None:
+    # the 10,000-line bench case's shape (lines, shapes, lists of dimension strings), at a tenth of its size
+    from rnnshape.diagnose.snippets import diagnose_paste
+
+    block = (ROOT / "tests" / "data" / "snippets" / "model_class_ok.py.txt").read_text() + "\n"
+    value = diagnose_paste(block * 40, name="long.py").to_dict()
+    assert jsontext.dumps(value) == json.dumps(value, indent=2, default=repr)
 
 
 @pytest.mark.parametrize("args", [

@@ -22,53 +22,27 @@ from contextlib import contextmanager
 from dataclasses import field
 from typing import Any
 
+from rnnshape.diagnose.linekinds import (
+    IPY_CONT,
+    IPY_IN,
+    IPY_OUT,
+    PROMPT,
+    TB_START,
+    is_error_line,
+    is_ipython_in,
+    is_magic,
+    is_printed,
+    is_prompt,
+    is_tb_rule,
+    marked_lines,
+    some_line_starts,
+)
 from rnnshape.lazyre import LazyPattern
 from rnnshape.records import record
 from rnnshape.textio import MAX_CODE_BYTES, TextKind, decode_text, read_bounded
 
 #: A paste above this is refused (exit 2): no snippet someone asks about is that large.
 MAX_BYTES = MAX_CODE_BYTES
-
-# Compiled on first use, and most lines never reach them: each test below first looks for the
-# literal text its pattern cannot match without (a 10,000-line paste is mostly plain code).
-_PROMPT = LazyPattern(r"^(>>>|\.\.\.)(?: |$)")
-_IPY_IN = LazyPattern(r"^In \[\d*\]: ?")
-_IPY_CONT = LazyPattern(r"^\s+\.{3,}: ?")
-_IPY_OUT = LazyPattern(r"^Out\[\d+\]: ?")
-_MAGIC = LazyPattern(r"^\s*(%|!)")
-_TB_START = "Traceback (most recent call last)"
-_TB_RULE = LazyPattern(r"^-{20,}\s*$")
-_ERROR_LINE = LazyPattern(
-    r"^(?:(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Warning|Interrupt))(?::\s?.*)?$")
-_PRINTED = LazyPattern(r"^\s*(torch\.Size\(|tensor\(|\[?tensor\(|Output|Input|Hidden|shape:|\w[\w ]*:\s*"
-                       r"torch\.Size)")
-
-
-def _is_prompt(line: str) -> bool:
-    return line.startswith((">>>", "...")) and _PROMPT.match(line) is not None
-
-
-def _is_ipython_in(line: str) -> bool:
-    return line.startswith("In [") and _IPY_IN.match(line) is not None
-
-
-def _is_magic(line: str) -> bool:
-    return ("%" in line or "!" in line) and _MAGIC.match(line) is not None
-
-
-def _is_tb_rule(line: str) -> bool:
-    return line.startswith("-" * 20) and _TB_RULE.match(line) is not None
-
-
-def _is_error_line(line: str) -> bool:
-    return ("Error" in line or "Exception" in line or "Warning" in line or "Interrupt" in line) \
-        and _ERROR_LINE.match(line) is not None
-
-
-def _is_printed(line: str) -> bool:
-    return ("torch.Size" in line or "tensor(" in line or "Output" in line or "Input" in line or "Hidden" in line
-            or "shape:" in line) and _PRINTED.match(line) is not None
-
 
 class PasteError(ValueError):
     """The paste cannot be read at all (empty, binary, too large): a usage error, exit 2."""
@@ -164,22 +138,32 @@ def clean(text: str) -> Paste:
     n = len(lines)
     code = [""] * n
     kinds = ["blank"] * n
-    repl = any(_is_prompt(ln) for ln in lines[:5000]) and any(ln.startswith(">>>") for ln in lines[:5000])
-    ipython = any(_is_ipython_in(ln) for ln in lines[:5000])
+    repl = some_line_starts(text, ">>>") and any(is_prompt(ln) for ln in lines[:5000]) \
+        and any(ln.startswith(">>>") for ln in lines[:5000])
+    ipython = some_line_starts(text, "In [") and any(is_ipython_in(ln) for ln in lines[:5000])
     notes: list[str] = []
     tb: list[str] = []
     i = 0
     in_ipy_out = False
+    # outside a session, the lines up to the next marked one are code or blank: sorted in bulk
+    marked = None if repl or ipython else iter(marked_lines(text))
+    next_marked = -1
     while i < n:
+        if marked is not None and next_marked < i:
+            next_marked = next((k for k in marked if k >= i), n)
+        if i < next_marked:
+            _code_or_blank(lines, code, kinds, i, next_marked)
+            i = next_marked
+            continue
         line = lines[i]
         stripped = line.strip()
         # a traceback: from its header (or IPython's rule) to the error line and its message
-        if _TB_START in line or (_is_tb_rule(line) and i + 1 < n and _TB_START in lines[i + 1]):
+        if TB_START in line or (is_tb_rule(line) and i + 1 < n and TB_START in lines[i + 1]):
             j = i
             while j < n:
                 kinds[j] = "traceback"
                 tb.append(lines[j])
-                if j > i and _is_error_line(lines[j]) and not lines[j].startswith(" "):
+                if j > i and is_error_line(lines[j]) and not lines[j].startswith(" "):
                     j += 1
                     while j < n and lines[j].strip() and not _looks_like_code_start(lines[j], repl, ipython):
                         kinds[j] = "traceback"
@@ -190,7 +174,7 @@ def clean(text: str) -> Paste:
             tb.append("")
             i = j
             continue
-        if _is_error_line(line) and not line.startswith(" ") and ":" in line and not repl_code(line):
+        if is_error_line(line) and not line.startswith(" ") and ":" in line and not repl_code(line):
             kinds[i] = "traceback"
             tb.append(line)
             i += 1
@@ -202,10 +186,10 @@ def clean(text: str) -> Paste:
             tb.append("")
             continue
         if repl:
-            m = _PROMPT.match(line)
+            m = PROMPT.match(line)
             if m:
                 body = line[m.end():]
-                if _is_magic(body):
+                if is_magic(body):
                     kinds[i] = "magic"
                 else:
                     code[i], kinds[i] = body, "code" if body.strip() else "blank"
@@ -214,24 +198,24 @@ def clean(text: str) -> Paste:
             i += 1
             continue
         if ipython:
-            m = _IPY_IN.match(line) or _IPY_CONT.match(line)
+            m = IPY_IN.match(line) or IPY_CONT.match(line)
             if m:
                 in_ipy_out = False
                 body = line[m.end():]
-                if _is_magic(body):
+                if is_magic(body):
                     kinds[i] = "magic"
                 else:
                     code[i], kinds[i] = body, "code" if body.strip() else "blank"
-            elif _IPY_OUT.match(line) or in_ipy_out:
+            elif IPY_OUT.match(line) or in_ipy_out:
                 in_ipy_out = bool(stripped) or in_ipy_out
                 kinds[i] = "output" if stripped else "blank"
             elif stripped:
                 kinds[i] = "output"
             i += 1
             continue
-        if _is_magic(line):
+        if is_magic(line):
             kinds[i] = "magic"
-        elif stripped and not line[0].isspace() and _is_printed(line) and not _parses(line):
+        elif stripped and not line[0].isspace() and is_printed(line) and not _parses(line):
             kinds[i] = "output"
         elif stripped:
             code[i], kinds[i] = line, "code"
@@ -252,6 +236,13 @@ def clean(text: str) -> Paste:
                  notes=notes)
 
 
+def _code_or_blank(lines: list[str], code: list[str], kinds: list[str], start: int, end: int) -> None:
+    """Lines ``start:end`` sorted as :func:`clean`'s loop sorts a line without a marker: code, else blank."""
+    for k in range(start, end):
+        if lines[k].strip():
+            code[k], kinds[k] = lines[k], "code"
+
+
 def repl_code(line: str) -> bool:
     """``ValueError: ...`` can also be code (a dict literal, an annotation): parse to tell."""
     return bool(re.match(r"^[A-Za-z_][\w.]*\s*:\s*[\w.\[\], ]+\s*=", line))
@@ -266,13 +257,13 @@ def _parses(line: str) -> bool:
 
 
 def _looks_like_code_start(line: str, repl: bool, ipython: bool) -> bool:
-    return (repl and line.startswith(">>>")) or (ipython and _is_ipython_in(line))
+    return (repl and line.startswith(">>>")) or (ipython and is_ipython_in(line))
 
 
 def _dedent(code: list[str]) -> None:
     """A paste cut from inside a function keeps its indentation: remove what all lines share."""
-    indents = [len(ln) - len(ln.lstrip(" ")) for ln in code if ln.strip()]
-    cut = min(indents, default=0)
+    cut = 0 if _flush_line_after(code, -1) else min(
+        (len(ln) - len(ln.lstrip(" ")) for ln in code if ln.strip()), default=0)
     if cut:
         for i, ln in enumerate(code):
             code[i] = ln[cut:] if ln.strip() else ""
@@ -286,16 +277,21 @@ def _dedent(code: list[str]) -> None:
 def _first_line_flush(code: list[str]) -> bool:
     """A code fence often loses the first line's indentation only (``import torch`` at column 0, the rest
     indented): true when the lines after the first share an indentation and only dedenting them parses."""
-    filled = [i for i, ln in enumerate(code) if ln.strip()]
-    if len(filled) < 2 or code[filled[0]][0].isspace():
-        return False
-    if min(len(code[i]) - len(code[i].lstrip(" ")) for i in filled[1:]) == 0:
-        return False
+    first = next((i for i, ln in enumerate(code) if ln.strip()), None)
+    if first is None or code[first][0].isspace() or _flush_line_after(code, first):
+        return False  # no line, an indented first line, or another line at column 0 too
+    if not any(ln.strip() for ln in code[first + 1:]):
+        return False  # one line
     if _parses_whole(code):
         return False
-    rest = code[filled[0] + 1:]
+    rest = code[first + 1:]
     cut = min(len(ln) - len(ln.lstrip(" ")) for ln in rest if ln.strip())
-    return _parses_whole(code[:filled[0] + 1] + [ln[cut:] for ln in rest])
+    return _parses_whole(code[:first + 1] + [ln[cut:] for ln in rest])
+
+
+def _flush_line_after(code: list[str], index: int) -> bool:
+    """Whether a line after ``code[index]`` has text and no indentation (most pastes: one of the first lines)."""
+    return any(ln[:1] not in ("", " ") and ln.strip() for ln in code[index + 1:])
 
 
 def _parses_whole(code: list[str]) -> bool:
@@ -614,11 +610,13 @@ class Diagnosed:
 
     def to_dict(self) -> dict[str, Any]:
         err = self.error
-        lines = []
-        for i, text in enumerate(self.paste.lines, 1):
-            shown = self.followed.shapes.get(i, [])
-            if shown or (err is not None and err.line == i):
-                lines.append({"line": i, "code": text, "shapes": [s.to_dict() for s in shown]})
+        shapes, pasted = self.followed.shapes, self.paste.lines
+        # the lines with shapes, and the error's: from the follower's lines, not by a look-up for every pasted line
+        wanted = {ln for ln, shown in shapes.items() if shown}
+        if err is not None and err.line is not None:
+            wanted.add(err.line)
+        lines = [{"line": i, "code": pasted[i - 1], "shapes": [s.to_dict() for s in shapes.get(i, [])]}
+                 for i in sorted(wanted) if 1 <= i <= len(pasted)]
         return {
             "ok": self.ok,
             "exit_code": self.exit_code,
@@ -631,7 +629,7 @@ class Diagnosed:
             "diagnoses": [f.to_dict() for f in self.findings],
             "lines": lines,
             "skipped": [{"first": a, "last": b, "why": why} for a, b, why in self.skipped],
-            "not_code": {k: found for k in ("magic", "traceback", "output") if (found := self.paste.lines_of(k))},
+            "not_code": {k: self.paste.lines_of(k) for k in ("magic", "traceback", "output") if k in self.paste.kinds},
             "assumptions": [{"line": ln, "assumption": a} for ln, a in self.followed.assumptions],
             "notes": self.notes,
             "traceback": self.explanation.to_dict() if self.explanation is not None else None,
