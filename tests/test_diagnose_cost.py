@@ -17,7 +17,8 @@ import pytest
 from conftest import imported_by
 
 from rnnshape.diagnose.follower import Follower
-from rnnshape.diagnose.snippets import clean, diagnose_paste, no_cycle_collection, parse_partial
+from rnnshape.diagnose.snippets import clean, diagnose_paste, parse_partial
+from rnnshape.gcpause import collector_paused
 
 ROOT = Path(__file__).resolve().parents[1]
 SNIPPETS = ROOT / "tests" / "data" / "snippets"
@@ -122,7 +123,7 @@ def test_the_cycle_collector_is_paused_while_following_and_restored_after(enable
             Follower.run = original  # type: ignore[method-assign]
         assert seen == [False]
         assert gc.isenabled() is enabled
-        with pytest.raises(ValueError), no_cycle_collection():  # restored on errors too
+        with pytest.raises(ValueError), collector_paused():  # restored on errors too
             raise ValueError
         assert gc.isenabled() is enabled
     finally:

@@ -8,8 +8,8 @@ internal error (a bug in rnnshape). Under ``--json`` every path prints one JSON 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, NoReturn
 
 EXIT_OK, EXIT_DIAGNOSED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -25,31 +25,24 @@ def failure_json(message: str, exit_code: int) -> str:
     return json.dumps({"ok": False, "error": message, "exit_code": exit_code}, indent=2)
 
 
-@contextmanager
-def collector_paused(*, freeze_only_as_process: bool = False) -> Iterator[None]:
+def collector_paused(*, freeze_only_as_process: bool = False) -> AbstractContextManager[None]:
     """The cyclic garbage collector off while a command imports its modules (or Rich, to draw).
 
-    Imports create thousands of objects that live as long as the process; the collector would
-    walk them again and again and free nothing (bench/bench_startup.py: a tenth of a run). They
-    are frozen (never walked again) and it is back on for the command's own work, whose
-    collections stay proportional to the work. ``cli.main`` does the same around typer.
+    The objects of imports live as long as the process: they are frozen (never walked again) and the
+    collector is back on for the command's own work, whose collections stay proportional to the work.
+    ``cli.main`` does the same around typer.
 
     ``freeze_only_as_process``: for a command paused through its whole work (``diagnose``), what
     it built is frozen only when ``cli.main`` runs it as the process, which ends with it; called
     in-process (tests) the collector is simply resumed, so that cycles left behind are still freed.
     """
-    import gc
+    from rnnshape.gcpause import collector_paused as paused
 
-    if not gc.isenabled():  # already paused by a caller: it resumes it
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        if not freeze_only_as_process or _runs_as_the_process():
-            gc.freeze()
-        gc.enable()
+    return paused(freeze=_runs_as_the_process if freeze_only_as_process else _always)
+
+
+def _always() -> bool:
+    return True
 
 
 def _runs_as_the_process() -> bool:

@@ -12,13 +12,10 @@ a separate Python process.
 from __future__ import annotations
 
 import ast
-import gc
 import os
 import re
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import field
 from typing import Any
 
@@ -37,6 +34,7 @@ from rnnshape.diagnose.linekinds import (
     marked_lines,
     some_line_starts,
 )
+from rnnshape.gcpause import collector_paused
 from rnnshape.lazyre import LazyPattern
 from rnnshape.records import record
 from rnnshape.textio import MAX_CODE_BYTES, TextKind, decode_text, read_bounded
@@ -637,24 +635,11 @@ class Diagnosed:
         }
 
 
-@contextmanager
-def no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector paused (then restored): a paste's syntax tree and the follower's values are
-    many small objects that all live to the end, so its passes over them free nothing, yet they took a third
-    of a 10,000-line run. Peak memory measured the same on 1 MB pastes (classes, loops, calls)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def diagnose_paste(text: str, hints: dict[str, Any] | None = None, *, name: str = "<paste>",
                    run: bool = False, timeout: float = 60.0) -> Diagnosed:
-    """Clean, parse, follow; join a pasted traceback (and, with ``run``, a real run)."""
-    with no_cycle_collection():
+    """Clean, parse, follow; join a pasted traceback (and, with ``run``, a real run). The cycle collector is
+    paused throughout: the paste's tree and the follower's values live to the end (rnnshape/gcpause.py)."""
+    with collector_paused():
         return _diagnose_paste(text, hints, name=name, run=run, timeout=timeout)
 
 
