@@ -42,7 +42,14 @@ class Sym:
     # ---- construction
     @staticmethod
     def const(n: int) -> Sym:
-        return Sym((((), int(n)),)) if n else ZERO
+        # one Sym per small integer, made once: a long paste makes the same few constants over and over
+        known = _CONSTS.get(n)
+        if known is not None:
+            return known
+        made = Sym((((), int(n)),)) if n else ZERO
+        if type(n) is int and len(_CONSTS) < _MAX_CONSTS:
+            _CONSTS[n] = made
+        return made
 
     @staticmethod
     def var(name: str) -> Sym:
@@ -58,16 +65,21 @@ class Sym:
     # ---- queries
     @property
     def is_const(self) -> bool:
-        return all(not m for m, _ in self.terms)
+        for m, _ in self.terms:   # a loop, not all(...): asked of every size the follower touches
+            if m:
+                return False
+        return True
 
     @property
     def value(self) -> int | None:
         """The integer, when the expression is a constant."""
-        if not self.terms:
+        terms = self.terms
+        if not terms:
             return 0
-        if self.is_const:
-            return self.terms[0][1]
-        return None
+        for m, _ in terms:
+            if m:
+                return None
+        return terms[0][1]
 
     @property
     def symbols(self) -> frozenset[str]:
@@ -96,6 +108,10 @@ class Sym:
     # ---- arithmetic
     def __add__(self, other: Sym | int) -> Sym:
         o = as_sym(other)
+        if not o.terms:
+            return self
+        if _both_const(self, o):   # the common case, without the dict and the sort
+            return Sym.const(self.terms[0][1] + o.terms[0][1] if self.terms else o.terms[0][1])
         d = self._dict()
         for m, c in o.terms:
             d[m] = d.get(m, 0) + c
@@ -107,13 +123,18 @@ class Sym:
         return Sym(tuple((m, -c) for m, c in self.terms))
 
     def __sub__(self, other: Sym | int) -> Sym:
-        return self + (-as_sym(other))
+        o = as_sym(other)
+        if _both_const(self, o):
+            return Sym.const(self.value - o.value)  # type: ignore[operator]
+        return self + (-o)
 
     def __rsub__(self, other: Sym | int) -> Sym:
         return as_sym(other) - self
 
     def __mul__(self, other: Sym | int) -> Sym:
         o = as_sym(other)
+        if _both_const(self, o):
+            return Sym.const(self.value * o.value)  # type: ignore[operator]
         d: dict[Monomial, int] = {}
         for m1, c1 in self.terms:
             for m2, c2 in o.terms:
@@ -177,12 +198,20 @@ class Sym:
         return f"Sym({self})"
 
 
+def _both_const(a: Sym, b: Sym) -> bool:
+    """Whether both are constants (0 included): at most one term each, with no symbol."""
+    p, q = a.terms, b.terms
+    return len(p) <= 1 and len(q) <= 1 and not (p and p[0][0]) and not (q and q[0][0])
+
+
 def _wrap(name: str) -> str:
     return name if re.fullmatch(r"[\w.\[\]()]+", name) and "+" not in name else f"({name})"
 
 
 ZERO = Sym(())
 ONE = Sym((((), 1),))
+_CONSTS: dict[int, Sym] = {0: ZERO, 1: ONE}
+_MAX_CONSTS = 4096   # bounds the table whatever integers a paste holds
 
 
 def as_sym(value: Sym | int) -> Sym:
@@ -237,7 +266,7 @@ def surely_nonzero(p: Sym) -> bool:
 def compare(a: Sym | int, b: Sym | int, *, prefer: Iterable[str] = ()) -> Verdict:
     """Decide ``a == b`` for sizes; see the module docstring. ``prefer``: symbols to bind first."""
     diff = as_sym(a) - as_sym(b)
-    if diff == ZERO:
+    if not diff.terms:   # diff == ZERO
         return Verdict("equal")
     if diff.is_const or surely_nonzero(diff):
         return Verdict("differ")

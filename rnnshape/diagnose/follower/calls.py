@@ -56,13 +56,13 @@ class CallsMixin:
         func = self.expr(node.func, env)
         args: list[Value] = []
         for a in node.args:
-            v = self.expr(a.value if isinstance(a, ast.Starred) else a, env)
-            if isinstance(a, ast.Starred) and isinstance(v, Tup):
-                args.extend(v.items)
-            elif isinstance(a, ast.Starred):
+            if not isinstance(a, ast.Starred):
+                args.append(self.expr(a, env))
+                continue
+            v = self.expr(a.value, env)
+            if not isinstance(v, Tup):
                 return Unknown(f"*{self.src(a.value)} in a call")
-            else:
-                args.append(v)
+            args.extend(v.items)
         kwargs: dict[str, Value] = {}
         for k in node.keywords:
             if k.arg is None:

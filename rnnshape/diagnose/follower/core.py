@@ -84,6 +84,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
         self.state_builders: list[tuple[str, int, Value]] = []
         self.stmt: ast.stmt | None = None     # the statement being followed (its targets tell a call's use)
         self._dim_texts: dict[Sym, str] = {}
+        self._tensor_texts: dict[tuple[tuple[Sym, ...], str], tuple[list[str], str]] = {}
 
     def run(self, tree: ast.Module) -> FollowResult:
         self.module_env = env = Env({"__name__": Const("__main__")})
@@ -235,7 +236,9 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
         return s.substitute(self.bindings) if self.bindings else s
 
     def tensor_dims(self, t: Tensor) -> tuple[Sym, ...]:
-        return tuple(self.sub(d) for d in t.dims)
+        if not self.bindings:   # the common case (nothing assumed yet): the dims as they are, no new tuple
+            return t.dims
+        return tuple(d.substitute(self.bindings) for d in t.dims)
 
     def show(self, line: int, name: str, value: Value) -> None:
         if name == "_" or getattr(value, "loop_index", False):
@@ -246,14 +249,26 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
         shape = None
         dtype = None
         if isinstance(value, Tensor):  # each dimension written once, for the margin's text and the JSON's shape
-            shape = [self.dim_text(d) for d in self.tensor_dims(value)]
+            shape, text = self.tensor_texts(value)
             dtype = value.dtype
-            text = _tensor_text(shape, dtype)
         else:
             text = self.describe(value)
             if text is None:
                 return
-        self.result.shapes.setdefault(line, []).append(Shown(name, text, dtype, shape, value))
+        if earlier is None:
+            self.result.shapes[line] = [Shown(name, text, dtype, shape, value)]
+        else:
+            earlier.append(Shown(name, text, dtype, shape, value))
+
+    def tensor_texts(self, t: Tensor) -> tuple[list[str], str]:
+        """A tensor's dimensions as text (a new list) and its margin text, written once per (dims, dtype): the
+        margins of a long paste show the same few shapes over and over."""
+        key = (self.tensor_dims(t), t.dtype)
+        known = self._tensor_texts.get(key)
+        if known is None:
+            shape = [self.dim_text(d) for d in key[0]]
+            known = self._tensor_texts[key] = (shape, _tensor_text(shape, t.dtype))
+        return list(known[0]), known[1]
 
     def dim_text(self, d: Sym) -> str:
         """``str(d)``, once per size: the margins of a long paste write the same few sizes over and over."""
@@ -278,7 +293,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
 
     def describe(self, value: Value) -> str | None:
         if isinstance(value, Tensor):
-            return _tensor_text([self.dim_text(d) for d in self.tensor_dims(value)], value.dtype)
+            return self.tensor_texts(value)[1]
         if isinstance(value, Int):
             s = self.sub(value.sym)
             return str(s) if s.is_const or value.label else f"= {s}"
@@ -306,8 +321,11 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
 
     def src(self, node: ast.AST) -> str:
         """The code of ``node``: its text in the paste when on one line (cheap), else ``ast.unparse``."""
-        line = getattr(node, "lineno", None)
-        if line is not None and line == getattr(node, "end_lineno", None) and 0 < line <= len(self.lines):
+        try:   # expressions and statements have positions; other nodes (an argument, a repaired tree's) may not
+            line, end = node.lineno, node.end_lineno  # type: ignore[attr-defined]
+        except AttributeError:
+            line = end = None
+        if line is not None and line == end and 0 < line <= len(self.lines):
             text = self.lines[line - 1]
             a, b = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
             if text.isascii():
