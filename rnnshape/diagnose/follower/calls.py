@@ -4,6 +4,8 @@ of a forward() that no layer has read yet (their sizes, their rank)."""
 from __future__ import annotations
 
 import ast
+import enum
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rnnshape.diagnose.follower import rules, rules_conv
@@ -235,30 +237,30 @@ class CallsMixin:
 
     def call_path(self: Follower, path: str, args: list[Value], kwargs: dict[str, Value], node: ast.Call,
                   env: Env) -> Value:
-        name = path.rsplit(".", 1)[-1]
-        if path.startswith("builtins."):
+        route = _path_route(path)
+        name = route.name
+        kind = route.kind
+        if kind is _Route.BUILTIN:
             return self.builtin(name, args, kwargs, node, env)
-        if path == "<method parameters>":
+        if kind is _Route.PARAMETERS:
             return Iter(Parameter())
-        if path.startswith("<method"):
+        if kind is _Route.MODEL_METHOD:
             return Const(None) if name in MODEL_NO_SHAPE else Unknown(f"the model's .{name}()")
-        if name in IDENTITIES:   # Variable(x, volatile=True), autograd's old wrapper: x itself
+        if kind is _Route.IDENTITY:   # Variable(x, volatile=True), autograd's old wrapper: x itself
             return args[0] if args else Unknown(f"{name}() of nothing")
-        nn_class = path.startswith(("torch.nn.", "nn.")) and name[:1].isupper() and ".functional" not in path \
-            and ".utils" not in path
-        if nn_class and rules_conv.is_module_op(name):
+        if kind is _Route.MODULE_OP:
             return rules_conv.build(self, name, args, kwargs, node)  # type: ignore[arg-type]
-        if nn_class or (path.count(".") == 0 and name in RECURRENT):
+        if kind is _Route.CONSTRUCT:
             return self.construct(name, args, kwargs, node)
-        if path.startswith("torch.nn.utils.rnn.") or name in ("pack_padded_sequence", "pad_packed_sequence"):
+        if kind is _Route.PACKING:
             return self.packing(name, args, kwargs, node)
-        if path.startswith("torch.utils.data.") or name in ("TensorDataset", "DataLoader"):
+        if kind is _Route.DATA:
             return self.data(name, args, kwargs, node)
-        if path.startswith("torch.nn.functional.") and name in ("cross_entropy", "nll_loss") and len(args) >= 2:
+        if route.loss and len(args) >= 2:
             return self.call_loss(Loss("CrossEntropyLoss"), args, node)
-        if path.startswith("torch.") and path.count(".") == 1 and rules.lookup(path) is not None:
+        if route.rule_of_path:
             return self.apply(path, args, kwargs, node)
-        if path.startswith(("torch.nn.functional.", "torch.")) and rules.lookup(name) is not None and args:
+        if route.rule_of_name and args:
             return self.apply(name, args, kwargs, node)
         if args and isinstance(args[0], Unknown):
             return args[0]
@@ -517,6 +519,63 @@ class CallsMixin:
             else:
                 out[k] = sym
         return tuple(out)
+
+
+class _Route(enum.Enum):
+    """Where a call of a name outside the snippet (``torch.zeros``, ``nn.LSTM``) goes, by its path alone."""
+
+    BUILTIN = "builtin"
+    PARAMETERS = "parameters"       # model.parameters()
+    MODEL_METHOD = "model method"   # model.eval(), model.zero_grad()
+    IDENTITY = "identity"           # Variable(x)
+    MODULE_OP = "module op"         # nn.Conv1d and the other modules of rules_conv
+    CONSTRUCT = "construct"         # nn.LSTM, nn.Linear, ...
+    PACKING = "packing"
+    DATA = "data"
+    OTHER = "other"                 # the op rules, by path or name, where the arguments allow
+
+
+class _PathRoute:
+    """A path's route, its last part, and the facts the routes that depend on the arguments need."""
+
+    __slots__ = ("kind", "name", "loss", "rule_of_path", "rule_of_name")
+
+    def __init__(self, kind: _Route, name: str, *, loss: bool = False, rule_of_path: bool = False,
+                 rule_of_name: bool = False) -> None:
+        self.kind = kind
+        self.name = name                  # the path's last part
+        self.loss = loss                  # F.cross_entropy / F.nll_loss (given input and target)
+        self.rule_of_path = rule_of_path  # torch.NAME with a shape rule under that path
+        self.rule_of_name = rule_of_name  # torch.* or F.* whose last part has a shape rule (given arguments)
+
+
+@lru_cache(maxsize=1024)   # bounded: a paste may name any number of paths
+def _path_route(path: str) -> _PathRoute:
+    """The route of a path, worked out once per path (its string tests ran on every call of a long paste)."""
+    name = path.rsplit(".", 1)[-1]
+    if path.startswith("builtins."):
+        return _PathRoute(_Route.BUILTIN, name)
+    if path == "<method parameters>":
+        return _PathRoute(_Route.PARAMETERS, name)
+    if path.startswith("<method"):
+        return _PathRoute(_Route.MODEL_METHOD, name)
+    if name in IDENTITIES:
+        return _PathRoute(_Route.IDENTITY, name)
+    nn_class = path.startswith(("torch.nn.", "nn.")) and name[:1].isupper() and ".functional" not in path \
+        and ".utils" not in path
+    if nn_class and rules_conv.is_module_op(name):
+        return _PathRoute(_Route.MODULE_OP, name)
+    if nn_class or (path.count(".") == 0 and name in RECURRENT):
+        return _PathRoute(_Route.CONSTRUCT, name)
+    if path.startswith("torch.nn.utils.rnn.") or name in ("pack_padded_sequence", "pad_packed_sequence"):
+        return _PathRoute(_Route.PACKING, name)
+    if path.startswith("torch.utils.data.") or name in ("TensorDataset", "DataLoader"):
+        return _PathRoute(_Route.DATA, name)
+    return _PathRoute(
+        _Route.OTHER, name,
+        loss=path.startswith("torch.nn.functional.") and name in ("cross_entropy", "nll_loss"),
+        rule_of_path=path.startswith("torch.") and path.count(".") == 1 and rules.lookup(path) is not None,
+        rule_of_name=path.startswith(("torch.nn.functional.", "torch.")) and rules.lookup(name) is not None)
 
 
 def _rebinds(fn: ast.FunctionDef, name: str) -> bool:

@@ -38,6 +38,7 @@ from rnnshape.diagnose.follower.values import (
     Value,
     layer_picture,
     shape_hint,
+    tensor_with,
 )
 from rnnshape.diagnoses import follow_findings as ff
 from rnnshape.model.shapes import FLOAT_DTYPES, UNSAFE, Request, TensorArg, predict
@@ -46,6 +47,7 @@ from rnnshape.model.symbolic import ONE, Placeholders, Sym, compare, fmt_dims
 
 if TYPE_CHECKING:
     from rnnshape.diagnose.follower.core import Follower
+    from rnnshape.model.vocab import TensorRole
 
 
 class LayersMixin:
@@ -244,7 +246,7 @@ class LayersMixin:
             return self.call_loss(layer, args, node)
         if layer.kind in ELEMENTWISE:
             if isinstance(x, Tensor):
-                return replace(x, node=None, origin=self.src(node), largest=None)
+                return tensor_with(x, node=None, origin=self.src(node), largest=None)
             return x if isinstance(x, Unknown) else Unknown("an activation of a value rnnshape does not follow")
         return call_module(self, layer, x, node) if isinstance(layer, ModuleOp) else Unknown(f"nn.{layer.kind}")
 
@@ -699,21 +701,21 @@ class LayersMixin:
                 layer=f"nn.{layer.kind}", origin=x.origin or "its input", shape=tuple(str(d) for d in xd),
                 batch_first=bf, batch_dim=ev[1], because=ev[2], rebuilt_code=flag.new.strip() if flag else None),
                 flag)
-        def back(info: Any) -> Tensor:
+        def back(info: Any, role: TensorRole) -> Tensor:
             dims = []
             for dim in info.dims:
                 s = P.back(dim.size)
                 dims.append(s if s is not None else Sym.var(dim.name))
             return Tensor(tuple(dims), tuple(self._label_for(dim.name, x) for dim in info.dims),
-                          info.dtype, x.device, origin=f"{name}(...)", line=self.line, layer=layer)
+                          info.dtype, x.device, origin=f"{name}(...)", line=self.line, role=role, layer=layer)
         t = pred.tensors
         if layer.mode.endswith("cell"):
-            h1 = replace(back(t["h_1"]), role="h_n")
+            h1 = back(t["h_1"], "h_n")
             if layer.mode == "lstm-cell":
-                return Tup((h1, replace(back(t["c_1"]), role="c_n")), role="state", layer=layer, line=self.line)
+                return Tup((h1, back(t["c_1"], "c_n")), role="state", layer=layer, line=self.line)
             return h1
-        out = replace(back(t["output"]), role="output")
-        h_n = replace(back(t["h_n"]), role="h_n")
+        out = back(t["output"], "output")
+        h_n = back(t["h_n"], "h_n")
         if packed is not None:
             padded = out
             if bool(layer.args.get("batch_first")) and out.rank == 3:
@@ -723,7 +725,7 @@ class LayersMixin:
         else:
             out_v = out
         if layer.mode == "lstm":
-            c_n = replace(back(t["c_n"]), role="c_n")
+            c_n = back(t["c_n"], "c_n")
             state: Value = Tup((h_n, c_n), role="state", layer=layer, line=self.line)
         else:
             state = h_n
