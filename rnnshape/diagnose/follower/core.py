@@ -18,7 +18,7 @@ from typing import Any
 
 from rnnshape import diagnoses as dx
 from rnnshape.diagnose.follower.calls import CallsMixin
-from rnnshape.diagnose.follower.expressions import ExpressionsMixin
+from rnnshape.diagnose.follower.expressions import ExpressionsMixin, e_methods
 from rnnshape.diagnose.follower.layers import LayersMixin
 from rnnshape.diagnose.follower.packing import PackingMixin
 from rnnshape.diagnose.follower.rewrite import RewriteMixin
@@ -84,6 +84,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
         self.state_builders: list[tuple[str, int, Value]] = []
         self.stmt: ast.stmt | None = None     # the statement being followed (its targets tell a call's use)
         self._dim_texts: dict[Sym, str] = {}
+        self._e_methods = e_methods(type(self))
         self._tensor_texts: dict[tuple[tuple[Sym, ...], str], tuple[list[str], str]] = {}
 
     def run(self, tree: ast.Module) -> FollowResult:

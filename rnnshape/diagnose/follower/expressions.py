@@ -49,19 +49,26 @@ if TYPE_CHECKING:
     from rnnshape.diagnose.follower.core import Follower
 
 
-#: (follower class, node type) -> its ``e_`` method, or None when it has none.
-_E_METHODS: dict[tuple[type, type], Any] = {}
+#: follower class -> (node type -> its ``e_`` method, or None when it has none).
+_E_METHODS: dict[type, dict[type, Any]] = {}
 _UNSEEN = object()
 
 
+def e_methods(follower_class: type) -> dict[type, Any]:
+    """The table of ``follower_class``'s ``e_`` methods by node type, filled as node types are met."""
+    return _E_METHODS.setdefault(follower_class, {})
+
+
 class ExpressionsMixin:
+    _e_methods: dict[type, Any]   # e_methods(type(self)), set by the follower's __init__
+
     def expr(self: Follower, node: ast.expr | None, env: dict[str, Value]) -> Value:
         if node is None:
             return Const(None)
-        key = (type(self), type(node))
-        method = _E_METHODS.get(key, _UNSEEN)
+        kind = type(node)
+        method = self._e_methods.get(kind, _UNSEEN)
         if method is _UNSEEN:  # looked up once per kind of node, not on each of a long paste's expressions
-            method = _E_METHODS[key] = getattr(type(self), "e_" + type(node).__name__, None)
+            method = self._e_methods[kind] = getattr(type(self), "e_" + kind.__name__, None)
         if method is None:
             return Unknown(f"{self.src(node)[:60]} is not followed")
         return method(self, node, env)

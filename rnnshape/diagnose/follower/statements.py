@@ -382,23 +382,28 @@ class StatementsMixin:
 
     def assign(self: Follower, target: ast.expr, value: Value, env: Env, stmt: ast.stmt) -> None:
         if isinstance(target, ast.Name):
-            self.assigned_at[(id(env.maps[0]), target.id)] = self.line
-            if isinstance(value, Unknown) and target.id in self.hints and self._last_binding(target.id):
-                value = self.hints[target.id]   # (an earlier binding stays unknown: see LayersMixin.call_layer)
-            if isinstance(value, Int) and value.label is None and not getattr(value, "loop_index", False):
-                value = Int(value.sym, target.id)
-            if isinstance(value, Layer) and value.name is None:
-                value.name = target.id
-            if isinstance(value, Tup) and value.role == "outputs" and value.layer is not None and value.fix is None:
-                state = "(h_n, c_n)" if value.layer.mode == "lstm" else "h_n"
-                value.fix = (target, f"{target.id}, {state}")
-            if isinstance(value, Tup) and value.role == "state" and value.layer is not None and value.fix is None:
-                name = target.id   # a cell's (h, c) kept whole: unpacked, hx -> hx, cx
-                value.fix = (target, f"{name}, {'c' + name[1:] if name.startswith('h') else name + '_c'}")
-            if isinstance(value, Tensor) and not (value.origin or "").startswith("--shape"):
-                value = with_origin(value, f"{target.id}, line {self.line}")
-            env[target.id] = value
-            self.show(self.line, target.id, value)
+            name = target.id
+            self.assigned_at[(id(env.maps[0]), name)] = self.line
+            if isinstance(value, Unknown) and name in self.hints and self._last_binding(name):
+                value = self.hints[name]   # (an earlier binding stays unknown: see LayersMixin.call_layer)
+            # one branch per kind of value (the kinds are disjoint): what the name it is bound to adds to it
+            if isinstance(value, Tensor):
+                if not (value.origin or "").startswith("--shape"):
+                    value = with_origin(value, f"{name}, line {self.line}")
+            elif isinstance(value, Tup):
+                if value.layer is not None and value.fix is None and value.role == "outputs":
+                    state = "(h_n, c_n)" if value.layer.mode == "lstm" else "h_n"
+                    value.fix = (target, f"{name}, {state}")
+                elif value.layer is not None and value.fix is None and value.role == "state":
+                    # a cell's (h, c) kept whole: unpacked, hx -> hx, cx
+                    value.fix = (target, f"{name}, {'c' + name[1:] if name.startswith('h') else name + '_c'}")
+            elif isinstance(value, Int):
+                if value.label is None and not getattr(value, "loop_index", False):
+                    value = Int(value.sym, name)
+            elif isinstance(value, Layer) and value.name is None:
+                value.name = name
+            env[name] = value
+            self.show(self.line, name, value)
         elif isinstance(target, ast.Attribute):
             obj = self.expr(target.value, env)
             if isinstance(value, Layer) and value.name is None:

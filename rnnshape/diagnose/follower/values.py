@@ -494,7 +494,10 @@ def tensor_with(t: Tensor, **changes: Any) -> Tensor:
         return replace(t, **changes)
     new = object.__new__(type(t))
     old = t.__dict__
-    new.__dict__.update({name: old[name] for name in names})
+    if len(old) == len(names):   # exactly its fields (__init__ set them all): copied whole
+        new.__dict__.update(old)
+    else:                        # and something else set on it, which replace would not copy
+        new.__dict__.update({name: old[name] for name in names})
     new.__dict__.update(changes)
     new.__post_init__()
     return new
