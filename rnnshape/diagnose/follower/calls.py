@@ -211,7 +211,9 @@ class CallsMixin:
                       from_hints: bool = False, symbolic: bool = False, sizes: frozenset[str] = frozenset()) -> Value:
         node = fn.node
         self.called_defs.add(id(node))
-        scope = Env({}, self.module_env)
+        # the call's names in front of the module's own dicts (not of the module's ChainMap: a name found there
+        # would go through ChainMap's slow __contains__ on every read)
+        scope = Env({}, *self.module_env.maps)
         if fn.owner is not None:
             scope[node.args.args[0].arg if node.args.args else "self"] = fn.owner
             scope["__self__"], scope["__class__"] = fn.owner, fn.cls or fn.owner.cls

@@ -303,9 +303,10 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
             kind = "|".join(value.choice) or value.kind
             return f"{kind}({self._fmt_arg(a.get('input_size'))} → {self._fmt_arg(a.get('hidden_size'))})"
         if isinstance(value, Linear):
-            return f"Linear({self.sub(value.in_features)} → {self.sub(value.out_features)})"
+            return f"Linear({self.dim_text(self.sub(value.in_features))} → " \
+                   f"{self.dim_text(self.sub(value.out_features))})"
         if isinstance(value, Embedding):
-            return f"Embedding({self.sub(value.num)} ids → {self.sub(value.dim)})"
+            return f"Embedding({self.dim_text(self.sub(value.num))} ids → {self.dim_text(self.sub(value.dim))})"
         if isinstance(value, Packed):
             return f"packed {fmt_dims(self.tensor_dims(value.padded))}"
         if isinstance(value, Tup) and value.role == "state":
