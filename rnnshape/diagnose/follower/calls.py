@@ -169,9 +169,11 @@ class CallsMixin:
         return None
 
 
-    def _bind_params(self: Follower, fn: ast.FunctionDef, scope: dict[str, Value], args: list[Value],
+    def _bind_params(self: Follower, fn: ast.FunctionDef, env: Env, args: list[Value],
                      kwargs: dict[str, Value], *, skip_self: bool, symbolic: bool = False,
                      from_hints: bool = False, sizes: frozenset[str] = frozenset()) -> None:
+        """Each parameter's value, in the call's own names (``env.maps[0]``); defaults are read in ``env``."""
+        scope = env.maps[0]
         params = fn.args.args[1:] if skip_self else fn.args.args
         defaults = fn.args.defaults
         first_default = len(fn.args.args) - len(defaults)
@@ -187,7 +189,7 @@ class CallsMixin:
             elif from_hints and name in self.hints and not _rebinds(fn, name):
                 scope[name] = self.hints[name]   # (a name the body rebinds: the layer that reads it takes it)
             elif i + offset >= first_default:
-                scope[name] = self.expr(defaults[i + offset - first_default], scope)
+                scope[name] = self.expr(defaults[i + offset - first_default], env)
             elif symbolic or name in sizes:
                 scope[name] = Int(Sym.var(name), name)
             elif from_hints:
@@ -199,7 +201,7 @@ class CallsMixin:
             if p.arg in kwargs:
                 scope[p.arg] = kwargs[p.arg]
             elif d is not None:
-                scope[p.arg] = self.expr(d, scope)
+                scope[p.arg] = self.expr(d, env)
             else:
                 scope[p.arg] = Unknown(f"the argument {p.arg}")
         if fn.args.vararg:
@@ -213,14 +215,15 @@ class CallsMixin:
         self.called_defs.add(id(node))
         # the call's names in front of the module's own dicts (not of the module's ChainMap: a name found there
         # would go through ChainMap's slow __contains__ on every read)
-        scope = Env({}, *self.module_env.maps)
+        local: dict[str, Value] = {}
+        scope = Env(local, *self.module_env.maps)
         if fn.owner is not None:
-            scope[node.args.args[0].arg if node.args.args else "self"] = fn.owner
-            scope["__self__"], scope["__class__"] = fn.owner, fn.cls or fn.owner.cls
+            local[node.args.args[0].arg if node.args.args else "self"] = fn.owner
+            local["__self__"], local["__class__"] = fn.owner, fn.cls or fn.owner.cls
         self._bind_params(node, scope, args, kwargs, skip_self=fn.owner is not None, from_hints=from_hints,
                           symbolic=symbolic, sizes=sizes)
         for p in node.args.args[1 if fn.owner is not None else 0:]:
-            v = scope.get(p.arg)
+            v = local.get(p.arg)   # every parameter is bound in the call's own names
             if isinstance(v, Tensor):
                 self.show(node.lineno, p.arg, v)
         saved, saved_stmt = self.line, self.stmt

@@ -245,8 +245,10 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
         if name == "_" or getattr(value, "loop_index", False):
             return
         earlier = self.result.shapes.get(line)
-        if earlier and any(s.name == name for s in earlier):
-            return  # a line followed twice (a loop, two calls) keeps its first shapes
+        if earlier:
+            for s in earlier:
+                if s.name == name:
+                    return  # a line followed twice (a loop, two calls) keeps its first shapes
         shape = None
         dtype = None
         if isinstance(value, Tensor):  # each dimension written once, for the margin's text and the JSON's shape

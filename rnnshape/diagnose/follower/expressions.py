@@ -75,7 +75,7 @@ class ExpressionsMixin:
 
     def e_Constant(self: Follower, node: ast.Constant, env: Env) -> Value:
         v = node.value
-        if isinstance(v, int) and not isinstance(v, bool):
+        if type(v) is int:   # (not a bool)
             if v.bit_length() > MAX_INT_BITS:
                 return Unknown("an integer too large to be a size")
             return Int(Sym.const(v))
@@ -100,7 +100,7 @@ class ExpressionsMixin:
             return ModRef("torch.autograd." + node.id)
         if node.id in UNIMPORTED:
             return ModRef(UNIMPORTED[node.id])
-        star = env.get("__star__")
+        star = _lookup(env, "__star__")
         if isinstance(star, ModRef):
             return ModRef(f"{star.path}.{node.id}")
         return Unknown(f"{node.id} is not defined in the snippet", f"--shape {node.id}=...")
@@ -562,6 +562,14 @@ class ExpressionsMixin:
             return "h_n-backward"
         return None
 
+
+
+def _lookup(env: dict[str, Value], name: str) -> Value | None:
+    """``env.get(name)``, by ChainMap's own lookup written once (its ``get`` tests ``in`` first, in Python)."""
+    for scope in getattr(env, "maps", (env,)):
+        if name in scope:
+            return scope[name]
+    return None
 
 
 def _is_last(p: ast.expr) -> bool:

@@ -55,18 +55,16 @@ class StatementsMixin:
         self.line = stmt.lineno
         self.stmt = stmt
         self.result.followed.add(stmt.lineno)
-        try:
-            self._statement(stmt, env)
-        except RecursionError:
-            self.result.notes.append(f"line {stmt.lineno} is too deeply nested to follow; skipped")
-
-    def _statement(self: Follower, stmt: ast.stmt, env: Env) -> None:
         kind = type(stmt)
         follow = _STATEMENTS.get(kind, _UNSEEN)
         if follow is _UNSEEN:   # a subclass of a node type: its base's handler (looked up once)
             follow = _STATEMENTS[kind] = next((_STATEMENTS[b] for b in kind.__mro__ if b in _STATEMENTS), None)
-        if follow is not None:   # (a statement the follower does not model: pass, raise, global...)
+        if follow is None:   # a statement the follower does not model: pass, raise, global...
+            return
+        try:
             follow(self, stmt, env)
+        except RecursionError:
+            self.result.notes.append(f"line {stmt.lineno} is too deeply nested to follow; skipped")
 
     def _import(self: Follower, stmt: ast.Import, env: Env) -> None:
         for alias in stmt.names:
@@ -402,7 +400,7 @@ class StatementsMixin:
                     value = Int(value.sym, name)
             elif isinstance(value, Layer) and value.name is None:
                 value.name = name
-            env[name] = value
+            env.maps[0][name] = value   # (ChainMap's own __setitem__ does this, one call slower)
             self.show(self.line, name, value)
         elif isinstance(target, ast.Attribute):
             obj = self.expr(target.value, env)
