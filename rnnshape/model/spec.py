@@ -279,7 +279,7 @@ def _check_sequence_config(spec: LayerSpec) -> tuple[dx.Diagnosis | None, list[d
     float_error = _float_error(d)  # RNNBase stores float(dropout) before validating it
     if float_error:
         return _bad(spec, float_error, spec.with_(dropout=0.2).to_code()), warnings
-    if not isinstance(d, numbers.Number) or isinstance(d, bool) or not 0 <= d <= 1:
+    if not _is_number(d) or isinstance(d, bool) or not 0 <= d <= 1:
         return _bad(spec, "dropout should be a number in range [0, 1] representing the "
                     "probability of an element being zeroed",
                     spec.with_(dropout=0.2).to_code()), warnings
@@ -334,7 +334,14 @@ def _check_sequence_config(spec: LayerSpec) -> tuple[dx.Diagnosis | None, list[d
     return None, warnings
 
 
+def _is_number(value: Any) -> bool:
+    """``isinstance(value, numbers.Number)``, plain ints and floats first (the ABC's check runs in Python)."""
+    return type(value) in (int, float) or isinstance(value, numbers.Number)
+
+
 def _float_error(value: Any) -> str | None:
+    if type(value) in (int, float, bool):   # the common case, without the numbers ABC's slow isinstance
+        return None
     if isinstance(value, str):
         try:
             float(value)

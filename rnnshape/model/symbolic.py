@@ -255,6 +255,12 @@ class Verdict:
         return self.kind == "differ"
 
 
+#: The verdicts without a binding, made once (a verdict is immutable; compare runs for every size checked).
+EQUAL = Verdict("equal")
+DIFFER = Verdict("differ")
+UNKNOWN = Verdict("unknown")
+
+
 def surely_nonzero(p: Sym) -> bool:
     """True when ``p`` cannot be 0 for any sizes >= 1 (all coefficients one sign)."""
     if not p.terms:
@@ -267,9 +273,9 @@ def compare(a: Sym | int, b: Sym | int, *, prefer: Iterable[str] = ()) -> Verdic
     """Decide ``a == b`` for sizes; see the module docstring. ``prefer``: symbols to bind first."""
     diff = as_sym(a) - as_sym(b)
     if not diff.terms:   # diff == ZERO
-        return Verdict("equal")
+        return EQUAL
     if diff.is_const or surely_nonzero(diff):
-        return Verdict("differ")
+        return DIFFER
     order = list(dict.fromkeys([*prefer, *sorted(diff.symbols)]))
     for s in order:
         if s not in diff.symbols:
@@ -282,12 +288,12 @@ def compare(a: Sym | int, b: Sym | int, *, prefer: Iterable[str] = ()) -> Verdic
         solution = (-rest).exact_div(coeff)
         if solution is None:
             if rest.is_const:
-                return Verdict("differ")  # e.g. 2*h = 7 has no integer solution
+                return DIFFER  # e.g. 2*h = 7 has no integer solution
             continue
         if solution.is_const and (solution.value or 0) < 1:
-            return Verdict("differ")  # a size cannot be 0 or negative
+            return DIFFER  # a size cannot be 0 or negative
         return Verdict("bind", s, solution)
-    return Verdict("unknown")
+    return UNKNOWN
 
 
 # --------------------------------------------------------------------------- placeholders
@@ -319,7 +325,9 @@ class Placeholders:
         self._assign()
 
     def add(self, e: Sym) -> None:
-        if e not in self.exprs:
+        # a constant needs no placeholder and is no entry of the table: only expressions with symbols are kept
+        # (most sizes are constants, and `in` on the list compares each with every one kept)
+        if not e.is_const and e not in self.exprs:
             self.exprs.append(e)
 
     def _assign(self) -> None:

@@ -367,7 +367,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
 
     def equal(self, a: Sym, b: Sym, why: str) -> Verdict:
         """Decide a == b; binds a symbol (and records the assumption) when that makes it hold."""
-        v = compare(self.sub(a), self.sub(b), prefer=sorted(self.hint_symbols))
+        v = compare(self.sub(a), self.sub(b), prefer=sorted(self.hint_symbols) if self.hint_symbols else ())
         if v.kind == "bind":
             self.assume(v, why)
         return v

@@ -332,7 +332,7 @@ class LayersMixin:
         if x.role == "output" and x.rank == 3 and x.layer is not None:
             role = "logits-per-step"
             name = (layer.out_label or "") + " " + (layer.name or "")
-            if CLASS_NAME.search(name) or self.classifier_class:
+            if CLASS_NAME.compiled.search(name) or self.classifier_class:
                 d = dx.classifier_whole_sequence(layer=layer.name or "nn.Linear",
                                                  batch_first=bool(x.layer.args.get("batch_first")))
                 arg = node.args[0] if node.args else None
@@ -764,11 +764,11 @@ class LayersMixin:
 
 
 def _is_batch(label: str | None) -> bool:
-    return bool(label) and bool(BATCH_NAME.search(label or ""))
+    return bool(label) and bool(BATCH_NAME.compiled.search(label or ""))
 
 
 def _is_time(label: str | None) -> bool:
-    return bool(label) and bool(TIME_NAME.match(label or ""))
+    return bool(label) and bool(TIME_NAME.compiled.match(label or ""))
 
 
 def _state_names_the_batch(h: Tensor | None) -> bool:

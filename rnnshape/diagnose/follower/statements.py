@@ -109,7 +109,7 @@ class StatementsMixin:
         methods = {s.name: s for s in stmt.body if isinstance(s, ast.FunctionDef)}
         cls = UserClass(stmt, methods, tuple(self.expr(b, env) for b in stmt.bases))
         self.classes.append(cls)
-        self.classifier_class = self.classifier_class or bool(CLASS_NAME.search(stmt.name))
+        self.classifier_class = self.classifier_class or bool(CLASS_NAME.compiled.search(stmt.name))
         env[stmt.name] = cls
 
     def _return(self: Follower, stmt: ast.Return, env: Env) -> None:
