@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rnnshape import diagnoses as dx
 from rnnshape.diagnose.follower.calls import CallsMixin
@@ -51,6 +51,9 @@ from rnnshape.diagnose.follower.values import (
 from rnnshape.diagnoses import follow_findings as ff
 from rnnshape.model.symbolic import Sym, Verdict, compare, fmt_dims
 
+if TYPE_CHECKING:
+    from rnnshape.model.spec import LayerSpec
+
 
 class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, PackingMixin, RewriteMixin):
     MAX_DEPTH = 24
@@ -84,6 +87,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
         self.state_builders: list[tuple[str, int, Value]] = []
         self.stmt: ast.stmt | None = None     # the statement being followed (its targets tell a call's use)
         self._dim_texts: dict[Sym, str] = {}
+        self._specs: dict[int, tuple[RecurrentLayer, LayerSpec]] = {}   # see LayersMixin._spec
         self._e_methods = e_methods(type(self))
         self._tensor_texts: dict[tuple[tuple[Sym, ...], str], tuple[list[str], str]] = {}
 

@@ -174,18 +174,29 @@ class LayersMixin:
         return layer
 
     def _spec(self: Follower, layer: RecurrentLayer, P: Placeholders) -> LayerSpec:
+        known = self._specs.get(id(layer))
+        if known is not None and known[0] is layer:
+            return known[1]
         kw: dict[str, Any] = {}
+        symbolic = False
         for k, v in layer.args.items():
             if k == "__given__":
                 continue
-            kw[k] = P.ints(self.sub(v)) if isinstance(v, Sym) else v
+            if isinstance(v, Sym):
+                symbolic = True
+                kw[k] = P.ints(self.sub(v))
+            else:
+                kw[k] = v
         given = layer.args.get("__given__", frozenset())
         try:
-            return LayerSpec(mode=layer.mode, given=frozenset(given), **kw)
+            spec = LayerSpec(mode=layer.mode, given=frozenset(given), **kw)
         except TypeError as exc:
             raise Stop(Finding(layer.line, dx.invalid_config(
                 message=str(exc).replace("LayerSpec.__init__()", f"{layer.kind}.__init__()"),
                 layer=f"nn.{layer.kind}"))) from None
+        if not symbolic:   # literal sizes: the same spec at every call (a layer's arguments never change once built)
+            self._specs[id(layer)] = (layer, spec)
+        return spec
 
     def _syms_of(self: Follower, layer: RecurrentLayer) -> list[Sym]:
         return [self.sub(v) for k, v in layer.args.items() if isinstance(v, Sym)]
