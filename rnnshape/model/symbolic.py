@@ -110,8 +110,9 @@ class Sym:
         o = as_sym(other)
         if not o.terms:
             return self
-        if _both_const(self, o):   # the common case, without the dict and the sort
-            return Sym.const(self.terms[0][1] + o.terms[0][1] if self.terms else o.terms[0][1])
+        pair = _constants(self, o)
+        if pair is not None:   # the common case, without the dict and the sort
+            return Sym.const(pair[0] + pair[1])
         d = self._dict()
         for m, c in o.terms:
             d[m] = d.get(m, 0) + c
@@ -124,8 +125,9 @@ class Sym:
 
     def __sub__(self, other: Sym | int) -> Sym:
         o = as_sym(other)
-        if _both_const(self, o):
-            return Sym.const(self.value - o.value)  # type: ignore[operator]
+        pair = _constants(self, o)
+        if pair is not None:
+            return Sym.const(pair[0] - pair[1])
         return self + (-o)
 
     def __rsub__(self, other: Sym | int) -> Sym:
@@ -133,8 +135,9 @@ class Sym:
 
     def __mul__(self, other: Sym | int) -> Sym:
         o = as_sym(other)
-        if _both_const(self, o):
-            return Sym.const(self.value * o.value)  # type: ignore[operator]
+        pair = _constants(self, o)
+        if pair is not None:
+            return Sym.const(pair[0] * pair[1])
         d: dict[Monomial, int] = {}
         for m1, c1 in self.terms:
             for m2, c2 in o.terms:
@@ -198,10 +201,12 @@ class Sym:
         return f"Sym({self})"
 
 
-def _both_const(a: Sym, b: Sym) -> bool:
-    """Whether both are constants (0 included): at most one term each, with no symbol."""
+def _constants(a: Sym, b: Sym) -> tuple[int, int] | None:
+    """Both as integers when both are constants (0 included: at most one term each, with no symbol), else None."""
     p, q = a.terms, b.terms
-    return len(p) <= 1 and len(q) <= 1 and not (p and p[0][0]) and not (q and q[0][0])
+    if len(p) > 1 or len(q) > 1 or (p and p[0][0]) or (q and q[0][0]):
+        return None
+    return (p[0][1] if p else 0), (q[0][1] if q else 0)
 
 
 def _wrap(name: str) -> str:

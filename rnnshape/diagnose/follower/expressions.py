@@ -82,9 +82,14 @@ class ExpressionsMixin:
         return Const(v)
 
     def e_Name(self: Follower, node: ast.Name, env: Env) -> Value:
-        for scope in getattr(env, "maps", (env,)):  # ChainMap's lookup, once instead of `in` then `[]`
-            if node.id in scope:
-                value = scope[node.id]
+        name = node.id
+        try:
+            scopes = env.maps
+        except AttributeError:   # a plain dict (index_tensor's)
+            scopes = (env,)
+        for scope in scopes:  # ChainMap's lookup, once instead of `in` then `[]`
+            if name in scope:
+                value = scope[name]
                 return self.freed.get(id(value), value) if isinstance(value, Free) else value
         if node.id in self.hints:
             return self.hints[node.id]
