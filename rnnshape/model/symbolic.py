@@ -276,6 +276,8 @@ def surely_nonzero(p: Sym) -> bool:
 
 def compare(a: Sym | int, b: Sym | int, *, prefer: Iterable[str] = ()) -> Verdict:
     """Decide ``a == b`` for sizes; see the module docstring. ``prefer``: symbols to bind first."""
+    if a is b and isinstance(a, Sym):   # one size object (constants are shared, dims travel): equal, no arithmetic
+        return EQUAL
     diff = as_sym(a) - as_sym(b)
     if not diff.terms:   # diff == ZERO
         return EQUAL
@@ -343,6 +345,9 @@ class Placeholders:
 
     def ints(self, e: Sym | int) -> int:
         e = as_sym(e)
+        terms = e.terms
+        if len(terms) <= 1 and not (terms and terms[0][0]):   # a constant (most sizes): its own number
+            return terms[0][1] if terms else 0
         if not e.symbols <= self.values.keys():
             self.add(e)
             self._assign()

@@ -436,4 +436,7 @@ def _may_name_self(stmt: ast.stmt, lines: list[str]) -> bool:
     first, last = stmt.lineno, stmt.end_lineno or stmt.lineno
     if not 0 < first <= last <= len(lines):
         return True
-    return any("self" in line or not line.isascii() for line in lines[first - 1:last])
+    for line in lines[first - 1:last]:   # a loop, not any(...): run for every module-level statement
+        if "self" in line or not line.isascii():
+            return True
+    return False
