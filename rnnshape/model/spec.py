@@ -254,9 +254,23 @@ def check_config(spec: LayerSpec) -> tuple[dx.Diagnosis | None, list[dx.Diagnosi
     Returns the first error torch would raise (or ``None``) and the warnings it
     would emit. Each error carries torch's own message in ``evidence``.
     """
+    # the same spec object is checked when its layer is built and at each call (diagnose keeps one per layer):
+    # the answer is remembered by identity (the spec is frozen, and kept alive here so its id is not reused)
+    known = _CHECKED.get(id(spec))
+    if known is not None and known[0] is spec:
+        return known[1], list(known[2])
     if spec.is_cell:
-        return _check_cell_config(spec), []
-    return _check_sequence_config(spec)
+        error, warnings = _check_cell_config(spec), []
+    else:
+        error, warnings = _check_sequence_config(spec)
+    if len(_CHECKED) >= _MAX_CHECKED:
+        _CHECKED.clear()
+    _CHECKED[id(spec)] = (spec, error, tuple(warnings))
+    return error, warnings
+
+
+_CHECKED: dict[int, tuple[LayerSpec, dx.Diagnosis | None, tuple[dx.Diagnosis, ...]]] = {}
+_MAX_CHECKED = 256
 
 
 def _bad(spec: LayerSpec, message: str, fix: str = "", *, exact: bool = True) -> dx.Diagnosis:
