@@ -39,6 +39,16 @@ class Sym:
 
     terms: tuple[tuple[Monomial, int], ...]
 
+    # equality and hash written here, as the generated ones read them (the follower hashes and compares sizes
+    # at every step: one call each, whatever the class decorator generates)
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self.terms == other.terms  # type: ignore[attr-defined]
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.terms,))
+
     # ---- construction
     @staticmethod
     def const(n: int) -> Sym:
