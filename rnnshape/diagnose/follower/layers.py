@@ -174,19 +174,10 @@ class LayersMixin:
         return layer
 
     def _spec(self: Follower, layer: RecurrentLayer, P: Placeholders) -> LayerSpec:
-        known = self._specs.get(id(layer))
+        known = self._specs.get(id(layer))   # literal sizes: built once (a layer's arguments never change)
         if known is not None and known[0] is layer:
             return known[1]
-        kw: dict[str, Any] = {}
-        symbolic = False
-        for k, v in layer.args.items():
-            if k == "__given__":
-                continue
-            if isinstance(v, Sym):
-                symbolic = True
-                kw[k] = P.ints(self.sub(v))
-            else:
-                kw[k] = v
+        kw = {k: P.ints(self.sub(v)) if isinstance(v, Sym) else v for k, v in layer.args.items() if k != "__given__"}
         given = layer.args.get("__given__", frozenset())
         try:
             spec = LayerSpec(mode=layer.mode, given=frozenset(given), **kw)
@@ -194,7 +185,7 @@ class LayersMixin:
             raise Stop(Finding(layer.line, dx.invalid_config(
                 message=str(exc).replace("LayerSpec.__init__()", f"{layer.kind}.__init__()"),
                 layer=f"nn.{layer.kind}"))) from None
-        if not symbolic:   # literal sizes: the same spec at every call (a layer's arguments never change once built)
+        if not any(isinstance(v, Sym) for v in layer.args.values()):
             self._specs[id(layer)] = (layer, spec)
         return spec
 
@@ -717,7 +708,7 @@ class LayersMixin:
             for dim in info.dims:
                 s = P.back(dim.size)
                 dims.append(s if s is not None else Sym.var(dim.name))
-            return Tensor(tuple(dims), tuple(self._label_for(dim.name, x) for dim in info.dims),
+            return Tensor(tuple(dims), tuple("batch" if dim.name == "batch" else None for dim in info.dims),
                           info.dtype, x.device, origin=f"{name}(...)", line=self.line, role=role, layer=layer)
         t = pred.tensors
         if layer.mode.endswith("cell"):
@@ -741,11 +732,6 @@ class LayersMixin:
         else:
             state = h_n
         return Tup((out_v, state), role="outputs", layer=layer, line=self.line, node=node)
-
-    def _label_for(self: Follower, dim_name: str, x: Tensor) -> str | None:
-        if dim_name == "batch":
-            return "batch"
-        return None
 
     def _batch_evidence(self: Follower, layer: RecurrentLayer,
                         labels: tuple[str | None, ...]) -> tuple[str, int, str] | None:
