@@ -630,7 +630,7 @@ class LayersMixin:
                 lengths=packed.lengths if packed is not None else None,
                 enforce_sorted=packed.enforce_sorted if packed is not None else True,
             )
-            pred = predict(req)
+            pred = predict(req, describe_inputs=False)   # (only the outputs and the diagnoses are read)
             err = pred.error
             if err is None:
                 self.result.checked.add((self.line, id(layer)))

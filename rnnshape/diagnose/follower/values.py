@@ -499,7 +499,8 @@ def tensor_with(t: Tensor, **changes: Any) -> Tensor:
     else:                        # and something else set on it, which replace would not copy
         new.__dict__.update({name: old[name] for name in names})
     new.__dict__.update(changes)
-    new.__post_init__()
+    if "dims" in changes or "labels" in changes:   # (the labels fit the dims of the tensor copied)
+        new.__post_init__()
     return new
 
 
