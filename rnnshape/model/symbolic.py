@@ -337,7 +337,9 @@ class Placeholders:
         self.values: dict[str, int] = {}
         self.exprs: list[Sym] = []
         for e in exprs:
-            self.add(e)
+            terms = e.terms
+            if len(terms) > 1 or (terms and terms[0][0]):   # not a constant (most sizes are): see add
+                self.add(e)
         self._shift = shift
         self._assign()
 
