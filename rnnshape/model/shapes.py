@@ -146,8 +146,12 @@ class Prediction:
 # --------------------------------------------------------------------------- entry point
 
 
-def predict(req: Request) -> Prediction:
-    """Apply PyTorch's rules to one forward call. Pure; never raises for bad shapes."""
+def predict(req: Request, *, describe_inputs: bool = True) -> Prediction:
+    """Apply PyTorch's rules to one forward call. Pure; never raises for bad shapes.
+
+    ``describe_inputs=False``: the inputs' named dimensions are left out of ``tensors`` (for a caller that reads
+    only the outputs and the diagnoses, as ``diagnose``'s follower does at every recurrent call).
+    """
     pred = Prediction()
     spec = req.spec
     error, warnings = check_config(spec)
@@ -155,7 +159,8 @@ def predict(req: Request) -> Prediction:
     if error is not None:
         pred.diagnoses.append(error)
         return pred
-    _describe_inputs(req, pred)
+    if describe_inputs:
+        _describe_inputs(req, pred)
     check = _check_cell if spec.is_cell else _check_sequence
     error = check(req)
     if error is not None:

@@ -255,9 +255,23 @@ def check_config(spec: LayerSpec) -> tuple[dx.Diagnosis | None, list[dx.Diagnosi
     Returns the first error torch would raise (or ``None``) and the warnings it
     would emit. Each error carries torch's own message in ``evidence``.
     """
+    # the same spec object is checked when its layer is built and at each call (diagnose keeps one per layer):
+    # the answer is remembered by identity (the spec is frozen, and kept alive here so its id is not reused)
+    known = _CHECKED.get(id(spec))
+    if known is not None and known[0] is spec:
+        return known[1], list(known[2])
     if spec.is_cell:
-        return _check_cell_config(spec), []
-    return _check_sequence_config(spec)
+        error, warnings = _check_cell_config(spec), []
+    else:
+        error, warnings = _check_sequence_config(spec)
+    if len(_CHECKED) >= _MAX_CHECKED:
+        _CHECKED.clear()
+    _CHECKED[id(spec)] = (spec, error, tuple(warnings))
+    return error, warnings
+
+
+_CHECKED: dict[int, tuple[LayerSpec, dx.Diagnosis | None, tuple[dx.Diagnosis, ...]]] = {}
+_MAX_CHECKED = 256
 
 
 def _bad(spec: LayerSpec, message: str, fix: str = "", *, exact: bool = True) -> dx.Diagnosis:
@@ -280,7 +294,7 @@ def _check_sequence_config(spec: LayerSpec) -> tuple[dx.Diagnosis | None, list[d
     float_error = _float_error(d)  # RNNBase stores float(dropout) before validating it
     if float_error:
         return _bad(spec, float_error, spec.with_(dropout=0.2).to_code()), warnings
-    if not isinstance(d, numbers.Number) or isinstance(d, bool) or not 0 <= d <= 1:
+    if not _is_number(d) or isinstance(d, bool) or not 0 <= d <= 1:
         return _bad(spec, "dropout should be a number in range [0, 1] representing the "
                     "probability of an element being zeroed",
                     spec.with_(dropout=0.2).to_code()), warnings
@@ -335,7 +349,14 @@ def _check_sequence_config(spec: LayerSpec) -> tuple[dx.Diagnosis | None, list[d
     return None, warnings
 
 
+def _is_number(value: Any) -> bool:
+    """``isinstance(value, numbers.Number)``, plain ints and floats first (the ABC's check runs in Python)."""
+    return type(value) in (int, float) or isinstance(value, numbers.Number)
+
+
 def _float_error(value: Any) -> str | None:
+    if type(value) in (int, float, bool):   # the common case, without the numbers ABC's slow isinstance
+        return None
     if isinstance(value, str):
         try:
             float(value)

@@ -39,10 +39,27 @@ class Sym:
 
     terms: tuple[tuple[Monomial, int], ...]
 
+    # equality and hash written here, as the generated ones read them (the follower hashes and compares sizes
+    # at every step: one call each, whatever the class decorator generates)
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self.terms == other.terms  # type: ignore[attr-defined]
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.terms,))
+
     # ---- construction
     @staticmethod
     def const(n: int) -> Sym:
-        return Sym((((), int(n)),)) if n else ZERO
+        # one Sym per small integer, made once: a long paste makes the same few constants over and over
+        known = _CONSTS.get(n)
+        if known is not None:
+            return known
+        made = Sym((((), int(n)),)) if n else ZERO
+        if type(n) is int and len(_CONSTS) < _MAX_CONSTS:
+            _CONSTS[n] = made
+        return made
 
     @staticmethod
     def var(name: str) -> Sym:
@@ -58,16 +75,21 @@ class Sym:
     # ---- queries
     @property
     def is_const(self) -> bool:
-        return all(not m for m, _ in self.terms)
+        for m, _ in self.terms:   # a loop, not all(...): asked of every size the follower touches
+            if m:
+                return False
+        return True
 
     @property
     def value(self) -> int | None:
         """The integer, when the expression is a constant."""
-        if not self.terms:
+        terms = self.terms
+        if not terms:
             return 0
-        if self.is_const:
-            return self.terms[0][1]
-        return None
+        for m, _ in terms:
+            if m:
+                return None
+        return terms[0][1]
 
     @property
     def symbols(self) -> frozenset[str]:
@@ -96,6 +118,11 @@ class Sym:
     # ---- arithmetic
     def __add__(self, other: Sym | int) -> Sym:
         o = as_sym(other)
+        if not o.terms:
+            return self
+        pair = _constants(self, o)
+        if pair is not None:   # the common case, without the dict and the sort
+            return Sym.const(pair[0] + pair[1])
         d = self._dict()
         for m, c in o.terms:
             d[m] = d.get(m, 0) + c
@@ -107,13 +134,20 @@ class Sym:
         return Sym(tuple((m, -c) for m, c in self.terms))
 
     def __sub__(self, other: Sym | int) -> Sym:
-        return self + (-as_sym(other))
+        o = as_sym(other)
+        pair = _constants(self, o)
+        if pair is not None:
+            return Sym.const(pair[0] - pair[1])
+        return self + (-o)
 
     def __rsub__(self, other: Sym | int) -> Sym:
         return as_sym(other) - self
 
     def __mul__(self, other: Sym | int) -> Sym:
         o = as_sym(other)
+        pair = _constants(self, o)
+        if pair is not None:
+            return Sym.const(pair[0] * pair[1])
         d: dict[Monomial, int] = {}
         for m1, c1 in self.terms:
             for m2, c2 in o.terms:
@@ -177,12 +211,22 @@ class Sym:
         return f"Sym({self})"
 
 
+def _constants(a: Sym, b: Sym) -> tuple[int, int] | None:
+    """Both as integers when both are constants (0 included: at most one term each, with no symbol), else None."""
+    p, q = a.terms, b.terms
+    if len(p) > 1 or len(q) > 1 or (p and p[0][0]) or (q and q[0][0]):
+        return None
+    return (p[0][1] if p else 0), (q[0][1] if q else 0)
+
+
 def _wrap(name: str) -> str:
     return name if re.fullmatch(r"[\w.\[\]()]+", name) and "+" not in name else f"({name})"
 
 
 ZERO = Sym(())
 ONE = Sym((((), 1),))
+_CONSTS: dict[int, Sym] = {0: ZERO, 1: ONE}
+_MAX_CONSTS = 4096   # bounds the table whatever integers a paste holds
 
 
 def as_sym(value: Sym | int) -> Sym:
@@ -226,6 +270,12 @@ class Verdict:
         return self.kind == "differ"
 
 
+#: The verdicts without a binding, made once (a verdict is immutable; compare runs for every size checked).
+EQUAL = Verdict("equal")
+DIFFER = Verdict("differ")
+UNKNOWN = Verdict("unknown")
+
+
 def surely_nonzero(p: Sym) -> bool:
     """True when ``p`` cannot be 0 for any sizes >= 1 (all coefficients one sign)."""
     if not p.terms:
@@ -236,11 +286,13 @@ def surely_nonzero(p: Sym) -> bool:
 
 def compare(a: Sym | int, b: Sym | int, *, prefer: Iterable[str] = ()) -> Verdict:
     """Decide ``a == b`` for sizes; see the module docstring. ``prefer``: symbols to bind first."""
+    if a is b and isinstance(a, Sym):   # one size object (constants are shared, dims travel): equal, no arithmetic
+        return EQUAL
     diff = as_sym(a) - as_sym(b)
-    if diff == ZERO:
-        return Verdict("equal")
+    if not diff.terms:   # diff == ZERO
+        return EQUAL
     if diff.is_const or surely_nonzero(diff):
-        return Verdict("differ")
+        return DIFFER
     order = list(dict.fromkeys([*prefer, *sorted(diff.symbols)]))
     for s in order:
         if s not in diff.symbols:
@@ -253,12 +305,12 @@ def compare(a: Sym | int, b: Sym | int, *, prefer: Iterable[str] = ()) -> Verdic
         solution = (-rest).exact_div(coeff)
         if solution is None:
             if rest.is_const:
-                return Verdict("differ")  # e.g. 2*h = 7 has no integer solution
+                return DIFFER  # e.g. 2*h = 7 has no integer solution
             continue
         if solution.is_const and (solution.value or 0) < 1:
-            return Verdict("differ")  # a size cannot be 0 or negative
+            return DIFFER  # a size cannot be 0 or negative
         return Verdict("bind", s, solution)
-    return Verdict("unknown")
+    return UNKNOWN
 
 
 # --------------------------------------------------------------------------- placeholders
@@ -285,12 +337,16 @@ class Placeholders:
         self.values: dict[str, int] = {}
         self.exprs: list[Sym] = []
         for e in exprs:
-            self.add(e)
+            terms = e.terms
+            if len(terms) > 1 or (terms and terms[0][0]):   # not a constant (most sizes are): see add
+                self.add(e)
         self._shift = shift
         self._assign()
 
     def add(self, e: Sym) -> None:
-        if e not in self.exprs:
+        # a constant needs no placeholder and is no entry of the table: only expressions with symbols are kept
+        # (most sizes are constants, and `in` on the list compares each with every one kept)
+        if not e.is_const and e not in self.exprs:
             self.exprs.append(e)
 
     def _assign(self) -> None:
@@ -301,6 +357,9 @@ class Placeholders:
 
     def ints(self, e: Sym | int) -> int:
         e = as_sym(e)
+        terms = e.terms
+        if len(terms) <= 1 and not (terms and terms[0][0]):   # a constant (most sizes): its own number
+            return terms[0][1] if terms else 0
         if not e.symbols <= self.values.keys():
             self.add(e)
             self._assign()

@@ -4,6 +4,8 @@ of a forward() that no layer has read yet (their sizes, their rank)."""
 from __future__ import annotations
 
 import ast
+import enum
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rnnshape.diagnose.follower import rules, rules_conv
@@ -56,13 +58,13 @@ class CallsMixin:
         func = self.expr(node.func, env)
         args: list[Value] = []
         for a in node.args:
-            v = self.expr(a.value if isinstance(a, ast.Starred) else a, env)
-            if isinstance(a, ast.Starred) and isinstance(v, Tup):
-                args.extend(v.items)
-            elif isinstance(a, ast.Starred):
+            if not isinstance(a, ast.Starred):
+                args.append(self.expr(a, env))
+                continue
+            v = self.expr(a.value, env)
+            if not isinstance(v, Tup):
                 return Unknown(f"*{self.src(a.value)} in a call")
-            else:
-                args.append(v)
+            args.extend(v.items)
         kwargs: dict[str, Value] = {}
         for k in node.keywords:
             if k.arg is None:
@@ -167,9 +169,11 @@ class CallsMixin:
         return None
 
 
-    def _bind_params(self: Follower, fn: ast.FunctionDef, scope: dict[str, Value], args: list[Value],
+    def _bind_params(self: Follower, fn: ast.FunctionDef, env: Env, args: list[Value],
                      kwargs: dict[str, Value], *, skip_self: bool, symbolic: bool = False,
                      from_hints: bool = False, sizes: frozenset[str] = frozenset()) -> None:
+        """Each parameter's value, in the call's own names (``env.maps[0]``); defaults are read in ``env``."""
+        scope = env.maps[0]
         params = fn.args.args[1:] if skip_self else fn.args.args
         defaults = fn.args.defaults
         first_default = len(fn.args.args) - len(defaults)
@@ -185,7 +189,7 @@ class CallsMixin:
             elif from_hints and name in self.hints and not _rebinds(fn, name):
                 scope[name] = self.hints[name]   # (a name the body rebinds: the layer that reads it takes it)
             elif i + offset >= first_default:
-                scope[name] = self.expr(defaults[i + offset - first_default], scope)
+                scope[name] = self.expr(defaults[i + offset - first_default], env)
             elif symbolic or name in sizes:
                 scope[name] = Int(Sym.var(name), name)
             elif from_hints:
@@ -197,7 +201,7 @@ class CallsMixin:
             if p.arg in kwargs:
                 scope[p.arg] = kwargs[p.arg]
             elif d is not None:
-                scope[p.arg] = self.expr(d, scope)
+                scope[p.arg] = self.expr(d, env)
             else:
                 scope[p.arg] = Unknown(f"the argument {p.arg}")
         if fn.args.vararg:
@@ -209,14 +213,17 @@ class CallsMixin:
                       from_hints: bool = False, symbolic: bool = False, sizes: frozenset[str] = frozenset()) -> Value:
         node = fn.node
         self.called_defs.add(id(node))
-        scope = Env({}, self.module_env)
+        # the call's names in front of the module's own dicts (not of the module's ChainMap: a name found there
+        # would go through ChainMap's slow __contains__ on every read)
+        local: dict[str, Value] = {}
+        scope = Env(local, *self.module_env.maps)
         if fn.owner is not None:
-            scope[node.args.args[0].arg if node.args.args else "self"] = fn.owner
-            scope["__self__"], scope["__class__"] = fn.owner, fn.cls or fn.owner.cls
+            local[node.args.args[0].arg if node.args.args else "self"] = fn.owner
+            local["__self__"], local["__class__"] = fn.owner, fn.cls or fn.owner.cls
         self._bind_params(node, scope, args, kwargs, skip_self=fn.owner is not None, from_hints=from_hints,
                           symbolic=symbolic, sizes=sizes)
         for p in node.args.args[1 if fn.owner is not None else 0:]:
-            v = scope.get(p.arg)
+            v = local.get(p.arg)   # every parameter is bound in the call's own names
             if isinstance(v, Tensor):
                 self.show(node.lineno, p.arg, v)
         saved, saved_stmt = self.line, self.stmt
@@ -235,30 +242,30 @@ class CallsMixin:
 
     def call_path(self: Follower, path: str, args: list[Value], kwargs: dict[str, Value], node: ast.Call,
                   env: Env) -> Value:
-        name = path.rsplit(".", 1)[-1]
-        if path.startswith("builtins."):
+        route = _path_route(path)
+        name = route.name
+        kind = route.kind
+        if kind is _Route.BUILTIN:
             return self.builtin(name, args, kwargs, node, env)
-        if path == "<method parameters>":
+        if kind is _Route.PARAMETERS:
             return Iter(Parameter())
-        if path.startswith("<method"):
+        if kind is _Route.MODEL_METHOD:
             return Const(None) if name in MODEL_NO_SHAPE else Unknown(f"the model's .{name}()")
-        if name in IDENTITIES:   # Variable(x, volatile=True), autograd's old wrapper: x itself
+        if kind is _Route.IDENTITY:   # Variable(x, volatile=True), autograd's old wrapper: x itself
             return args[0] if args else Unknown(f"{name}() of nothing")
-        nn_class = path.startswith(("torch.nn.", "nn.")) and name[:1].isupper() and ".functional" not in path \
-            and ".utils" not in path
-        if nn_class and rules_conv.is_module_op(name):
+        if kind is _Route.MODULE_OP:
             return rules_conv.build(self, name, args, kwargs, node)  # type: ignore[arg-type]
-        if nn_class or (path.count(".") == 0 and name in RECURRENT):
+        if kind is _Route.CONSTRUCT:
             return self.construct(name, args, kwargs, node)
-        if path.startswith("torch.nn.utils.rnn.") or name in ("pack_padded_sequence", "pad_packed_sequence"):
+        if kind is _Route.PACKING:
             return self.packing(name, args, kwargs, node)
-        if path.startswith("torch.utils.data.") or name in ("TensorDataset", "DataLoader"):
+        if kind is _Route.DATA:
             return self.data(name, args, kwargs, node)
-        if path.startswith("torch.nn.functional.") and name in ("cross_entropy", "nll_loss") and len(args) >= 2:
+        if route.loss and len(args) >= 2:
             return self.call_loss(Loss("CrossEntropyLoss"), args, node)
-        if path.startswith("torch.") and path.count(".") == 1 and rules.lookup(path) is not None:
+        if route.rule_of_path:
             return self.apply(path, args, kwargs, node)
-        if path.startswith(("torch.nn.functional.", "torch.")) and rules.lookup(name) is not None and args:
+        if route.rule_of_name and args:
             return self.apply(name, args, kwargs, node)
         if args and isinstance(args[0], Unknown):
             return args[0]
@@ -517,6 +524,63 @@ class CallsMixin:
             else:
                 out[k] = sym
         return tuple(out)
+
+
+class _Route(enum.Enum):
+    """Where a call of a name outside the snippet (``torch.zeros``, ``nn.LSTM``) goes, by its path alone."""
+
+    BUILTIN = "builtin"
+    PARAMETERS = "parameters"       # model.parameters()
+    MODEL_METHOD = "model method"   # model.eval(), model.zero_grad()
+    IDENTITY = "identity"           # Variable(x)
+    MODULE_OP = "module op"         # nn.Conv1d and the other modules of rules_conv
+    CONSTRUCT = "construct"         # nn.LSTM, nn.Linear, ...
+    PACKING = "packing"
+    DATA = "data"
+    OTHER = "other"                 # the op rules, by path or name, where the arguments allow
+
+
+class _PathRoute:
+    """A path's route, its last part, and the facts the routes that depend on the arguments need."""
+
+    __slots__ = ("kind", "name", "loss", "rule_of_path", "rule_of_name")
+
+    def __init__(self, kind: _Route, name: str, *, loss: bool = False, rule_of_path: bool = False,
+                 rule_of_name: bool = False) -> None:
+        self.kind = kind
+        self.name = name                  # the path's last part
+        self.loss = loss                  # F.cross_entropy / F.nll_loss (given input and target)
+        self.rule_of_path = rule_of_path  # torch.NAME with a shape rule under that path
+        self.rule_of_name = rule_of_name  # torch.* or F.* whose last part has a shape rule (given arguments)
+
+
+@lru_cache(maxsize=1024)   # bounded: a paste may name any number of paths
+def _path_route(path: str) -> _PathRoute:
+    """The route of a path, worked out once per path (its string tests ran on every call of a long paste)."""
+    name = path.rsplit(".", 1)[-1]
+    if path.startswith("builtins."):
+        return _PathRoute(_Route.BUILTIN, name)
+    if path == "<method parameters>":
+        return _PathRoute(_Route.PARAMETERS, name)
+    if path.startswith("<method"):
+        return _PathRoute(_Route.MODEL_METHOD, name)
+    if name in IDENTITIES:
+        return _PathRoute(_Route.IDENTITY, name)
+    nn_class = path.startswith(("torch.nn.", "nn.")) and name[:1].isupper() and ".functional" not in path \
+        and ".utils" not in path
+    if nn_class and rules_conv.is_module_op(name):
+        return _PathRoute(_Route.MODULE_OP, name)
+    if nn_class or (path.count(".") == 0 and name in RECURRENT):
+        return _PathRoute(_Route.CONSTRUCT, name)
+    if path.startswith("torch.nn.utils.rnn.") or name in ("pack_padded_sequence", "pad_packed_sequence"):
+        return _PathRoute(_Route.PACKING, name)
+    if path.startswith("torch.utils.data.") or name in ("TensorDataset", "DataLoader"):
+        return _PathRoute(_Route.DATA, name)
+    return _PathRoute(
+        _Route.OTHER, name,
+        loss=path.startswith("torch.nn.functional.") and name in ("cross_entropy", "nll_loss"),
+        rule_of_path=path.startswith("torch.") and path.count(".") == 1 and rules.lookup(path) is not None,
+        rule_of_name=path.startswith(("torch.nn.functional.", "torch.")) and rules.lookup(name) is not None)
 
 
 def _rebinds(fn: ast.FunctionDef, name: str) -> bool:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import ast
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rnnshape import diagnoses as dx
 from rnnshape.diagnose.follower.calls import CallsMixin
-from rnnshape.diagnose.follower.expressions import ExpressionsMixin
+from rnnshape.diagnose.follower.expressions import ExpressionsMixin, e_methods
 from rnnshape.diagnose.follower.layers import LayersMixin
 from rnnshape.diagnose.follower.packing import PackingMixin
 from rnnshape.diagnose.follower.rewrite import RewriteMixin
@@ -50,6 +50,9 @@ from rnnshape.diagnose.follower.values import (
 )
 from rnnshape.diagnoses import follow_findings as ff
 from rnnshape.model.symbolic import Sym, Verdict, compare, fmt_dims
+
+if TYPE_CHECKING:
+    from rnnshape.model.spec import LayerSpec
 
 
 class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, PackingMixin, RewriteMixin):
@@ -84,6 +87,9 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
         self.state_builders: list[tuple[str, int, Value]] = []
         self.stmt: ast.stmt | None = None     # the statement being followed (its targets tell a call's use)
         self._dim_texts: dict[Sym, str] = {}
+        self._specs: dict[int, tuple[RecurrentLayer, LayerSpec]] = {}   # see LayersMixin._spec
+        self._e_methods = e_methods(type(self))
+        self._tensor_texts: dict[tuple[tuple[Sym, ...], str], tuple[list[str], str]] = {}
 
     def run(self, tree: ast.Module) -> FollowResult:
         self.module_env = env = Env({"__name__": Const("__main__")})
@@ -235,25 +241,41 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
         return s.substitute(self.bindings) if self.bindings else s
 
     def tensor_dims(self, t: Tensor) -> tuple[Sym, ...]:
-        return tuple(self.sub(d) for d in t.dims)
+        if not self.bindings:   # the common case (nothing assumed yet): the dims as they are, no new tuple
+            return t.dims
+        return tuple(d.substitute(self.bindings) for d in t.dims)
 
     def show(self, line: int, name: str, value: Value) -> None:
         if name == "_" or getattr(value, "loop_index", False):
             return
         earlier = self.result.shapes.get(line)
-        if earlier and any(s.name == name for s in earlier):
-            return  # a line followed twice (a loop, two calls) keeps its first shapes
+        if earlier:
+            for s in earlier:
+                if s.name == name:
+                    return  # a line followed twice (a loop, two calls) keeps its first shapes
         shape = None
         dtype = None
         if isinstance(value, Tensor):  # each dimension written once, for the margin's text and the JSON's shape
-            shape = [self.dim_text(d) for d in self.tensor_dims(value)]
+            shape, text = self.tensor_texts(value)
             dtype = value.dtype
-            text = _tensor_text(shape, dtype)
         else:
             text = self.describe(value)
             if text is None:
                 return
-        self.result.shapes.setdefault(line, []).append(Shown(name, text, dtype, shape, value))
+        if earlier is None:
+            self.result.shapes[line] = [Shown(name, text, dtype, shape, value)]
+        else:
+            earlier.append(Shown(name, text, dtype, shape, value))
+
+    def tensor_texts(self, t: Tensor) -> tuple[list[str], str]:
+        """A tensor's dimensions as text (a new list) and its margin text, written once per (dims, dtype): the
+        margins of a long paste show the same few shapes over and over."""
+        key = (self.tensor_dims(t), t.dtype)
+        known = self._tensor_texts.get(key)
+        if known is None:
+            shape = [self.dim_text(d) for d in key[0]]
+            known = self._tensor_texts[key] = (shape, _tensor_text(shape, t.dtype))
+        return list(known[0]), known[1]
 
     def dim_text(self, d: Sym) -> str:
         """``str(d)``, once per size: the margins of a long paste write the same few sizes over and over."""
@@ -278,7 +300,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
 
     def describe(self, value: Value) -> str | None:
         if isinstance(value, Tensor):
-            return _tensor_text([self.dim_text(d) for d in self.tensor_dims(value)], value.dtype)
+            return self.tensor_texts(value)[1]
         if isinstance(value, Int):
             s = self.sub(value.sym)
             return str(s) if s.is_const or value.label else f"= {s}"
@@ -287,9 +309,10 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
             kind = "|".join(value.choice) or value.kind
             return f"{kind}({self._fmt_arg(a.get('input_size'))} → {self._fmt_arg(a.get('hidden_size'))})"
         if isinstance(value, Linear):
-            return f"Linear({self.sub(value.in_features)} → {self.sub(value.out_features)})"
+            return f"Linear({self.dim_text(self.sub(value.in_features))} → " \
+                   f"{self.dim_text(self.sub(value.out_features))})"
         if isinstance(value, Embedding):
-            return f"Embedding({self.sub(value.num)} ids → {self.sub(value.dim)})"
+            return f"Embedding({self.dim_text(self.sub(value.num))} ids → {self.dim_text(self.sub(value.dim))})"
         if isinstance(value, Packed):
             return f"packed {fmt_dims(self.tensor_dims(value.padded))}"
         if isinstance(value, Tup) and value.role == "state":
@@ -306,8 +329,11 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
 
     def src(self, node: ast.AST) -> str:
         """The code of ``node``: its text in the paste when on one line (cheap), else ``ast.unparse``."""
-        line = getattr(node, "lineno", None)
-        if line is not None and line == getattr(node, "end_lineno", None) and 0 < line <= len(self.lines):
+        try:   # expressions and statements have positions; other nodes (an argument, a repaired tree's) may not
+            line, end = node.lineno, node.end_lineno  # type: ignore[attr-defined]
+        except AttributeError:
+            line = end = None
+        if line is not None and line == end and 0 < line <= len(self.lines):
             text = self.lines[line - 1]
             a, b = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
             if text.isascii():
@@ -345,7 +371,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
 
     def equal(self, a: Sym, b: Sym, why: str) -> Verdict:
         """Decide a == b; binds a symbol (and records the assumption) when that makes it hold."""
-        v = compare(self.sub(a), self.sub(b), prefer=sorted(self.hint_symbols))
+        v = compare(self.sub(a), self.sub(b), prefer=sorted(self.hint_symbols) if self.hint_symbols else ())
         if v.kind == "bind":
             self.assume(v, why)
         return v
@@ -410,4 +436,7 @@ def _may_name_self(stmt: ast.stmt, lines: list[str]) -> bool:
     first, last = stmt.lineno, stmt.end_lineno or stmt.lineno
     if not 0 < first <= last <= len(lines):
         return True
-    return any("self" in line or not line.isascii() for line in lines[first - 1:last])
+    for line in lines[first - 1:last]:   # a loop, not any(...): run for every module-level statement
+        if "self" in line or not line.isascii():
+            return True
+    return False

@@ -49,35 +49,47 @@ if TYPE_CHECKING:
     from rnnshape.diagnose.follower.core import Follower
 
 
-#: (follower class, node type) -> its ``e_`` method, or None when it has none.
-_E_METHODS: dict[tuple[type, type], Any] = {}
+#: follower class -> (node type -> its ``e_`` method, or None when it has none).
+_E_METHODS: dict[type, dict[type, Any]] = {}
 _UNSEEN = object()
 
 
+def e_methods(follower_class: type) -> dict[type, Any]:
+    """The table of ``follower_class``'s ``e_`` methods by node type, filled as node types are met."""
+    return _E_METHODS.setdefault(follower_class, {})
+
+
 class ExpressionsMixin:
+    _e_methods: dict[type, Any]   # e_methods(type(self)), set by the follower's __init__
+
     def expr(self: Follower, node: ast.expr | None, env: dict[str, Value]) -> Value:
         if node is None:
             return Const(None)
-        key = (type(self), type(node))
-        method = _E_METHODS.get(key, _UNSEEN)
+        kind = type(node)
+        method = self._e_methods.get(kind, _UNSEEN)
         if method is _UNSEEN:  # looked up once per kind of node, not on each of a long paste's expressions
-            method = _E_METHODS[key] = getattr(type(self), "e_" + type(node).__name__, None)
+            method = self._e_methods[kind] = getattr(type(self), "e_" + kind.__name__, None)
         if method is None:
             return Unknown(f"{self.src(node)[:60]} is not followed")
         return method(self, node, env)
 
     def e_Constant(self: Follower, node: ast.Constant, env: Env) -> Value:
         v = node.value
-        if isinstance(v, int) and not isinstance(v, bool):
+        if type(v) is int:   # (not a bool)
             if v.bit_length() > MAX_INT_BITS:
                 return Unknown("an integer too large to be a size")
             return Int(Sym.const(v))
         return Const(v)
 
     def e_Name(self: Follower, node: ast.Name, env: Env) -> Value:
-        for scope in getattr(env, "maps", (env,)):  # ChainMap's lookup, once instead of `in` then `[]`
-            if node.id in scope:
-                value = scope[node.id]
+        name = node.id
+        try:
+            scopes = env.maps
+        except AttributeError:   # a plain dict (index_tensor's)
+            scopes = (env,)
+        for scope in scopes:  # ChainMap's lookup, once instead of `in` then `[]`
+            if name in scope:
+                value = scope[name]
                 return self.freed.get(id(value), value) if isinstance(value, Free) else value
         if node.id in self.hints:
             return self.hints[node.id]
@@ -93,7 +105,7 @@ class ExpressionsMixin:
             return ModRef("torch.autograd." + node.id)
         if node.id in UNIMPORTED:
             return ModRef(UNIMPORTED[node.id])
-        star = env.get("__star__")
+        star = _lookup(env, "__star__")
         if isinstance(star, ModRef):
             return ModRef(f"{star.path}.{node.id}")
         return Unknown(f"{node.id} is not defined in the snippet", f"--shape {node.id}=...")
@@ -555,6 +567,14 @@ class ExpressionsMixin:
             return "h_n-backward"
         return None
 
+
+
+def _lookup(env: dict[str, Value], name: str) -> Value | None:
+    """``env.get(name)``, by ChainMap's own lookup written once (its ``get`` tests ``in`` first, in Python)."""
+    for scope in getattr(env, "maps", (env,)):
+        if name in scope:
+            return scope[name]
+    return None
 
 
 def _is_last(p: ast.expr) -> bool:

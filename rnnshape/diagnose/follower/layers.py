@@ -38,6 +38,7 @@ from rnnshape.diagnose.follower.values import (
     Value,
     layer_picture,
     shape_hint,
+    tensor_with,
 )
 from rnnshape.diagnoses import follow_findings as ff
 from rnnshape.model.shapes import FLOAT_DTYPES, UNSAFE, Request, TensorArg, predict
@@ -46,6 +47,7 @@ from rnnshape.model.symbolic import ONE, Placeholders, Sym, compare, fmt_dims
 
 if TYPE_CHECKING:
     from rnnshape.diagnose.follower.core import Follower
+    from rnnshape.model.vocab import TensorRole
 
 
 class LayersMixin:
@@ -172,18 +174,20 @@ class LayersMixin:
         return layer
 
     def _spec(self: Follower, layer: RecurrentLayer, P: Placeholders) -> LayerSpec:
-        kw: dict[str, Any] = {}
-        for k, v in layer.args.items():
-            if k == "__given__":
-                continue
-            kw[k] = P.ints(self.sub(v)) if isinstance(v, Sym) else v
+        known = self._specs.get(id(layer))   # literal sizes: built once (a layer's arguments never change)
+        if known is not None and known[0] is layer:
+            return known[1]
+        kw = {k: P.ints(self.sub(v)) if isinstance(v, Sym) else v for k, v in layer.args.items() if k != "__given__"}
         given = layer.args.get("__given__", frozenset())
         try:
-            return LayerSpec(mode=layer.mode, given=frozenset(given), **kw)
+            spec = LayerSpec(mode=layer.mode, given=frozenset(given), **kw)
         except TypeError as exc:
             raise Stop(Finding(layer.line, dx.invalid_config(
                 message=str(exc).replace("LayerSpec.__init__()", f"{layer.kind}.__init__()"),
                 layer=f"nn.{layer.kind}"))) from None
+        if not any(isinstance(v, Sym) for v in layer.args.values()):
+            self._specs[id(layer)] = (layer, spec)
+        return spec
 
     def _syms_of(self: Follower, layer: RecurrentLayer) -> list[Sym]:
         return [self.sub(v) for k, v in layer.args.items() if isinstance(v, Sym)]
@@ -244,7 +248,7 @@ class LayersMixin:
             return self.call_loss(layer, args, node)
         if layer.kind in ELEMENTWISE:
             if isinstance(x, Tensor):
-                return replace(x, node=None, origin=self.src(node), largest=None)
+                return tensor_with(x, node=None, origin=self.src(node), largest=None)
             return x if isinstance(x, Unknown) else Unknown("an activation of a value rnnshape does not follow")
         return call_module(self, layer, x, node) if isinstance(layer, ModuleOp) else Unknown(f"nn.{layer.kind}")
 
@@ -330,7 +334,7 @@ class LayersMixin:
         if x.role == "output" and x.rank == 3 and x.layer is not None:
             role = "logits-per-step"
             name = (layer.out_label or "") + " " + (layer.name or "")
-            if CLASS_NAME.search(name) or self.classifier_class:
+            if CLASS_NAME.compiled.search(name) or self.classifier_class:
                 d = dx.classifier_whole_sequence(layer=layer.name or "nn.Linear",
                                                  batch_first=bool(x.layer.args.get("batch_first")))
                 arg = node.args[0] if node.args else None
@@ -626,7 +630,7 @@ class LayersMixin:
                 lengths=packed.lengths if packed is not None else None,
                 enforce_sorted=packed.enforce_sorted if packed is not None else True,
             )
-            pred = predict(req)
+            pred = predict(req, describe_inputs=False)   # (only the outputs and the diagnoses are read)
             err = pred.error
             if err is None:
                 self.result.checked.add((self.line, id(layer)))
@@ -699,21 +703,21 @@ class LayersMixin:
                 layer=f"nn.{layer.kind}", origin=x.origin or "its input", shape=tuple(str(d) for d in xd),
                 batch_first=bf, batch_dim=ev[1], because=ev[2], rebuilt_code=flag.new.strip() if flag else None),
                 flag)
-        def back(info: Any) -> Tensor:
+        def back(info: Any, role: TensorRole) -> Tensor:
             dims = []
             for dim in info.dims:
                 s = P.back(dim.size)
                 dims.append(s if s is not None else Sym.var(dim.name))
-            return Tensor(tuple(dims), tuple(self._label_for(dim.name, x) for dim in info.dims),
-                          info.dtype, x.device, origin=f"{name}(...)", line=self.line, layer=layer)
+            return Tensor(tuple(dims), tuple("batch" if dim.name == "batch" else None for dim in info.dims),
+                          info.dtype, x.device, origin=f"{name}(...)", line=self.line, role=role, layer=layer)
         t = pred.tensors
         if layer.mode.endswith("cell"):
-            h1 = replace(back(t["h_1"]), role="h_n")
+            h1 = back(t["h_1"], "h_n")
             if layer.mode == "lstm-cell":
-                return Tup((h1, replace(back(t["c_1"]), role="c_n")), role="state", layer=layer, line=self.line)
+                return Tup((h1, back(t["c_1"], "c_n")), role="state", layer=layer, line=self.line)
             return h1
-        out = replace(back(t["output"]), role="output")
-        h_n = replace(back(t["h_n"]), role="h_n")
+        out = back(t["output"], "output")
+        h_n = back(t["h_n"], "h_n")
         if packed is not None:
             padded = out
             if bool(layer.args.get("batch_first")) and out.rank == 3:
@@ -723,16 +727,11 @@ class LayersMixin:
         else:
             out_v = out
         if layer.mode == "lstm":
-            c_n = replace(back(t["c_n"]), role="c_n")
+            c_n = back(t["c_n"], "c_n")
             state: Value = Tup((h_n, c_n), role="state", layer=layer, line=self.line)
         else:
             state = h_n
         return Tup((out_v, state), role="outputs", layer=layer, line=self.line, node=node)
-
-    def _label_for(self: Follower, dim_name: str, x: Tensor) -> str | None:
-        if dim_name == "batch":
-            return "batch"
-        return None
 
     def _batch_evidence(self: Follower, layer: RecurrentLayer,
                         labels: tuple[str | None, ...]) -> tuple[str, int, str] | None:
@@ -762,11 +761,11 @@ class LayersMixin:
 
 
 def _is_batch(label: str | None) -> bool:
-    return bool(label) and bool(BATCH_NAME.search(label or ""))
+    return bool(label) and bool(BATCH_NAME.compiled.search(label or ""))
 
 
 def _is_time(label: str | None) -> bool:
-    return bool(label) and bool(TIME_NAME.match(label or ""))
+    return bool(label) and bool(TIME_NAME.compiled.match(label or ""))
 
 
 def _state_names_the_batch(h: Tensor | None) -> bool:

@@ -34,6 +34,7 @@ from rnnshape.diagnose.follower.values import (
     Value,
     keep_role,
     norm_device,
+    tensor_with,
 )
 from rnnshape.diagnoses import follow_findings as ff
 from rnnshape.model.shapes import FLOAT_DTYPES, INT_DTYPES
@@ -143,7 +144,7 @@ def new_tensor(f: Follower, sizes: list[Int], kwargs: dict[str, Value], node: as
 
 
 def _same(f: Follower, t: Tensor, node: ast.AST, **changes: Any) -> Tensor:
-    return replace(t, node=None, line=f.line, **changes)
+    return tensor_with(t, node=None, line=f.line, **changes)
 
 
 # --------------------------------------------------------------------------- elementwise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rnnshape import diagnoses as dx
 from rnnshape.diagnose.follower.values import (
@@ -55,75 +55,88 @@ class StatementsMixin:
         self.line = stmt.lineno
         self.stmt = stmt
         self.result.followed.add(stmt.lineno)
+        kind = type(stmt)
+        follow = _STATEMENTS.get(kind, _UNSEEN)
+        if follow is _UNSEEN:   # a subclass of a node type: its base's handler (looked up once)
+            follow = _STATEMENTS[kind] = next((_STATEMENTS[b] for b in kind.__mro__ if b in _STATEMENTS), None)
+        if follow is None:   # a statement the follower does not model: pass, raise, global...
+            return
         try:
-            self._statement(stmt, env)
+            follow(self, stmt, env)
         except RecursionError:
             self.result.notes.append(f"line {stmt.lineno} is too deeply nested to follow; skipped")
 
-    def _statement(self: Follower, stmt: ast.stmt, env: Env) -> None:
-        if isinstance(stmt, ast.Import):
-            for alias in stmt.names:
-                if alias.asname:
-                    env[alias.asname] = ModRef(alias.name)
-                else:
-                    top = alias.name.split(".")[0]
-                    env[top] = ModRef(top)
-        elif isinstance(stmt, ast.ImportFrom):
-            for alias in stmt.names:
-                if alias.name == "*":
-                    if stmt.module in ("torch.nn", "torch"):
-                        env.setdefault("__star__", ModRef(stmt.module))
-                    continue
-                env[alias.asname or alias.name] = ModRef(f"{stmt.module}.{alias.name}")
-        elif isinstance(stmt, ast.Assign):
-            value = self.expr(stmt.value, env)
-            for target in stmt.targets:
-                self.assign(target, value, env, stmt)
-        elif isinstance(stmt, ast.AnnAssign):
-            if stmt.value is not None:
-                self.assign(stmt.target, self.expr(stmt.value, env), env, stmt)
-        elif isinstance(stmt, ast.AugAssign):
-            left = self.expr(stmt.target, env)
-            value = self.binop(stmt.op, left, self.expr(stmt.value, env), stmt)
-            self.assign(stmt.target, value, env, stmt)
-        elif isinstance(stmt, ast.Expr):
-            value = self.expr(stmt.value, env)
-            if isinstance(value, Tup) and value.kind == "size":  # a REPL echo of x.shape
-                self.show(stmt.lineno, self.src(stmt.value)[:30], Tensor(tuple(
-                    i.sym if isinstance(i, Int) else Sym.var("?") for i in value.items)))
-        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            env[stmt.name] = Function(stmt)  # type: ignore[arg-type]
-        elif isinstance(stmt, ast.ClassDef):
-            methods = {s.name: s for s in stmt.body if isinstance(s, ast.FunctionDef)}
-            cls = UserClass(stmt, methods, tuple(self.expr(b, env) for b in stmt.bases))
-            self.classes.append(cls)
-            self.classifier_class = self.classifier_class or bool(CLASS_NAME.search(stmt.name))
-            env[stmt.name] = cls
-        elif isinstance(stmt, ast.Return):
-            raise Returned(self.expr(stmt.value, env) if stmt.value is not None else Const(None))
-        elif isinstance(stmt, ast.If):
-            self.if_(stmt, env)
-        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
-            self.for_(stmt, env)
-        elif isinstance(stmt, ast.While):
-            cond = self.truth(self.expr(stmt.test, env))
-            if cond is not False:
-                self.block(stmt.body, env)
-        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-            for item in stmt.items:
-                v = self.expr(item.context_expr, env)
-                if item.optional_vars is not None:
-                    self.assign(item.optional_vars, v if not isinstance(v, (Const, ModRef)) else
-                                Unknown("a context manager's value"), env, stmt)
+    def _import(self: Follower, stmt: ast.Import, env: Env) -> None:
+        for alias in stmt.names:
+            if alias.asname:
+                env[alias.asname] = ModRef(alias.name)
+            else:
+                top = alias.name.split(".")[0]
+                env[top] = ModRef(top)
+
+    def _import_from(self: Follower, stmt: ast.ImportFrom, env: Env) -> None:
+        for alias in stmt.names:
+            if alias.name == "*":
+                if stmt.module in ("torch.nn", "torch"):
+                    env.setdefault("__star__", ModRef(stmt.module))
+                continue
+            env[alias.asname or alias.name] = ModRef(f"{stmt.module}.{alias.name}")
+
+    def _assign_statement(self: Follower, stmt: ast.Assign, env: Env) -> None:
+        value = self.expr(stmt.value, env)
+        for target in stmt.targets:
+            self.assign(target, value, env, stmt)
+
+    def _ann_assign(self: Follower, stmt: ast.AnnAssign, env: Env) -> None:
+        if stmt.value is not None:
+            self.assign(stmt.target, self.expr(stmt.value, env), env, stmt)
+
+    def _aug_assign(self: Follower, stmt: ast.AugAssign, env: Env) -> None:
+        left = self.expr(stmt.target, env)
+        value = self.binop(stmt.op, left, self.expr(stmt.value, env), stmt)
+        self.assign(stmt.target, value, env, stmt)
+
+    def _expression_statement(self: Follower, stmt: ast.Expr, env: Env) -> None:
+        value = self.expr(stmt.value, env)
+        if isinstance(value, Tup) and value.kind == "size":  # a REPL echo of x.shape
+            self.show(stmt.lineno, self.src(stmt.value)[:30], Tensor(tuple(
+                i.sym if isinstance(i, Int) else Sym.var("?") for i in value.items)))
+
+    def _function_def(self: Follower, stmt: ast.FunctionDef | ast.AsyncFunctionDef, env: Env) -> None:
+        env[stmt.name] = Function(stmt)  # type: ignore[arg-type]
+
+    def _class_def(self: Follower, stmt: ast.ClassDef, env: Env) -> None:
+        methods = {s.name: s for s in stmt.body if isinstance(s, ast.FunctionDef)}
+        cls = UserClass(stmt, methods, tuple(self.expr(b, env) for b in stmt.bases))
+        self.classes.append(cls)
+        self.classifier_class = self.classifier_class or bool(CLASS_NAME.compiled.search(stmt.name))
+        env[stmt.name] = cls
+
+    def _return(self: Follower, stmt: ast.Return, env: Env) -> None:
+        raise Returned(self.expr(stmt.value, env) if stmt.value is not None else Const(None))
+
+    def _while(self: Follower, stmt: ast.While, env: Env) -> None:
+        cond = self.truth(self.expr(stmt.test, env))
+        if cond is not False:
             self.block(stmt.body, env)
-        elif isinstance(stmt, ast.Try):
-            self.block(stmt.body, env)
-            self.block(stmt.orelse, env)
-            self.block(stmt.finalbody, env)
-        elif isinstance(stmt, ast.Delete):
-            for t in stmt.targets:
-                if isinstance(t, ast.Name):
-                    env.pop(t.id, None)
+
+    def _with(self: Follower, stmt: ast.With | ast.AsyncWith, env: Env) -> None:
+        for item in stmt.items:
+            v = self.expr(item.context_expr, env)
+            if item.optional_vars is not None:
+                self.assign(item.optional_vars, v if not isinstance(v, (Const, ModRef)) else
+                            Unknown("a context manager's value"), env, stmt)
+        self.block(stmt.body, env)
+
+    def _try(self: Follower, stmt: ast.Try, env: Env) -> None:
+        self.block(stmt.body, env)
+        self.block(stmt.orelse, env)
+        self.block(stmt.finalbody, env)
+
+    def _delete(self: Follower, stmt: ast.Delete, env: Env) -> None:
+        for t in stmt.targets:
+            if isinstance(t, ast.Name):
+                env.pop(t.id, None)
 
     def if_(self: Follower, stmt: ast.If, env: Env) -> None:
         cond = self.truth(self.expr(stmt.test, env))
@@ -367,23 +380,28 @@ class StatementsMixin:
 
     def assign(self: Follower, target: ast.expr, value: Value, env: Env, stmt: ast.stmt) -> None:
         if isinstance(target, ast.Name):
-            self.assigned_at[(id(env.maps[0]), target.id)] = self.line
-            if isinstance(value, Unknown) and target.id in self.hints and self._last_binding(target.id):
-                value = self.hints[target.id]   # (an earlier binding stays unknown: see LayersMixin.call_layer)
-            if isinstance(value, Int) and value.label is None and not getattr(value, "loop_index", False):
-                value = Int(value.sym, target.id)
-            if isinstance(value, Layer) and value.name is None:
-                value.name = target.id
-            if isinstance(value, Tup) and value.role == "outputs" and value.layer is not None and value.fix is None:
-                state = "(h_n, c_n)" if value.layer.mode == "lstm" else "h_n"
-                value.fix = (target, f"{target.id}, {state}")
-            if isinstance(value, Tup) and value.role == "state" and value.layer is not None and value.fix is None:
-                name = target.id   # a cell's (h, c) kept whole: unpacked, hx -> hx, cx
-                value.fix = (target, f"{name}, {'c' + name[1:] if name.startswith('h') else name + '_c'}")
-            if isinstance(value, Tensor) and not (value.origin or "").startswith("--shape"):
-                value = with_origin(value, f"{target.id}, line {self.line}")
-            env[target.id] = value
-            self.show(self.line, target.id, value)
+            name = target.id
+            self.assigned_at[(id(env.maps[0]), name)] = self.line
+            if isinstance(value, Unknown) and name in self.hints and self._last_binding(name):
+                value = self.hints[name]   # (an earlier binding stays unknown: see LayersMixin.call_layer)
+            # one branch per kind of value (the kinds are disjoint): what the name it is bound to adds to it
+            if isinstance(value, Tensor):
+                if not (value.origin or "").startswith("--shape"):
+                    value = with_origin(value, f"{name}, line {self.line}")
+            elif isinstance(value, Tup):
+                if value.layer is not None and value.fix is None and value.role == "outputs":
+                    state = "(h_n, c_n)" if value.layer.mode == "lstm" else "h_n"
+                    value.fix = (target, f"{name}, {state}")
+                elif value.layer is not None and value.fix is None and value.role == "state":
+                    # a cell's (h, c) kept whole: unpacked, hx -> hx, cx
+                    value.fix = (target, f"{name}, {'c' + name[1:] if name.startswith('h') else name + '_c'}")
+            elif isinstance(value, Int):
+                if value.label is None and not getattr(value, "loop_index", False):
+                    value = Int(value.sym, name)
+            elif isinstance(value, Layer) and value.name is None:
+                value.name = name
+            env.maps[0][name] = value   # (ChainMap's own __setitem__ does this, one call slower)
+            self.show(self.line, name, value)
         elif isinstance(target, ast.Attribute):
             obj = self.expr(target.value, env)
             if isinstance(value, Layer) and value.name is None:
@@ -487,6 +505,31 @@ class StatementsMixin:
         if isinstance(value, (Tensor, Layer, Instance, Tup)):
             return None if isinstance(value, (Tensor, Tup)) else True
         return None
+
+
+#: Each statement type to how it is followed: one dict lookup per statement instead of a chain of isinstance
+#: tests (a long paste has thousands of statements). Types not listed are not followed.
+_STATEMENTS: dict[type, Any] = {
+    ast.Import: StatementsMixin._import,
+    ast.ImportFrom: StatementsMixin._import_from,
+    ast.Assign: StatementsMixin._assign_statement,
+    ast.AnnAssign: StatementsMixin._ann_assign,
+    ast.AugAssign: StatementsMixin._aug_assign,
+    ast.Expr: StatementsMixin._expression_statement,
+    ast.FunctionDef: StatementsMixin._function_def,
+    ast.AsyncFunctionDef: StatementsMixin._function_def,
+    ast.ClassDef: StatementsMixin._class_def,
+    ast.Return: StatementsMixin._return,
+    ast.If: StatementsMixin.if_,
+    ast.For: StatementsMixin.for_,
+    ast.AsyncFor: StatementsMixin.for_,
+    ast.While: StatementsMixin._while,
+    ast.With: StatementsMixin._with,
+    ast.AsyncWith: StatementsMixin._with,
+    ast.Try: StatementsMixin._try,
+    ast.Delete: StatementsMixin._delete,
+}
+_UNSEEN = object()
 
 
 def _raises(body: list[ast.stmt]) -> bool:

@@ -465,16 +465,25 @@ class NotFollowed(Exception):
 
 
 def with_origin(t: Tensor, origin: str) -> Tensor:
-    """``dataclasses.replace(t, origin=origin)``, for every assignment of a tensor: the same new tensor (its
-    fields copied, ``__post_init__`` run), without ``replace``'s checks of every field on each call."""
+    """``dataclasses.replace(t, origin=origin)``, for every assignment of a tensor (see :func:`tensor_with`)."""
+    return tensor_with(t, origin=origin)
+
+
+def tensor_with(t: Tensor, **changes: Any) -> Tensor:
+    """``dataclasses.replace(t, **changes)`` (fields of Tensor only): the same new tensor (its fields copied,
+    ``__post_init__`` run), without ``replace``'s checks of every field on each call of a hot path."""
     names = _init_fields(type(t))
     if names is None:
-        return replace(t, origin=origin)
+        return replace(t, **changes)
     new = object.__new__(type(t))
     old = t.__dict__
-    new.__dict__.update({name: old[name] for name in names})
-    new.origin = origin
-    new.__post_init__()
+    if len(old) == len(names):   # exactly its fields (__init__ set them all): copied whole
+        new.__dict__.update(old)
+    else:                        # and something else set on it, which replace would not copy
+        new.__dict__.update({name: old[name] for name in names})
+    new.__dict__.update(changes)
+    if "dims" in changes or "labels" in changes:   # (the labels fit the dims of the tensor copied)
+        new.__post_init__()
     return new
 
 
