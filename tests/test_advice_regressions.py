@@ -387,3 +387,29 @@ def test_a_2d_input_for_old_torch_gets_both_readings_each_keeping_its_axes(batch
     assert "rnn.batch_first" in unknown.fix
     assert lstm(run_fix(unknown.fixes[0].code, x=torch.randn(12, 8), rnn=lstm)["x"])[0].shape == \
         lstm(sequence)[0].shape
+
+
+# --------------------------------------------------------------------------- a state on another device
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_a_state_on_another_device_moves_to_the_input_never_the_model(kind: str) -> None:
+    """meta stands in for the GPU: torch raises its own message, explain reads it, the fix is applied."""
+    layer = getattr(nn, kind)(8, 16, device="meta")
+    x = torch.randn(5, 3, 8, device="meta")
+    h_0 = c_0 = torch.zeros(1, 3, 16)   # built without device=x.device
+    state = (h_0, c_0) if kind == "LSTM" else h_0
+    with pytest.raises(RuntimeError) as raised:
+        layer(x, state)
+    code = f"self.rnn = nn.{kind}(8, 16)\nout, h = self.rnn(x, state)\n"
+    d = _error(f"RuntimeError: {raised.value}", code=code)
+    assert d.code == "device-mismatch" and "model.to" not in d.fix and "x = x.to" not in d.fix
+    ns = run_fix(d.fix, x=x, h_0=h_0, c_0=c_0)
+    moved = (ns["h_0"], ns["c_0"]) if kind == "LSTM" else ns["h_0"]
+    out, _ = layer(x, moved)
+    assert out.shape == (5, 3, 16)
+    # the old cuDNN wording names the argument: the state is moved too
+    old = _error("RuntimeError: Expected all tensors to be on the same device, but found at least two devices, "
+                 "cuda:0 and cpu! (when checking argument for argument hx in method wrapper___cudnn_rnn)",
+                 code=code)
+    assert old.fix == d.fix

@@ -41,6 +41,7 @@ from rnnshape.diagnoses.dtypes import (  # builders by topic, re-exported
     dtype_mismatch_unnamed,
     dtype_mismatch_unordered,
     integer_input,
+    state_device_mismatch,
 )
 from rnnshape.diagnoses.fixes import Fix, FixKind, Verified, code_fix
 from rnnshape.diagnoses.live import (  # builders by topic, re-exported
@@ -90,7 +91,8 @@ __all__ = [
     "output_last_step_batch_first", "output_tuple", "packed_as_tensor", "packing_axis_fix", "packing_bad_length",
     "packing_batch_sizes", "packing_empty", "packing_not_a_list", "packing_lengths_batch", "packing_lengths_device",
     "packing_lengths_too_long", "packing_total_length", "packing_unsorted", "renamed_in_fixes", "Severity",
-    "shape_op", "state_batch_reused", "state_not_contiguous", "state_tuple_as_tensor", "state_tuple_method",
+    "shape_op", "state_batch_reused", "state_device_mismatch", "state_not_contiguous", "state_tuple_as_tensor",
+    "state_tuple_method",
     "torch_error", "unexpected_argument", "unknown_shape", "unpack_outputs", "Verified", "with_traceback_context",
     "with_verified_fixes",
 ]

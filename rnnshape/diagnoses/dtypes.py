@@ -146,5 +146,21 @@ def device_mismatch(*, devices: list[str], torch_message: str | None = None,
     )
 
 
+def state_device_mismatch(*, devices: list[str], lstm: bool | None, torch_message: str | None = None) -> Diagnosis:
+    """The state (h_0, c_0) on another device than the input, which is where the weights are (torch checks the
+    input against the weights first): the state follows the input."""
+    if lstm:
+        move = "h_0, c_0 = h_0.to(x.device), c_0.to(x.device)   # where the input is"
+    elif lstm is False:
+        move = "h_0 = h_0.to(x.device)   # where the input is"
+    else:
+        move = ("h_0 = h_0.to(x.device)   # where the input is\n"
+                "# an LSTM's state is a pair: h_0, c_0 = h_0.to(x.device), c_0.to(x.device)")
+    d = device_mismatch(devices=devices, torch_message=torch_message)
+    return _reworded(d, explanation=d.explanation + (
+        " Here the state is the odd one out: build it on the input's device each time "
+        "(torch.zeros(..., device=x.device)), or move it as below."), fix=code_fix(move))
+
+
 def _var(what: str) -> str:
     return {"input": "x", "h_0": "h_0", "c_0": "c_0"}.get(what, "x")

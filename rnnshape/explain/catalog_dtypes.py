@@ -117,6 +117,9 @@ def _not_tuple(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
         "only h_n kept from the previous call: keep the whole (h_n, c_n)"])
 
 
+#: The state named as the tensor on the other device: "Input and hidden tensors are not at the same device, found
+#: input tensor at cuda:0 and hidden tensor at cpu", "(when checking argument for argument hx in method ...)".
+_STATE_OFF_DEVICE = lazy(r"hidden tensors? are not at the same device|argument for argument (?:hx|cx)\b")
 _DEVICE_RE = lazy(r"\b(cuda:\d+|cuda|cpu|mps(?::\d+)?|meta|xpu:\d+|xpu|GPU|CPU)\b")
 
 
@@ -125,8 +128,15 @@ def _device(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
         {"GPU": "cuda", "CPU": "cpu"}.get(d, d) for d in _DEVICE_RE.findall(msg)))
     if "MPS" in msg and "mps" not in devices:
         devices = ["mps", "cpu"]
-    d = dx.device_mismatch(devices=devices, torch_message=msg)
     low = msg.lower()
+    if _STATE_OFF_DEVICE.search(msg):  # the input and the weights agree (torch checks them first): the state moves
+        layer = ctx.layer or ""
+        lstm = True if layer.startswith("LSTM") else False if layer.startswith(("GRU", "RNN")) else None
+        return _with_causes(dx.state_device_mismatch(devices=devices, lstm=lstm, torch_message=msg), [
+            "h_0/c_0 created with torch.zeros(...) without device=x.device",
+            "a state stored on the module as a plain tensor (model.to() moves parameters and buffers only)",
+            "a state kept from an earlier call on another device"])
+    d = dx.device_mismatch(devices=devices, torch_message=msg)
     if "hidden tensor" in low:
         causes = ["h_0/c_0 created with torch.zeros(...) without device=x.device",
                   "a state stored on the module as a plain tensor (model.to() moves "
