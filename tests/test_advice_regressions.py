@@ -413,3 +413,12 @@ def test_a_state_on_another_device_moves_to_the_input_never_the_model(kind: str)
                  "cuda:0 and cpu! (when checking argument for argument hx in method wrapper___cudnn_rnn)",
                  code=code)
     assert old.fix == d.fix
+
+
+def test_a_device_clash_that_names_no_device_of_the_weights_moves_the_input_to_them() -> None:
+    d = _error("RuntimeError: Expected all tensors to be on the same device, but found at least two devices, "
+               "cuda:0 and cpu!", code="self.lstm = nn.LSTM(8, 16)\nout, _ = self.lstm(x)\n")
+    assert d.code == "device-mismatch" and "..." not in d.fix
+    model = nn.LSTM(8, 16, device="meta")
+    ns = run_fix(d.fix, model=model, x=torch.randn(5, 3, 8))
+    assert model(ns["x"])[0].shape == (5, 3, 16)

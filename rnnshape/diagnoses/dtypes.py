@@ -130,7 +130,7 @@ def device_mismatch(*, devices: list[str], torch_message: str | None = None,
     else:
         fixes = [code_fix("device = next(model.parameters()).device   # where the weights are\n"
                           "x = x.to(device)\n"
-                          "h_0 = torch.zeros(..., device=device)   # create states on that device")]
+                          "# and any state you pass: h_0 = h_0.to(device) (c_0 too, for an LSTM)")]
     return Diagnosis(
         code="device-mismatch",
         severity="error",
