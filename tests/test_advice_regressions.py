@@ -422,3 +422,51 @@ def test_a_device_clash_that_names_no_device_of_the_weights_moves_the_input_to_t
     model = nn.LSTM(8, 16, device="meta")
     ns = run_fix(d.fix, model=model, x=torch.randn(5, 3, 8))
     assert model(ns["x"])[0].shape == (5, 3, 16)
+
+
+# --------------------------------------------------------------------------- the loss: per step or per sequence
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_logits_for_every_step_against_one_label_per_sequence_classify_the_last_step(batch_first: bool) -> None:
+    rnn, fc = nn.LSTM(8, 16, batch_first=batch_first), nn.Linear(16, 3)
+    x = torch.randn(4, 5, 8) if batch_first else torch.randn(5, 4, 8)
+    y = torch.tensor([0, 1, 2, 1])   # one label per sequence
+    out, _ = rnn(x)
+    with pytest.raises(ValueError) as raised:
+        nn.CrossEntropyLoss()(fc(out).reshape(-1, 3), y)
+    d = _error(f"ValueError: {raised.value}", code="out, (h_n, c_n) = self.lstm(x)\n")
+    assert d.code == "loss-batch-mismatch" and "20 = 4 sequences x 5 time steps" in d.explanation
+    ns = run_fix(d.fix, out=out, rnn=rnn, fc=fc)
+    assert ns["logits"].shape == (4, 3)   # one row per sequence: the batch kept
+    nn.CrossEntropyLoss()(ns["logits"], y).backward()
+    # the last step of each sequence, not of the batch
+    expected = out[:, -1] if batch_first else out[-1]
+    assert torch.equal(ns["last"], expected)
+
+
+def test_labels_for_every_step_against_one_prediction_per_sequence_keep_every_step() -> None:
+    rnn, fc, criterion = nn.GRU(8, 16, batch_first=True), nn.Linear(16, 3), nn.CrossEntropyLoss()
+    out, h_n = rnn(torch.randn(4, 5, 8))
+    y = torch.randint(0, 3, (4, 5))   # one label per step
+    with pytest.raises(ValueError) as raised:
+        criterion(fc(h_n[-1]), y.reshape(-1))
+    d = _error(f"ValueError: {raised.value}", code="out, h_n = self.gru(x)\n")
+    assert d.code == "loss-batch-mismatch" and "one label per time step" in d.title
+    # the bare message, with nothing that ties it to a recurrent layer, is not claimed (a CNN raises it too)
+    assert not explain_text(f"ValueError: {raised.value}").diagnoses
+    ns = run_fix(d.fix, out=out, fc=fc, criterion=criterion, y=y)
+    assert ns["logits"].shape == (4, 5, 3) and ns["loss"].dim() == 0
+
+
+def test_out_minus_one_of_a_batch_first_output_taken_for_the_last_step_is_fixed_by_the_batch_axis() -> None:
+    rnn, fc = nn.LSTM(8, 16, batch_first=True), nn.Linear(16, 3)
+    out, _ = rnn(torch.randn(6, 5, 8))   # batch 6, 5 steps: out[-1] is (5, 16), the last sequence
+    y = torch.zeros(6, dtype=torch.long)
+    with pytest.raises(ValueError) as raised:
+        nn.CrossEntropyLoss()(fc(out[-1]), y)
+    d = _error(f"ValueError: {raised.value}", code="out, _ = self.lstm(x)\n")
+    assert d.code == "loss-batch-mismatch" and d.evidence["deciding_fact"]
+    ns = run_fix(d.fix, out=out, rnn=rnn, fc=fc)
+    assert ns["logits"].shape == (6, 3)
+    nn.CrossEntropyLoss()(ns["logits"], y)

@@ -344,6 +344,14 @@ CASES = [
          lambda: nn.Linear(16, 2, device="meta")(_x(4, 32, device="meta")), "linear-mismatch",
          ("32 = 2 x 16",),
          pasted_code=MODEL_CODE),
+    Case("loss-per-step-logits", "loss-batch",
+         lambda: nn.CrossEntropyLoss()(nn.Linear(16, 3)(nn.LSTM(8, 16, batch_first=True)(_x(4, 5, 8))[0])
+                                       .reshape(-1, 3), torch.zeros(4, dtype=torch.long)),
+         "loss-batch-mismatch", ("20 = 4 sequences x 5 time steps",)),
+    Case("loss-per-step-labels", "loss-batch",
+         lambda: nn.CrossEntropyLoss()(nn.Linear(16, 3)(nn.GRU(8, 16)(_x(5, 4, 8))[1][-1]),
+                                       torch.zeros(20, dtype=torch.long)),
+         "loss-batch-mismatch", ("20 = 4 sequences x 5 time steps",)),
     # ---- loading weights
     Case("state-dict-hidden", "state-dict-size",
          lambda: nn.LSTM(8, 16).load_state_dict(nn.LSTM(8, 32).state_dict()),

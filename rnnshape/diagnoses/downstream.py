@@ -205,3 +205,42 @@ def output_last_step_batch_first(*, expr: str, base: str = "output") -> Diagnosi
         "one-directional layer without padding.",
         f"last = {base}[:, -1]        # (batch, features)\n# or: last = h_n[-1]",
         {"expr": expr, "torch_message": None}, severity="warning")
+
+
+#: The last step of each sequence, whatever the layer's layout (the user's names: out, rnn).
+_LAST_STEP = "last = out[:, -1] if rnn.batch_first else out[-1]   # the last step of each sequence"
+
+
+def loss_batch_mismatch(*, rows: int, labels: int, torch_message: str | None = None) -> Diagnosis:
+    """``Expected input batch_size (320) to match target batch_size (32)`` after a recurrent layer: the logits
+    are one row per time step and the labels one per sequence (rows = k x labels), or the reverse; other
+    ratios are the time steps of one sequence taken for the batch (out[-1] of a batch-first output)."""
+    evidence = {"rows": rows, "labels": labels, "torch_message": torch_message}
+    if rows > labels and rows % labels == 0:
+        steps = rows // labels
+        return _d(
+            "loss-batch-mismatch", f"{rows} predictions for {labels} labels: one per time step",
+            f"The loss got {rows} rows of logits but {labels} labels: {rows} = {labels} sequences x {steps} "
+            "time steps. The classifier was applied to every step of the recurrent layer's output and the "
+            "steps were flattened into rows, while the labels are one per sequence. Classify each sequence "
+            "once, from its last step (or from h_n[-1], or a mean over time).",
+            f"{_LAST_STEP}\nlogits = fc(last)   # (batch, classes): one row per label",
+            {**evidence, "steps": steps})
+    if labels > rows and labels % rows == 0:
+        steps = labels // rows
+        return _d(
+            "loss-batch-mismatch", f"{rows} predictions for {labels} labels: one label per time step",
+            f"The loss got {rows} rows of logits but {labels} labels: {labels} = {rows} sequences x {steps} "
+            "time steps. The labels are one per step, but the model gives one prediction per sequence. Keep "
+            "a prediction for every step and flatten both the same way.",
+            "logits = fc(out)   # one prediction per step: (..., seq_len, classes)\n"
+            "loss = criterion(logits.reshape(-1, logits.size(-1)), y.reshape(-1))",
+            {**evidence, "steps": steps})
+    return _d(
+        "loss-batch-mismatch", f"{rows} predictions for {labels} labels",
+        f"The loss got {rows} rows of logits but {labels} labels, and neither is a multiple of the other. "
+        "After a recurrent layer this is most often the time axis taken for the batch: with batch_first=True, "
+        f"out[-1] is the last sequence (seq_len rows), not the last step of every sequence. Print out.shape "
+        "and y.shape: the batch is the axis whose size the labels have.",
+        f"{_LAST_STEP}\nlogits = fc(last)   # (batch, classes): one row per label",
+        {**evidence, "deciding_fact": "which axis of out has the labels' size (the batch)"})

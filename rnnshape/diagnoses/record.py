@@ -74,6 +74,7 @@ CODES: dict[str, str] = {
     "classifier-whole-sequence": "a per-sequence classifier was fed the whole output sequence",
     "state-batch-reused": "a state built for another batch size was passed with a packed batch",
     "output-last-step-batch-first": "output[-1] with batch_first=True is the last sequence, not the last step",
+    "loss-batch-mismatch": "the loss got predictions for every time step but one label per sequence (or the reverse)",
 }
 
 

@@ -178,6 +178,18 @@ def _inplace(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     return _with_causes(d, causes)
 
 
+def _loss_batch(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
+    rows, labels = int(m["rows"]), int(m["labels"])
+    d = dx.loss_batch_mismatch(rows=rows, labels=labels, torch_message=msg)
+    if rows > labels:
+        causes = ["a classifier applied to every step of the output (out.reshape(-1, hidden)) while the labels "
+                  "are one per sequence", "the labels are per step but were taken one per sequence"]
+    else:
+        causes = ["labels per time step, flattened, against one prediction per sequence (h_n or out[:, -1])",
+                  "out[-1] of a batch-first output: the last sequence, not every sequence's last step"]
+    return _with_causes(d, causes)
+
+
 #: This topic's entries, in the catalog's order (earlier entries win overlaps).
 ENTRIES: tuple[Entry, ...] = (
     # ---- downstream mistakes
@@ -194,6 +206,9 @@ ENTRIES: tuple[Entry, ...] = (
        r"|a and b must have same reduction dim, but got \[(?P<a2>\d+), (?P<b2>\d+)\] X \[(?P<c2>\d+), (?P<d2>\d+)\]"
        r"|size mismatch, m1: \[(?P<a3>\d+) x (?P<b3>\d+)\], m2: \[(?P<c3>\d+) x (?P<d3>\d+)\]",
        lambda m, msg, ctx: _matmul(_Merged(m), msg, ctx), also=("input-size-mismatch",), needs=_RNN_EVIDENCE),
+    _e("loss-batch", "loss-batch-mismatch",
+       r"Expected input batch_size \((?P<rows>\d+)\) to match target batch_size \((?P<labels>\d+)\)",
+       _loss_batch, needs=_RNN_EVIDENCE, code_ties=True),
     # ---- autograd and backends
     _e("backward-twice", "backward-twice",
        r"Trying to backward through the graph a second time",
