@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import torch_shapes
+from conftest import cli, torch_shapes
 from torch import nn
 from typer.testing import CliRunner
 
@@ -523,3 +523,11 @@ def test_an_unavailable_device_is_exit_2(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     out = runner.invoke(app, ["check", str(_mixed(tmp_path)), "--device", "cuda"])
     assert out.exit_code == 2 and "not available" in out.output
+
+
+def test_case_names_layers_and_inputs_are_printed_as_written_never_as_markup(tmp_path: Path) -> None:
+    """A case named with brackets or colons keeps them: Rich reads a plain str as markup and emoji codes."""
+    path = tmp_path / "cases.toml"
+    path.write_text('[[case]]\nname = "enc [red]dec[/red] :x:"\nlayer = "nn.LSTM(4, 8)"\ninput = [3, 2, 4]\n')
+    out = cli(str(path), "--dry-run", command="check").output
+    assert "[red]dec[/red]" in out and ":x:" in out and "❌" not in out

@@ -83,7 +83,8 @@ def case_table(result: CheckResult) -> Table:
     table.add_column("result, time", max_width=_RESULT_WIDTH, no_wrap=True)
     shown = shown_cases(result)
     for r in shown:
-        table.add_row(fold_words(r.name, _CASE_WIDTH), r.layer, r.input, _result_cell(r))
+        # the user's own text as Text: a plain str would be read as Rich markup ("[red]") and emoji codes (":x:")
+        table.add_row(Text(fold_words(r.name, _CASE_WIDTH)), Text(r.layer), Text(r.input), _result_cell(r))
     hidden = len(result.results) - len(shown)
     if hidden:
         table.add_row("…", f"{hidden} more passed (--json lists every case)", "", "")
