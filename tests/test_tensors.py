@@ -250,3 +250,13 @@ def test_memory_estimate_is_in_the_json() -> None:
     code, out = inspect_json("lstm", "10", "20", "--device", "cpu", "--seq-len", "1000", "--batch", "64",
                              "--max-memory", "1MB")
     assert code == 2 and "--device meta" in out["error"]
+
+
+def test_a_tensor_files_path_is_printed_as_written_never_as_markup(tmp_path) -> None:
+    folder = tmp_path / "exp[run]"   # Rich would read "[run]" as a markup tag in a plain str
+    folder.mkdir()
+    torch.save(torch.zeros(5, 3, 10), folder / "x.pt")
+    res = CliRunner().invoke(app, ["inspect", "lstm", "10", "20", "--input", str(folder / "x.pt"),
+                                   "--device", "cpu"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "exp[run]" in res.output

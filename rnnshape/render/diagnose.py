@@ -245,7 +245,8 @@ def run_table(result: Any) -> RenderableType:
     table.add_column("in")
     table.add_column("out")
     for r in ran.records[:60]:
-        table.add_row(str(r.get("line")), r.get("layer", ""), _fmt(r.get("inputs")), _fmt(r.get("outputs")))
+        # the paste's own names as Text: "self.cells[i]" would otherwise be read as Rich markup
+        table.add_row(str(r.get("line")), Text(r.get("layer", "")), _fmt(r.get("inputs")), _fmt(r.get("outputs")))
     return table
 
 

@@ -184,8 +184,8 @@ def tensor_table(report: Report) -> Table:
         if info is None:
             continue
         row = [name, info.describe(), info.dtype]
-        if report.sources:
-            row.append(report.sources.get(name, ""))
+        if report.sources:  # a path as written: Text, so that "runs/exp[3]/x.pt" is not read as markup
+            row.append(Text(report.sources.get(name, "")))
         table.add_row(*row)
     return table
 
