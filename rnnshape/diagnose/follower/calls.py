@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import enum
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rnnshape.diagnose.follower import rules, rules_conv
 from rnnshape.diagnose.follower.values import (
@@ -58,7 +58,7 @@ class CallsMixin:
         func = self.expr(node.func, env)
         args: list[Value] = []
         for a in node.args:
-            if not isinstance(a, ast.Starred):
+            if a.__class__ is not ast.Starred:
                 args.append(self.expr(a, env))
                 continue
             v = self.expr(a.value, env)
@@ -74,42 +74,65 @@ class CallsMixin:
 
     def call(self: Follower, func: Value, args: list[Value], kwargs: dict[str, Value], node: ast.Call,
              env: dict[str, Value]) -> Value:
-        if isinstance(func, ModRef):
-            return self.call_path(func.path, args, kwargs, node, env)
-        if isinstance(func, BoundMethod):
-            return self.call_method(func.obj, func.name, args, kwargs, node)
-        if isinstance(func, Layer):
-            return self.call_layer(func, args, kwargs, node)
-        if isinstance(func, UserClass):
-            return self.instantiate(func, args, kwargs, node)
-        if isinstance(func, LayerChoice):
-            return self.construct_choice(func, args, kwargs, node)
-        if isinstance(func, Instance):
-            owner = self.owner_of(func.cls, "forward")
-            if owner is None:
-                return Unknown(f"{func.cls.node.name} has no forward in the snippet")
-            func.cls.called = True
-            return self.call_function(Function(owner.methods["forward"], func, owner), args, kwargs)
-        if isinstance(func, Function):
-            return self.call_function(func, args, kwargs)
-        if isinstance(func, Unknown):
-            inferred = self.inferred_recurrent(node, env)
-            if inferred is not None:
-                return inferred
-            if isinstance(node.func, ast.Name) and node.func.id in WRAPPER_HELPERS and node.func.id not in env and \
-                    len(args) == 1 and isinstance(args[0], Tensor):
-                self.result.notes.append(f"line {self.line}: {node.func.id}(...) is not defined in the snippet; "
-                                         "followed as the tensor it is given (the Variable/device helper its name "
-                                         "says)")
-                return args[0]
-            if args and isinstance(args[0], RecurrentLayer) and isinstance(node.func, ast.Name) and \
-                    node.func.id not in env:
-                # WeightDrop(lstm, ...), a wrapper the paste does not define: it runs the layer it wraps
-                self.result.notes.append(f"line {self.line}: {node.func.id}(...) is not defined in the snippet; "
-                                         f"calls of it were followed as calls of the layer it wraps")
-                return args[0]
-            return Unknown(func.reason, func.hint)
-        return Unknown(f"a call to {self.src(node.func)[:40]}")
+        kind = type(func)
+        handler = _CALL_HANDLERS.get(kind, _UNSEEN)
+        if handler is _UNSEEN:   # a subclass (a kind of layer): its base's handler, looked up once
+            handler = _CALL_HANDLERS[kind] = next((_CALL_HANDLERS[b] for b in kind.__mro__ if b in _CALL_HANDLERS),
+                                                  None)
+        if handler is None:
+            return Unknown(f"a call to {self.src(node.func)[:40]}")
+        return handler(self, func, args, kwargs, node, env)
+
+    def _call_modref(self: Follower, func: ModRef, args: list[Value], kwargs: dict[str, Value], node: ast.Call,
+                     env: Env) -> Value:
+        return self.call_path(func.path, args, kwargs, node, env)
+
+    def _call_bound(self: Follower, func: BoundMethod, args: list[Value], kwargs: dict[str, Value],
+                    node: ast.Call, env: Env) -> Value:
+        return self.call_method(func.obj, func.name, args, kwargs, node)
+
+    def _call_layer(self: Follower, func: Layer, args: list[Value], kwargs: dict[str, Value], node: ast.Call,
+                    env: Env) -> Value:
+        return self.call_layer(func, args, kwargs, node)
+
+    def _call_class(self: Follower, func: UserClass, args: list[Value], kwargs: dict[str, Value], node: ast.Call,
+                    env: Env) -> Value:
+        return self.instantiate(func, args, kwargs, node)
+
+    def _call_choice(self: Follower, func: LayerChoice, args: list[Value], kwargs: dict[str, Value],
+                     node: ast.Call, env: Env) -> Value:
+        return self.construct_choice(func, args, kwargs, node)
+
+    def _call_instance(self: Follower, func: Instance, args: list[Value], kwargs: dict[str, Value],
+                       node: ast.Call, env: Env) -> Value:
+        owner = self.owner_of(func.cls, "forward")
+        if owner is None:
+            return Unknown(f"{func.cls.node.name} has no forward in the snippet")
+        func.cls.called = True
+        return self.call_function(Function(owner.methods["forward"], func, owner), args, kwargs)
+
+    def _call_function(self: Follower, func: Function, args: list[Value], kwargs: dict[str, Value],
+                       node: ast.Call, env: Env) -> Value:
+        return self.call_function(func, args, kwargs)
+
+    def _call_unknown(self: Follower, func: Unknown, args: list[Value], kwargs: dict[str, Value], node: ast.Call,
+                      env: Env) -> Value:
+        inferred = self.inferred_recurrent(node, env)
+        if inferred is not None:
+            return inferred
+        if isinstance(node.func, ast.Name) and node.func.id in WRAPPER_HELPERS and node.func.id not in env and \
+                len(args) == 1 and isinstance(args[0], Tensor):
+            self.result.notes.append(f"line {self.line}: {node.func.id}(...) is not defined in the snippet; "
+                                     "followed as the tensor it is given (the Variable/device helper its name "
+                                     "says)")
+            return args[0]
+        if args and isinstance(args[0], RecurrentLayer) and isinstance(node.func, ast.Name) and \
+                node.func.id not in env:
+            # WeightDrop(lstm, ...), a wrapper the paste does not define: it runs the layer it wraps
+            self.result.notes.append(f"line {self.line}: {node.func.id}(...) is not defined in the snippet; "
+                                     f"calls of it were followed as calls of the layer it wraps")
+            return args[0]
+        return Unknown(func.reason, func.hint)
 
     def inferred_recurrent(self: Follower, node: ast.Call, env: Env) -> Value | None:
         """``output, hidden = self.rnn(...)`` where the paste never sets ``self.rnn`` (a method pasted without
@@ -588,3 +611,13 @@ def _rebinds(fn: ast.FunctionDef, name: str) -> bool:
     layer reads (the one diagnose asked about), not the argument."""
     return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
                for s in fn.body for n in ast.walk(s))
+
+
+_UNSEEN = object()
+#: what calling each kind of value does (CallsMixin.call dispatches on the callee's type: one dict lookup,
+#: not a chain of isinstance tests per call); subclasses are added on first sight, None for "not callable"
+_CALL_HANDLERS: dict[type, Any] = {
+    ModRef: CallsMixin._call_modref, BoundMethod: CallsMixin._call_bound, Layer: CallsMixin._call_layer,
+    UserClass: CallsMixin._call_class, LayerChoice: CallsMixin._call_choice, Instance: CallsMixin._call_instance,
+    Function: CallsMixin._call_function, Unknown: CallsMixin._call_unknown,
+}

@@ -87,7 +87,7 @@ class Follower(StatementsMixin, ExpressionsMixin, CallsMixin, LayersMixin, Packi
         self.state_builders: list[tuple[str, int, Value]] = []
         self.stmt: ast.stmt | None = None     # the statement being followed (its targets tell a call's use)
         self._dim_texts: dict[Sym, str] = {}
-        self._specs: dict[int, tuple[RecurrentLayer, LayerSpec]] = {}   # see LayersMixin._spec
+        self._spec_by_args: dict[tuple[Any, ...], LayerSpec] = {}   # see LayersMixin._spec
         self._e_methods = e_methods(type(self))
         self._tensor_texts: dict[tuple[tuple[Sym, ...], str], tuple[list[str], str]] = {}
 

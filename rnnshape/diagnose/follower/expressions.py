@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 
 #: follower class -> (node type -> its ``e_`` method, or None when it has none).
 _E_METHODS: dict[type, dict[type, Any]] = {}
-_UNSEEN = object()
 
 
 def e_methods(follower_class: type) -> dict[type, Any]:
@@ -65,10 +64,10 @@ class ExpressionsMixin:
     def expr(self: Follower, node: ast.expr | None, env: dict[str, Value]) -> Value:
         if node is None:
             return Const(None)
-        kind = type(node)
-        method = self._e_methods.get(kind, _UNSEEN)
-        if method is _UNSEEN:  # looked up once per kind of node, not on each of a long paste's expressions
-            method = self._e_methods[kind] = getattr(type(self), "e_" + kind.__name__, None)
+        try:
+            method = self._e_methods[node.__class__]
+        except KeyError:  # looked up once per kind of node, not on each of a long paste's expressions
+            method = self._e_methods[node.__class__] = getattr(type(self), "e_" + node.__class__.__name__, None)
         if method is None:
             return Unknown(f"{self.src(node)[:60]} is not followed")
         return method(self, node, env)
@@ -290,7 +289,9 @@ class ExpressionsMixin:
         return Const(None)
 
     def e_Attribute(self: Follower, node: ast.Attribute, env: dict[str, Value]) -> Value:
-        obj = self.expr(node.value, env)
+        base = node.value
+        # self.x, torch.x, nn.x: the commonest attributes, their name read without expr's dispatch
+        obj = self.e_Name(base, env) if base.__class__ is ast.Name else self.expr(base, env)
         if isinstance(obj, Unknown) and node.attr in UNIMPORTED and isinstance(node.value, ast.Name) and \
                 node.value.id not in env:
             # rnn_utils.pack_padded_sequence with the import cut off: the name is torch's alone

@@ -38,6 +38,7 @@ from rnnshape.diagnose.follower.values import (
     Value,
     layer_picture,
     shape_hint,
+    spec_key,
     tensor_with,
 )
 from rnnshape.diagnoses import follow_findings as ff
@@ -174,19 +175,20 @@ class LayersMixin:
         return layer
 
     def _spec(self: Follower, layer: RecurrentLayer, P: Placeholders) -> LayerSpec:
-        known = self._specs.get(id(layer))   # literal sizes: built once (a layer's arguments never change)
-        if known is not None and known[0] is layer:
-            return known[1]
         kw = {k: P.ints(self.sub(v)) if isinstance(v, Sym) else v for k, v in layer.args.items() if k != "__given__"}
-        given = layer.args.get("__given__", frozenset())
+        given = frozenset(layer.args.get("__given__", frozenset()))
+        # layers built with the same arguments share one spec (frozen): check_config's memo, kept by the spec's
+        # identity, then answers for all of them (a long paste builds the same few layers over and over)
+        key = spec_key(layer.mode, given, kw)
+        spec = self._spec_by_args.get(key) if key is not None else None
         try:
-            spec = LayerSpec(mode=layer.mode, given=frozenset(given), **kw)
+            spec = spec or LayerSpec(mode=layer.mode, given=given, **kw)
         except TypeError as exc:
             raise Stop(Finding(layer.line, dx.invalid_config(
                 message=str(exc).replace("LayerSpec.__init__()", f"{layer.kind}.__init__()"),
                 layer=f"nn.{layer.kind}"))) from None
-        if not any(isinstance(v, Sym) for v in layer.args.values()):
-            self._specs[id(layer)] = (layer, spec)
+        if key is not None:
+            self._spec_by_args[key] = spec
         return spec
 
     def _syms_of(self: Follower, layer: RecurrentLayer) -> list[Sym]:

@@ -540,3 +540,14 @@ def shape_hint(example: str) -> str:
     out = [p if re.fullmatch(r"\d+|[A-Za-z_]\w*|\.\.\.", p) else "F" if i == len(parts) - 1 else f"D{i}"
            for i, p in enumerate(parts)]
     return ",".join(out) + (f":{dtype}" if dtype else "")
+
+
+def spec_key(mode: str, given: frozenset[str], kw: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The arguments of a LayerSpec as a key, each with its type (torch rejects ``hidden_size=20.0``, though
+    ``20.0 == 20``) and a float by its text (``-0.0`` is written as given); None when one is unhashable."""
+    key = (mode, given, *((k, type(v), repr(v) if type(v) is float else v) for k, v in kw.items()))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
