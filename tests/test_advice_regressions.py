@@ -359,12 +359,17 @@ def test_the_old_wording_names_the_argument_whose_dtype_was_found() -> None:
     code = "lstm = nn.LSTM(8, 16)\n"
     mat1 = _error("RuntimeError: Expected object of scalar type Float but got scalar type Double for "
                   "argument #2 'mat1'", code=code)
-    assert mat1.title == "input is float64 but the layer's weights are float32"
+    # 'mat1' is the input of the layer's first product, or the state in the state's own product
+    assert mat1.title == "the input or a state is float64 but the layer's weights are float32"
     mat2 = _error("RuntimeError: Expected object of scalar type Double but got scalar type Float for "
                   "argument #3 'mat2'", code=code)
-    assert mat2.title == "input is float64 but the layer's weights are float32"
+    assert mat2.title == mat1.title and mat2.fix == mat1.fix
     ns = run_fix(mat1.fixes[0].code, x=torch.randn(7, 4, 8, dtype=torch.float64))
     assert nn.LSTM(8, 16)(ns["x"])[0].shape == (7, 4, 16)
+    state = torch.zeros(1, 4, 16, dtype=torch.float64)   # the other reading: the state is the odd one
+    said = mat1.fixes[0].code.split("# and a state you pass: ", 1)[1].split(" (c_0")[0]
+    ns = run_fix(said, h_0=state)
+    assert nn.GRU(8, 16)(torch.randn(7, 4, 8), ns["h_0"])[0].shape == (7, 4, 16)
 
 
 # --------------------------------------------------------------------------- a 2-D input to torch before 1.11

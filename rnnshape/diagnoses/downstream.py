@@ -208,7 +208,7 @@ def output_last_step_batch_first(*, expr: str, base: str = "output") -> Diagnosi
 
 
 #: The last step of each sequence, whatever the layer's layout (the user's names: out, rnn).
-_LAST_STEP = "last = out[:, -1] if rnn.batch_first else out[-1]   # the last step of each sequence"
+_LAST_STEP = "last = out[:, -1] if rnn.batch_first else out[-1]   # last steps"
 
 
 def loss_batch_mismatch(*, rows: int, labels: int, torch_message: str | None = None) -> Diagnosis:

@@ -8,6 +8,8 @@ from rnnshape.diagnoses.fixes import Fix, FixKind, code_fix
 from rnnshape.diagnoses.record import Diagnosis, _reworded
 
 _INT_DTYPES = ("int64", "int32", "int16", "int8", "uint8", "bool", "long", "int")
+#: What torch's old "for argument #2 'mat1'" names: the input of a product, or the state in the state's product.
+INPUT_OR_STATE = "the input or a state"
 
 
 def integer_input(*, dtype: str = "int64", vocab_size: int | None = None,
@@ -60,7 +62,10 @@ def dtype_mismatch(*, what: str, got: str, expected: str,
     if " " in expected:  # torch did not name the dtypes: read the layer's own
         fixes = [code_fix(f"{var} = {var}.to(next(rnn.parameters()).dtype)   # the layer's dtype")]
     else:
-        fixes = [Fix(FixKind.CONVERT, f"{var} = {var}.to(torch.{expected})   # the layer's dtype", var, expected)]
+        code = f"{var} = {var}.to(torch.{expected})   # the layer's dtype"
+        if what == INPUT_OR_STATE:  # torch named a product's operand, which a state can be as well as the input
+            code += f"\n# and a state you pass: h_0 = h_0.to(torch.{expected}) (c_0 too)"
+        fixes = [Fix(FixKind.CONVERT, code, var, expected)]
     if got not in _INT_DTYPES and " " not in got:
         fixes.append(Fix(FixKind.CONSTRUCTOR, f"rnn = rnn.to(torch.{got})   # the whole model in {got}",
                          "rnn", {"dtype": got}, label=f"if you want the model in {got}"))
@@ -81,7 +86,7 @@ def dtype_mismatch(*, what: str, got: str, expected: str,
 #: When torch's message names no dtypes: give the input and the state the weights' dtype.
 _SAME_DTYPE_FIX = ("dtype = next(model.parameters()).dtype   # the weights' dtype\n"
                    "x = x.to(dtype)\n"
-                   "h_0, c_0 = h_0.to(dtype), c_0.to(dtype)   # an LSTM's state, if you pass one")
+                   "h_0, c_0 = h_0.to(dtype), c_0.to(dtype)   # a state, if you pass one")
 
 
 def dtype_mismatch_unordered(*, dtypes: tuple[str, str], torch_message: str | None = None) -> Diagnosis:

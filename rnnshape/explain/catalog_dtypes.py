@@ -9,6 +9,7 @@ import re
 
 from rnnshape import diagnoses as dx
 from rnnshape.diagnoses import versions as vx
+from rnnshape.diagnoses.dtypes import INPUT_OR_STATE
 from rnnshape.explain.catalog_core import _RNN_EVIDENCE, Context, Entry, _e, _Merged, _with_causes
 from rnnshape.lazyre import lazy
 
@@ -68,10 +69,10 @@ def _scalar_type(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
     if _is_int(expected) != _is_int(found):  # weights are never integers: the integer tensor is the input
         return _dtype_pair(*((expected, found) if _is_int(expected) else (found, expected)), msg)
     argument = _FOUND_ARGUMENT.search(msg)
-    if argument and argument["arg"] in _INPUT_ARGUMENTS:
-        return _dtype_pair(found, expected, msg)
+    if argument and argument["arg"] in _INPUT_ARGUMENTS:  # the input, or a state in the state's own product
+        return _dtype_pair(found, expected, msg, what=INPUT_OR_STATE)
     if argument and argument["arg"] in _WEIGHT_ARGUMENTS:
-        return _dtype_pair(expected, found, msg)
+        return _dtype_pair(expected, found, msg, what=INPUT_OR_STATE)
     if ctx.failing_line and _WHOLE_LAYER_KERNEL.search(ctx.failing_line) and _passes_no_state(ctx.user_line):
         return _dtype_pair(expected, found, msg)
     return _with_causes(dx.dtype_mismatch_unordered(dtypes=(found, expected), torch_message=msg), [
