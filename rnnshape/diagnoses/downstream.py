@@ -209,6 +209,7 @@ def output_last_step_batch_first(*, expr: str, base: str = "output") -> Diagnosi
 
 #: The last step of each sequence, whatever the layer's layout (the user's names: out, rnn).
 _LAST_STEP = "last = out[:, -1] if rnn.batch_first else out[-1]   # last steps"
+_CLASSIFY_LAST_STEP = f"{_LAST_STEP}\nlogits = fc(last)   # (batch, classes): one row per label"
 
 
 def loss_batch_mismatch(*, rows: int, labels: int, torch_message: str | None = None) -> Diagnosis:
@@ -216,31 +217,31 @@ def loss_batch_mismatch(*, rows: int, labels: int, torch_message: str | None = N
     are one row per time step and the labels one per sequence (rows = k x labels), or the reverse; other
     ratios are the time steps of one sequence taken for the batch (out[-1] of a batch-first output)."""
     evidence = {"rows": rows, "labels": labels, "torch_message": torch_message}
-    if rows > labels and rows % labels == 0:
-        steps = rows // labels
+    many, few = max(rows, labels), min(rows, labels)
+    if rows != labels and many % few == 0:
+        steps = many // few
+        if rows > labels:
+            kind, why, fix = (
+                "one per time step",
+                "The classifier was applied to every step of the recurrent layer's output and the steps were "
+                "flattened into rows, while the labels are one per sequence. Classify each sequence once, from its "
+                "last step (or from h_n[-1], or a mean over time).",
+                _CLASSIFY_LAST_STEP)
+        else:
+            kind, why, fix = (
+                "one label per time step",
+                "The labels are one per step, but the model gives one prediction per sequence. Keep a prediction "
+                "for every step and flatten both the same way.",
+                "logits = fc(out)   # one prediction per step: (..., seq_len, classes)\n"
+                "loss = criterion(logits.reshape(-1, logits.size(-1)), y.reshape(-1))")
         return _d(
-            "loss-batch-mismatch", f"{rows} predictions for {labels} labels: one per time step",
-            f"The loss got {rows} rows of logits but {labels} labels: {rows} = {labels} sequences x {steps} "
-            "time steps. The classifier was applied to every step of the recurrent layer's output and the "
-            "steps were flattened into rows, while the labels are one per sequence. Classify each sequence "
-            "once, from its last step (or from h_n[-1], or a mean over time).",
-            f"{_LAST_STEP}\nlogits = fc(last)   # (batch, classes): one row per label",
-            {**evidence, "steps": steps})
-    if labels > rows and labels % rows == 0:
-        steps = labels // rows
-        return _d(
-            "loss-batch-mismatch", f"{rows} predictions for {labels} labels: one label per time step",
-            f"The loss got {rows} rows of logits but {labels} labels: {labels} = {rows} sequences x {steps} "
-            "time steps. The labels are one per step, but the model gives one prediction per sequence. Keep "
-            "a prediction for every step and flatten both the same way.",
-            "logits = fc(out)   # one prediction per step: (..., seq_len, classes)\n"
-            "loss = criterion(logits.reshape(-1, logits.size(-1)), y.reshape(-1))",
-            {**evidence, "steps": steps})
+            "loss-batch-mismatch", f"{rows} predictions for {labels} labels: {kind}",
+            f"The loss got {rows} rows of logits but {labels} labels: {many} = {few} sequences x {steps} "
+            f"time steps. {why}", fix, {**evidence, "steps": steps})
     return _d(
         "loss-batch-mismatch", f"{rows} predictions for {labels} labels",
         f"The loss got {rows} rows of logits but {labels} labels, and neither is a multiple of the other. "
         "After a recurrent layer this is most often the time axis taken for the batch: with batch_first=True, "
         f"out[-1] is the last sequence (seq_len rows), not the last step of every sequence. Print out.shape "
         "and y.shape: the batch is the axis whose size the labels have.",
-        f"{_LAST_STEP}\nlogits = fc(last)   # (batch, classes): one row per label",
-        {**evidence, "deciding_fact": "which axis of out has the labels' size (the batch)"})
+        _CLASSIFY_LAST_STEP, {**evidence, "deciding_fact": "which axis of out has the labels' size (the batch)"})

@@ -138,11 +138,7 @@ def _device(m: re.Match[str], msg: str, ctx: Context) -> dx.Diagnosis:
             "a state stored on the module as a plain tensor (model.to() moves parameters and buffers only)",
             "a state kept from an earlier call on another device"])
     d = dx.device_mismatch(devices=devices, torch_message=msg)
-    if "hidden tensor" in low:
-        causes = ["h_0/c_0 created with torch.zeros(...) without device=x.device",
-                  "a state stored on the module as a plain tensor (model.to() moves "
-                  "parameters and buffers only)"]
-    elif "parameter tensor" in low:
+    if "parameter tensor" in low:
         causes = ["the model was not moved: model.to(device)",
                   "the input was not moved: x = x.to(device)"]
     elif "placeholder storage" in low:
